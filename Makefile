@@ -1,0 +1,128 @@
+# sercom: build, deps, check, bench, demo, install.
+# Programs are linked from explicit object lists (one line per program) so a
+# module being written cannot break the build of programs that do not use it.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKGS     = gmime-3.0 glib-2.0 gio-2.0 sqlite3 libseccomp libarchive libetpan gnutls
+
+WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+           -Wno-unused-parameter
+HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -Isrc $(shell pkg-config --cflags $(PKGS))
+ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
+LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+# SANITIZE=1 builds everything under build-san/ with ASan and UBSan.
+ifeq ($(SANITIZE),1)
+BUILD   = build-san
+BIN     = build-san/bin
+ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -U_FORTIFY_SOURCE
+ALL_LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   = build
+BIN     = bin
+endif
+OBJ = $(BUILD)/obj
+
+# --- modules used by each program -------------------------------------------
+CORE        = util log conf store spool
+MAIL        = mime unpack policy ingest exercise
+SANDBOX     = sandbox
+GRADE       = compare diff grade queue
+COMPOSE     = compose transport
+
+OBJS_sercom-deliver = deliver $(CORE) $(MAIL)
+OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
+OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+OBJS_sercom         = sercom $(CORE)
+
+# Programs whose main exists are built; the others appear as their issue lands.
+ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom
+main_of    = $(if $(filter sercom-sandbox,$(1)),sandbox-cli,$(if $(filter sercom,$(1)),sercom,$(patsubst sercom-%,%,$(1))))
+PROGS      = $(foreach p,$(ALL_PROGS),$(if $(wildcard src/$(call main_of,$(p)).c),$(p)))
+
+# Unit tests: tests/unit/test_NAME.c links the objects in UNIT_NAME.
+UNIT_util     = util log
+UNIT_conf     = conf util log
+UNIT_store    = store util log conf
+UNIT_spool    = spool util log
+UNIT_mime     = mime util log
+UNIT_unpack   = unpack util log
+UNIT_policy   = policy conf util log
+UNIT_exercise = exercise conf util log
+UNIT_compare  = compare util log
+UNIT_diff     = diff util log
+UNIT_compose  = compose transport store conf util log spool
+UNIT_transport = transport compose store conf util log spool
+UNIT_queue    = queue store conf util log
+UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps check unit tap bench demo install clean fuzz
+all: $(addprefix $(BIN)/,$(PROGS))
+
+# V=1 shows the full command lines.
+Q = $(if $(V),,@)
+$(OBJ)/%.o: src/%.c $(wildcard src/*.h) | $(OBJ)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OBJ):
+	mkdir -p $@ $(BIN) $(BUILD)/tests
+
+.SECONDEXPANSION:
+$(BIN)/%: $$(addprefix $(OBJ)/,$$(addsuffix .o,$$(OBJS_$$*))) | $(OBJ)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OBJ)/,$$(addsuffix .o,$$(UNIT_$$*))) | $(OBJ)
+	@$(if $(V),,echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# Debian packages the build, the tests and the benchmarks need.
+DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-dev \
+  libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
+  clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
+  libarchive-tools time xz-utils bzip2 ca-certificates perl
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install" >&2; exit 1; fi; \
+	  echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections; \
+	  echo "postfix postfix/mailname string localhost" | debconf-set-selections; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "all build and test packages present"; fi
+
+unit: $(addprefix $(BUILD)/tests/test_,$(UNITS))
+	@fail=0; for t in $^; do echo "# $$t"; $$t || fail=1; done; exit $$fail
+
+tap: all
+	SERCOM_BIN=$(CURDIR)/$(BIN) SERCOM_TOP=$(CURDIR) prove -v tests/t/
+
+# make check: unit tests then TAP scripts; prove prints the summary.
+check: all $(addprefix $(BUILD)/tests/test_,$(UNITS))
+	@echo "== unit tests (cmocka)"
+	@fail=0; for t in $(addprefix $(BUILD)/tests/test_,$(UNITS)); do $$t || fail=1; done; \
+	 echo "== integration tests (TAP)"; \
+	 SERCOM_BIN=$(CURDIR)/$(BIN) SERCOM_TOP=$(CURDIR) SANITIZE=$(SANITIZE) prove tests/t/ || fail=1; \
+	 if [ $$fail = 0 ]; then echo "make check: all passed"; else echo "make check: FAILED"; fi; exit $$fail
+
+bench: all
+	@for b in tests/bench/*.sh; do echo "== $$b"; SERCOM_BIN=$(CURDIR)/$(BIN) SERCOM_TOP=$(CURDIR) bash $$b || exit 1; done
+
+demo: deps all
+	@bash tests/demo.sh
+
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sercom
+	install -m 755 $(addprefix $(BIN)/,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
+	cp -r conf filters $(DESTDIR)$(PREFIX)/share/sercom/
+
+clean:
+	rm -rf build build-san bin

@@ -1,0 +1,310 @@
+/* conf: the instance configuration. See conf.h and DESIGN section 3. */
+#include "conf.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_key_error(GError **err, const char *file, const char *group,
+                          const char *key, const char *what, const char *val)
+{
+	g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [%s] %s: %s%s%s%s", file, group, key,
+	            what, val ? " (got '" : "", val ? val : "", val ? "')" : "");
+}
+
+GKeyFile *conf_keyfile_load(const char *file, GError **err)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *e = NULL;
+	if (!g_key_file_load_from_file(kf, file, G_KEY_FILE_NONE, &e)) {
+		/* GKeyFile's parse errors already say "line N"; add the file */
+		g_set_error(err, SERCOM_ERROR, e->domain == G_FILE_ERROR ? ENOENT : EINVAL,
+		            "%s: %s", file, e->message);
+		g_error_free(e);
+		g_key_file_free(kf);
+		return NULL;
+	}
+	return kf;
+}
+
+static char *get_raw(GKeyFile *kf, const char *group, const char *key)
+{
+	char *v = g_key_file_get_value(kf, group, key, NULL);
+	if (v)
+		g_strstrip(v);
+	return v;
+}
+
+bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out, GError **err)
+{
+	g_autofree char *v = get_raw(kf, group, key);
+	if (!v)
+		return true;
+	if (!util_parse_size(v, out)) {
+		set_key_error(err, file, group, key, "expected a size like 512K, 10M or 1G", v);
+		return false;
+	}
+	return true;
+}
+
+bool conf_get_duration(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out_ms, GError **err)
+{
+	g_autofree char *v = get_raw(kf, group, key);
+	if (!v)
+		return true;
+	if (!util_parse_duration_ms(v, out_ms)) {
+		set_key_error(err, file, group, key, "expected a time like 2s, 500ms or 1m", v);
+		return false;
+	}
+	return true;
+}
+
+bool conf_get_date(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err)
+{
+	g_autofree char *v = get_raw(kf, group, key);
+	if (!v || !*v)
+		return true;
+	if (!util_parse_date(v, out)) {
+		set_key_error(err, file, group, key, "expected a date like 2026-04-15 23:59 (optionally +01:00)", v);
+		return false;
+	}
+	return true;
+}
+
+bool conf_get_bool(GKeyFile *kf, const char *file, const char *group, const char *key, bool *out, GError **err)
+{
+	g_autofree char *v = get_raw(kf, group, key);
+	if (!v)
+		return true;
+	if (!g_ascii_strcasecmp(v, "true") || !g_ascii_strcasecmp(v, "yes") || !strcmp(v, "1"))
+		*out = true;
+	else if (!g_ascii_strcasecmp(v, "false") || !g_ascii_strcasecmp(v, "no") || !strcmp(v, "0"))
+		*out = false;
+	else {
+		set_key_error(err, file, group, key, "expected true or false", v);
+		return false;
+	}
+	return true;
+}
+
+bool conf_get_int(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err)
+{
+	g_autofree char *v = get_raw(kf, group, key);
+	if (!v)
+		return true;
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno || end == v || *end) {
+		set_key_error(err, file, group, key, "expected a whole number", v);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+void conf_default_limits(struct limits *l)
+{
+	*l = (struct limits){
+		.message_size = 10u << 20,
+		.unpacked_size = 50u << 20,
+		.files = 200,
+		.cpu_ms = 2000,
+		.wall_ms = 10000,
+		.memory = 256u << 20,
+		.output = 1u << 20,
+		.procs = 1,
+		.file_size = 10u << 20,
+	};
+}
+
+void conf_default_build_limits(struct limits *l)
+{
+	conf_default_limits(l);
+	/* a compiler forks (make, gcc, cc1, as, ld) and needs memory; still
+	 * bounded so `#include "/dev/zero"` ends as a failed build */
+	l->cpu_ms = 30000;
+	l->wall_ms = 60000;
+	l->memory = 1024u << 20;
+	l->procs = 64;
+	l->output = 1u << 20;
+	l->file_size = 64u << 20;
+}
+
+bool conf_read_limits(GKeyFile *kf, const char *file, const char *group, struct limits *l, GError **err)
+{
+	if (!g_key_file_has_group(kf, group))
+		return true;
+	int64_t n;
+	return conf_get_size(kf, file, group, "message_size", &l->message_size, err) &&
+	       conf_get_size(kf, file, group, "unpacked_size", &l->unpacked_size, err) &&
+	       (n = (int64_t)l->files, conf_get_int(kf, file, group, "files", &n, err)) &&
+	       (l->files = (uint64_t)n, true) &&
+	       conf_get_duration(kf, file, group, "cpu", &l->cpu_ms, err) &&
+	       conf_get_duration(kf, file, group, "wall", &l->wall_ms, err) &&
+	       conf_get_size(kf, file, group, "memory", &l->memory, err) &&
+	       conf_get_size(kf, file, group, "output", &l->output, err) &&
+	       (n = (int64_t)l->procs, conf_get_int(kf, file, group, "procs", &n, err)) &&
+	       (l->procs = (uint64_t)n, true) &&
+	       conf_get_size(kf, file, group, "file_size", &l->file_size, err);
+}
+
+static char *get_string(GKeyFile *kf, const char *group, const char *key, const char *def)
+{
+	char *v = get_raw(kf, group, key);
+	return v ? v : g_strdup(def);
+}
+
+void conf_free(struct sercom_conf *c)
+{
+	if (!c)
+		return;
+	g_free(c->path);
+	g_free(c->dir);
+	g_free(c->var);
+	g_free(c->exercises);
+	g_free(c->templates);
+	g_free(c->language);
+	g_free(c->from);
+	g_free(c->admin);
+	g_free(c->prefix);
+	g_free(c->transport);
+	if (c->trusted)
+		g_regex_unref(c->trusted);
+	g_strfreev(c->binds);
+	g_free(c->mail_dir);
+	g_free(c->attempts_dir);
+	g_free(c->outbox_dir);
+	g_free(c->db_path);
+	g_free(c->fifo_path);
+	g_free(c);
+}
+
+struct sercom_conf *conf_load(const char *path, GError **err)
+{
+	if (!path)
+		path = g_getenv("SERCOM_CONF");
+	if (!path || !*path)
+		path = "/etc/sercom/sercom.conf";
+	g_autofree char *abs = g_canonicalize_filename(path, NULL);
+	GKeyFile *kf = conf_keyfile_load(abs, err);
+	if (!kf)
+		return NULL;
+
+	struct sercom_conf *c = g_new0(struct sercom_conf, 1);
+	c->path = g_strdup(abs);
+	c->dir = g_path_get_dirname(abs);
+	const char *f = c->path;
+	bool ok = false;
+	g_autofree char *v = NULL, *ex = NULL, *tpl = NULL, *us = NULL, *trusted = NULL,
+	                 *binds = NULL, *pick = NULL;
+	int64_t n;
+
+	v = get_string(kf, "general", "var", "var");
+	c->var = util_resolve(c->dir, v);
+	ex = get_string(kf, "general", "exercises", "exercises");
+	c->exercises = util_resolve(c->dir, ex);
+	tpl = get_string(kf, "general", "templates", "templates");
+	c->templates = util_resolve(c->dir, tpl);
+	c->language = get_string(kf, "general", "language", "en");
+	n = 2;
+	if (!conf_get_int(kf, f, "general", "workers", &n, err))
+		goto out;
+	if (n < 1 || n > 256) {
+		set_key_error(err, f, "general", "workers", "expected 1 to 256", NULL);
+		goto out;
+	}
+	c->workers = (int)n;
+	n = 365;
+	if (!conf_get_int(kf, f, "general", "retention_days", &n, err))
+		goto out;
+	c->retention_days = (int)n;
+
+	c->from = get_string(kf, "mail", "from", "sercom <sercom@localhost>");
+	c->admin = get_string(kf, "mail", "admin", "root@localhost");
+	c->prefix = get_string(kf, "mail", "prefix", "sercom");
+	c->transport = get_string(kf, "mail", "transport", "sendmail");
+	us = get_string(kf, "mail", "unknown_sender", "reject");
+	if (!strcmp(us, "reject"))
+		c->unknown_sender = UNKNOWN_REJECT;
+	else if (!strcmp(us, "ignore"))
+		c->unknown_sender = UNKNOWN_IGNORE;
+	else if (!strcmp(us, "accept"))
+		c->unknown_sender = UNKNOWN_ACCEPT;
+	else {
+		set_key_error(err, f, "mail", "unknown_sender", "expected reject, ignore or accept", us);
+		goto out;
+	}
+	trusted = get_raw(kf, "mail", "trusted");
+	if (trusted && *trusted) {
+		GError *re = NULL;
+		c->trusted = g_regex_new(trusted, G_REGEX_CASELESS, 0, &re);
+		if (!c->trusted) {
+			set_key_error(err, f, "mail", "trusted", re->message, trusted);
+			g_error_free(re);
+			goto out;
+		}
+	}
+	c->show_private_count = true;
+	if (!conf_get_bool(kf, f, "mail", "show_private_count", &c->show_private_count, err))
+		goto out;
+	c->reply_max = 2u << 20;
+	c->diff_max = 64u << 10;
+	uint64_t age_ms = 3ull * 24 * 3600 * 1000;
+	if (!conf_get_size(kf, f, "mail", "reply_max", &c->reply_max, err) ||
+	    !conf_get_size(kf, f, "mail", "diff_max", &c->diff_max, err) ||
+	    !conf_get_duration(kf, f, "mail", "retry_max_age", &age_ms, err))
+		goto out;
+	c->retry_max_age = (int64_t)(age_ms / 1000);
+	pick = get_string(kf, "mail", "grade", "best");
+	if (!strcmp(pick, "best"))
+		c->grade_pick = GRADE_BEST;
+	else if (!strcmp(pick, "last"))
+		c->grade_pick = GRADE_LAST;
+	else {
+		set_key_error(err, f, "mail", "grade", "expected best or last", pick);
+		goto out;
+	}
+
+	conf_default_limits(&c->limits);
+	conf_default_build_limits(&c->build_limits);
+	if (!conf_read_limits(kf, f, "limits", &c->limits, err) ||
+	    !conf_read_limits(kf, f, "build-limits", &c->build_limits, err))
+		goto out;
+
+	n = 60000;
+	if (!conf_get_int(kf, f, "sandbox", "uid_base", &n, err))
+		goto out;
+	if (n < 1000 || n > 4000000000LL) {
+		set_key_error(err, f, "sandbox", "uid_base", "expected an unprivileged uid (>= 1000)", NULL);
+		goto out;
+	}
+	c->uid_base = (uid_t)n;
+	binds = get_string(kf, "sandbox", "binds", "/usr /lib /lib64 /bin /etc/alternatives");
+	c->binds = g_strsplit_set(g_strstrip(binds), " \t", -1);
+	{ /* drop empty items left by repeated blanks */
+		char **w = c->binds;
+		for (char **r = c->binds; *r; r++) {
+			if (**r)
+				*w++ = *r;
+			else
+				g_free(*r);
+		}
+		*w = NULL;
+	}
+
+	c->mail_dir = g_build_filename(c->var, "mail", NULL);
+	c->attempts_dir = g_build_filename(c->var, "attempts", NULL);
+	c->outbox_dir = g_build_filename(c->var, "outbox", NULL);
+	c->db_path = g_build_filename(c->var, "sercom.db", NULL);
+	c->fifo_path = g_build_filename(c->var, "runner.fifo", NULL);
+	ok = true;
+out:
+	g_key_file_free(kf);
+	if (!ok) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}

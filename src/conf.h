@@ -1,0 +1,89 @@
+/* conf: the instance configuration (DESIGN section 3), read with GKeyFile.
+ * Relative paths are resolved against the config file's directory so an
+ * instance (config + var/) is self-contained. Errors name file, group, key. */
+#ifndef SERCOM_CONF_H
+#define SERCOM_CONF_H
+
+#include <glib.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Resource limits; used for the instance, an exercise and a case, each level
+ * overriding the keys it names. */
+struct limits {
+	uint64_t message_size;  /* bytes of one incoming mail */
+	uint64_t unpacked_size; /* bytes after unpacking archives */
+	uint64_t files;         /* files in one submission */
+	uint64_t cpu_ms;
+	uint64_t wall_ms;
+	uint64_t memory;        /* bytes */
+	uint64_t output;        /* bytes per stream */
+	uint64_t procs;
+	uint64_t file_size;     /* bytes */
+};
+
+enum unknown_sender_policy { UNKNOWN_REJECT, UNKNOWN_IGNORE, UNKNOWN_ACCEPT };
+enum grade_pick { GRADE_BEST, GRADE_LAST };
+
+struct sercom_conf {
+	char *path;         /* the config file */
+	char *dir;          /* its directory: base of relative paths */
+
+	/* [general] */
+	char *var;          /* spool root */
+	char *exercises;    /* directory of exercise definitions */
+	char *templates;    /* conf/templates (language subdirs) */
+	char *language;
+	int workers;
+	int retention_days;
+
+	/* [mail] */
+	char *from;
+	char *admin;
+	char *prefix;
+	char *transport;
+	enum unknown_sender_policy unknown_sender;
+	GRegex *trusted;    /* NULL: everyone may be a student */
+	bool show_private_count;
+	uint64_t reply_max; /* bytes of one reply */
+	uint64_t diff_max;  /* bytes of one diff attachment */
+	int64_t retry_max_age; /* seconds before an unsent reply is FAILED */
+	enum grade_pick grade_pick;
+
+	/* [limits], [build-limits] */
+	struct limits limits;
+	struct limits build_limits;
+
+	/* [sandbox] */
+	uid_t uid_base;
+	char **binds;       /* NULL-terminated host dirs bound read-only */
+
+	/* derived spool paths */
+	char *mail_dir;     /* var/mail (Maildir of raw messages) */
+	char *attempts_dir; /* var/attempts */
+	char *outbox_dir;   /* var/outbox (Maildir of replies) */
+	char *db_path;      /* var/sercom.db */
+	char *fifo_path;    /* var/runner.fifo */
+};
+
+/* Loads path (NULL: $SERCOM_CONF, else /etc/sercom/sercom.conf). */
+struct sercom_conf *conf_load(const char *path, GError **err);
+void conf_free(struct sercom_conf *c);
+/* The built-in defaults of [limits] and [build-limits]. */
+void conf_default_limits(struct limits *l);
+void conf_default_build_limits(struct limits *l);
+/* Overrides *l with the keys present in group of kf; errors name file. */
+bool conf_read_limits(GKeyFile *kf, const char *file, const char *group,
+                      struct limits *l, GError **err);
+/* Reads an optional size/duration/date/bool key with an error naming file,
+ * group and key; leaves *out untouched when the key is absent. */
+bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out, GError **err);
+bool conf_get_duration(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out_ms, GError **err);
+bool conf_get_date(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err);
+bool conf_get_bool(GKeyFile *kf, const char *file, const char *group, const char *key, bool *out, GError **err);
+bool conf_get_int(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err);
+/* Loads a key file with an error that names the file and line. */
+GKeyFile *conf_keyfile_load(const char *file, GError **err);
+
+#endif

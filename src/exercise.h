@@ -1,0 +1,81 @@
+/* exercise: loads an exercise definition directory (DESIGN section 4):
+ * exercise.conf, Makefile, skeleton/, solution/, tests/NAME/ cases. Errors
+ * name the file and key. Also the shell-like argument parser of case.conf
+ * (the original system's rules) and the accepted/required file rules. */
+#ifndef SERCOM_EXERCISE_H
+#define SERCOM_EXERCISE_H
+
+#include "conf.h"
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum exit_expect { EXIT_EXPECT_CODE, EXIT_EXPECT_NONZERO, EXIT_EXPECT_ANY };
+enum compare_mode { CMP_EXACT, CMP_LINES, CMP_WHITESPACE, CMP_FLOAT, CMP_CHECKER };
+
+struct compare_spec {
+	enum compare_mode mode;
+	double eps;          /* CMP_FLOAT */
+	char *checker;       /* CMP_CHECKER: program path relative to the exercise dir */
+};
+
+struct test_case {
+	char *name;          /* directory name, e.g. "02-negative" */
+	char *dir;           /* absolute path of tests/NAME */
+	char **args;         /* NULL-terminated, after the program */
+	enum exit_expect exit_kind;
+	int exit_code;       /* EXIT_EXPECT_CODE */
+	bool is_private;
+	double points;
+	bool ignore_extra;   /* unexpected new files in the work dir are fine */
+	struct compare_spec compare;
+	struct limits limits;        /* exercise limits with case overrides */
+	char *stdin_path;    /* NULL when absent (then stdin is /dev/null) */
+	char *stdout_path;   /* expected; NULL = not checked */
+	char *stderr_path;
+	char *in_dir;        /* NULL when absent */
+	char *out_dir;
+};
+
+struct exercise {
+	char *name;          /* directory basename */
+	char *dir;           /* absolute path */
+	char *title;
+	int64_t opens;       /* unix time; 0 = always open */
+	int64_t closes;      /* unix time; 0 = never closes */
+	int max_attempts;    /* 0 = unlimited */
+	char **files;        /* globs of accepted files (NULL-terminated) */
+	char **required;     /* globs that must each match a submitted file */
+	char **build;        /* argv of the build command (default: make) */
+	char **run;          /* argv of the program (default: ./tp) */
+	struct compare_spec compare;  /* default for cases */
+	bool late_accept;    /* late = accept */
+	bool private_counts; /* private cases count toward ACCEPTED */
+	struct limits limits;        /* instance [limits] + exercise [limits] */
+	struct limits build_limits;  /* instance [build-limits] + exercise's */
+	char *makefile;      /* path, NULL if absent */
+	char *skeleton_dir;  /* NULL if absent */
+	char *solution_dir;  /* NULL if absent */
+	GPtrArray *cases;    /* struct test_case *, in name order */
+};
+
+/* Loads the exercise in dir with the instance's limits as defaults. */
+struct exercise *exercise_load(const struct sercom_conf *c, const char *dir, GError **err);
+/* Loads conf->exercises/NAME, NAME matched case-insensitively; NULL with
+ * err (code ENOENT) when there is no such exercise. */
+struct exercise *exercise_find(const struct sercom_conf *c, const char *name, GError **err);
+/* Names of the exercises under conf->exercises, sorted (g_strfreev). */
+char **exercise_list_names(const struct sercom_conf *c);
+void exercise_free(struct exercise *e);
+
+/* Splits s with the original system's shell-like rules: blanks separate;
+ * "..." and '...' group; \n, \t, \", \' and \\ escapes; an unclosed quote is
+ * an error. */
+bool exercise_parse_args(const char *s, char ***argv, GError **err);
+/* Whether name matches one of the exercise's `files` globs (all when none). */
+bool exercise_file_accepted(const struct exercise *e, const char *name);
+/* Globs of `required` that match none of names: a NULL-terminated list
+ * (g_strfreev), empty when every rule is met. */
+char **exercise_missing_required(const struct exercise *e, char **names);
+
+#endif

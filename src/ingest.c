@@ -1,0 +1,562 @@
+/* ingest: the MDA's engine. See ingest.h.
+ *
+ * Design rationale (the order matters):
+ * 1. The raw bytes go to var/mail (Maildir, fsync'd) before anything that
+ *    can fail: parse errors, a missing exercise, a locked database. From
+ *    then on the homework exists on our disk.
+ * 2. Parsing, identification and unpacking happen outside the database
+ *    lock, into a staging directory var/attempts/.stage-XXXXXX.
+ * 3. One BEGIN IMMEDIATE transaction checks the duplicate Message-ID and the
+ *    attempt budget, numbers the attempt, supersedes older QUEUED ones,
+ *    renames the staging directory to var/attempts/ID and commits. A crash
+ *    anywhere before COMMIT leaves no row: the MTA gets no 0, retries, and
+ *    the retry is recorded normally. A directory left by a crashed
+ *    transaction under a reused ID is removed before the rename.
+ * 4. Any error: we remove our spool copy (the MTA still holds the message
+ *    and retries after our 75) and report. */
+#define _GNU_SOURCE
+#include "ingest.h"
+#include "exercise.h"
+#include "log.h"
+#include "mime.h"
+#include "policy.h"
+#include "spool.h"
+#include "unpack.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const outcome_names[] = { "queued", "rejected", "ignored", "automatic", "duplicate" };
+
+const char *ingest_outcome_name(enum ingest_outcome o)
+{
+	return outcome_names[o];
+}
+
+void ingest_result_clear(struct ingest_result *res)
+{
+	g_free(res->reason);
+	g_free(res->spool_path);
+	memset(res, 0, sizeof *res);
+}
+
+void ingest_wake_runner(const struct sercom_conf *c)
+{
+	/* O_NONBLOCK: ENXIO when no runner has the FIFO open, EAGAIN when its
+	 * buffer is full of earlier pokes; either way the runner's timer or
+	 * its next read finds the work */
+	int fd = open(c->fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = write(fd, "!", 1);
+	(void)n;
+	close(fd);
+}
+
+/* What the decisions before the transaction found. */
+struct verdict {
+	enum ingest_outcome outcome;
+	enum reject_reason reason;
+	char *detail;
+	char *why;          /* ignored/automatic: why */
+	char *student;      /* roster id, NULL when unknown */
+	char *register_name;/* unknown_sender = accept: register with this name */
+	char *email;        /* address to answer */
+	char *exercise;
+	struct exercise *ex;
+	char *stage;        /* staging dir (holds submitted/, maybe ignored/) */
+	GString *ignored;   /* names of files not accepted by the exercise */
+};
+
+static void verdict_clear(struct verdict *v)
+{
+	g_free(v->detail);
+	g_free(v->why);
+	g_free(v->student);
+	g_free(v->register_name);
+	g_free(v->email);
+	g_free(v->exercise);
+	exercise_free(v->ex);
+	if (v->stage) {
+		util_rm_rf(v->stage);
+		g_free(v->stage);
+	}
+	if (v->ignored)
+		g_string_free(v->ignored, TRUE);
+}
+
+static void reject(struct verdict *v, enum reject_reason r, char *detail)
+{
+	v->outcome = INGEST_REJECTED;
+	v->reason = r;
+	g_free(v->detail);
+	v->detail = detail;
+}
+
+/* Students often zip the folder they worked in: when the submission is a
+ * single directory, its contents are the submission. */
+static void flatten_single_dir(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	if (!d)
+		return;
+	const char *n, *only = NULL;
+	int count = 0;
+	while ((n = g_dir_read_name(d))) {
+		count++;
+		only = n;
+	}
+	g_autofree char *sub = count == 1 ? g_build_filename(dir, only, NULL) : NULL;
+	g_dir_close(d);
+	struct stat st;
+	if (!sub || lstat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	g_autofree char *tmp = g_strconcat(dir, ".flat", NULL);
+	if (rename(sub, tmp) == 0 && rmdir(dir) == 0)
+		rename(tmp, dir);
+}
+
+/* Moves files the exercise does not accept out of submitted/ into
+ * ignored/ (kept for staff, never built) and collects their names. Walks
+ * the tree recursively; names are relative paths. */
+static void set_aside_ignored(const struct exercise *e, const char *root, const char *rel,
+                              const char *ignored_root, GString *ignored, GPtrArray *kept)
+{
+	g_autofree char *dir = rel ? g_build_filename(root, rel, NULL) : g_strdup(root);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	if (!d)
+		return;
+	const char *n;
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	while ((n = g_dir_read_name(d)))
+		g_ptr_array_add(names, g_strdup(n));
+	g_dir_close(d);
+	for (guint i = 0; i < names->len; i++) {
+		const char *name = names->pdata[i];
+		g_autofree char *relp = rel ? g_build_filename(rel, name, NULL) : g_strdup(name);
+		g_autofree char *path = g_build_filename(root, relp, NULL);
+		struct stat st;
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			set_aside_ignored(e, root, relp, ignored_root, ignored, kept);
+			continue;
+		}
+		if (S_ISREG(st.st_mode) && exercise_file_accepted(e, name)) {
+			g_ptr_array_add(kept, g_strdup(name));
+			continue;
+		}
+		g_autofree char *dst = g_build_filename(ignored_root, relp, NULL);
+		g_autofree char *dstdir = g_path_get_dirname(dst);
+		util_mkdir_p(dstdir, 0755);
+		if (rename(path, dst) < 0)
+			unlink(path);
+		if (ignored->len)
+			g_string_append_c(ignored, ' ');
+		g_string_append(ignored, relp);
+	}
+	g_ptr_array_free(names, TRUE);
+}
+
+/* Writes the mail's files into the staging dir, unpacking archives, and
+ * applies the exercise's files/required rules. */
+static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, struct verdict *v,
+                        GError **err)
+{
+	g_autofree char *tmpl = g_build_filename(c->attempts_dir, ".stage-XXXXXX", NULL);
+	if (!g_mkdtemp_full(tmpl, 0755)) {
+		int e = errno;
+		g_set_error(err, SERCOM_ERROR, e, "%s: cannot create: %s", tmpl, g_strerror(e));
+		return false;
+	}
+	v->stage = g_strdup(tmpl);
+	g_autofree char *sub = g_build_filename(v->stage, "submitted", NULL);
+	if (mkdir(sub, 0755) < 0) {
+		int e = errno;
+		g_set_error(err, SERCOM_ERROR, e, "%s: cannot create: %s", sub, g_strerror(e));
+		return false;
+	}
+	if (v->outcome != INGEST_QUEUED)
+		return true; /* already rejected: the raw mail is kept, no files */
+	if (m->too_large) {
+		reject(v, REJECT_TOO_LARGE, g_strdup_printf("attachments:%llu",
+		       (unsigned long long)v->ex->limits.unpacked_size));
+		return true;
+	}
+	struct unpack_limits lim = {
+		.max_total_bytes = v->ex->limits.unpacked_size,
+		.max_files = v->ex->limits.files,
+		.max_ratio = 200,
+	};
+	struct unpack_stats stats = { 0 };
+	for (guint i = 0; i < m->files->len; i++) {
+		const struct mime_file *f = m->files->pdata[i];
+		gsize len;
+		const void *data = g_bytes_get_data(f->data, &len);
+		g_autofree char *why = NULL;
+		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, &why);
+		switch (r) {
+		case UNPACK_OK:
+			break;
+		case UNPACK_BAD_ARCHIVE:
+			reject(v, REJECT_BAD_ARCHIVE, g_strdup_printf("%s:%s", f->name, why ? why : "unreadable archive"));
+			return true;
+		case UNPACK_TOO_LARGE:
+			reject(v, REJECT_TOO_LARGE, g_strdup_printf("%s:%llu", why ? why : f->name,
+			       (unsigned long long)lim.max_total_bytes));
+			return true;
+		default:
+			g_set_error(err, SERCOM_ERROR, EIO, "%s: cannot store %s: %s", sub, f->name, why ? why : "I/O error");
+			return false;
+		}
+	}
+	flatten_single_dir(sub);
+	g_autofree char *ign = g_build_filename(v->stage, "ignored", NULL);
+	GPtrArray *kept = g_ptr_array_new_with_free_func(g_free);
+	set_aside_ignored(v->ex, sub, NULL, ign, v->ignored, kept);
+	if (kept->len == 0) {
+		reject(v, REJECT_NO_FILES, g_strdup(""));
+	} else {
+		g_ptr_array_add(kept, NULL);
+		char **missing = exercise_missing_required(v->ex, (char **)kept->pdata);
+		if (missing && *missing)
+			reject(v, REJECT_MISSING_REQUIRED, g_strjoinv(" ", missing));
+		g_strfreev(missing);
+	}
+	g_ptr_array_free(kept, TRUE);
+	return true;
+}
+
+/* Decisions that need no lock: automatic mail, sender, exercise, dates,
+ * files. Sets v->outcome; returns false only on errors (-> 75). */
+static bool decide(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
+                   const struct ingest_opts *o, uint64_t raw_size, struct verdict *v, GError **err)
+{
+	v->outcome = INGEST_QUEUED;
+	v->ignored = g_string_new(NULL);
+	const char *auto_why = policy_automatic(m, o->sender);
+	if (auto_why) {
+		v->outcome = INGEST_AUTOMATIC;
+		v->why = g_strdup(auto_why);
+		return true;
+	}
+	/* the student is the From: address; the envelope sender only when
+	 * there is no usable From: (a forwarder may rewrite the envelope) */
+	const char *addr = m->from_addr ? m->from_addr : o->sender ? o->sender : m->mbox_sender;
+	if (!addr || !*addr) {
+		v->outcome = INGEST_AUTOMATIC;
+		v->why = g_strdup("no sender address to answer");
+		return true;
+	}
+	v->email = g_ascii_strdown(addr, -1);
+
+	if (c->trusted && !g_regex_match(c->trusted, v->email, 0, NULL)) {
+		reject(v, REJECT_UNTRUSTED_SENDER, g_strdup(v->email));
+	} else {
+		GError *e = NULL;
+		v->student = store_student_by_email(s, v->email, &e);
+		if (e) {
+			g_propagate_error(err, e);
+			return false;
+		}
+		if (!v->student) {
+			switch (c->unknown_sender) {
+			case UNKNOWN_REJECT:
+				reject(v, REJECT_UNKNOWN_SENDER, g_strdup(v->email));
+				break;
+			case UNKNOWN_IGNORE:
+				v->outcome = INGEST_IGNORED;
+				v->why = g_strdup_printf("unknown sender %s (unknown_sender = ignore)", v->email);
+				return true;
+			case UNKNOWN_ACCEPT:
+				v->student = g_strdup(v->email);
+				v->register_name = g_strdup(m->from_name ? m->from_name : "");
+				break;
+			}
+		}
+	}
+
+	char **known = exercise_list_names(c);
+	g_autofree char *tried = NULL;
+	const char *rcpts_extra[2] = { o->recipient, NULL };
+	/* the envelope recipient first: it is what the MTA matched */
+	GPtrArray *rcpts = g_ptr_array_new();
+	if (o->recipient)
+		g_ptr_array_add(rcpts, (void *)rcpts_extra[0]);
+	for (char **r = m->recipients; r && *r; r++)
+		g_ptr_array_add(rcpts, *r);
+	g_ptr_array_add(rcpts, NULL);
+	v->exercise = policy_pick_exercise(known, o->exercise, o->extension,
+	                                   (const char *const *)rcpts->pdata, m->subject, &tried);
+	g_ptr_array_free(rcpts, TRUE);
+	g_strfreev(known);
+	if (!v->exercise) {
+		if (v->outcome == INGEST_QUEUED)
+			reject(v, REJECT_UNKNOWN_EXERCISE, g_strdup(tried ? tried : ""));
+		return stage_files(c, m, v, err);
+	}
+	v->ex = exercise_find(c, v->exercise, err);
+	if (!v->ex)
+		return false; /* a broken exercise.conf is the staff's to fix: 75, retried */
+	if (v->outcome != INGEST_QUEUED)
+		return stage_files(c, m, v, err);
+	char *detail = NULL;
+	enum reject_reason r = policy_check_window(v->ex, util_now(), 0, &detail);
+	if (r != REJECT_NONE) {
+		reject(v, r, detail);
+		return stage_files(c, m, v, err);
+	}
+	if (raw_size > v->ex->limits.message_size) {
+		reject(v, REJECT_TOO_LARGE, g_strdup_printf("message:%llu", (unsigned long long)v->ex->limits.message_size));
+		return stage_files(c, m, v, err);
+	}
+	return stage_files(c, m, v, err);
+}
+
+/* Same Message-ID already recorded? Then this copy is the MTA's retry or a
+ * resend by the student's client. */
+static bool find_duplicate(struct store *s, const char *mid, int64_t *row, char **orig_path, GError **err)
+{
+	*row = 0;
+	if (!mid)
+		return true;
+	sqlite3_stmt *st = store_prepare(s, "SELECT id, spool_file FROM messages WHERE message_id = ?1 AND outcome != 'duplicate' LIMIT 1", err);
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, mid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*row = sqlite3_column_int64(st, 0);
+		*orig_path = g_strdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_set_error(s, err, "duplicate check");
+		return false;
+	}
+	return true;
+}
+
+static bool insert_message(struct store *s, const struct mime_info *m, const struct ingest_opts *o,
+                           const char *spool_path, const char *outcome, const char *note,
+                           int64_t *row, GError **err)
+{
+	sqlite3_stmt *st = store_prepare(s,
+		"INSERT INTO messages(message_id, spool_file, sender, recipient, subject, received, outcome, note) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err);
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, m ? m->message_id : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, spool_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m && m->from_addr ? m->from_addr : o->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, o->recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m ? m->subject : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, util_now());
+	sqlite3_bind_text(st, 7, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, note, -1, SQLITE_STATIC);
+	bool ok = sqlite3_step(st) == SQLITE_DONE;
+	if (!ok)
+		store_set_error(s, err, "record message");
+	sqlite3_finalize(st);
+	*row = sqlite3_last_insert_rowid(store_db(s));
+	return ok;
+}
+
+/* The transaction of step 3. */
+static bool record(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
+                   const struct ingest_opts *o, const char *spool_path, struct verdict *v,
+                   struct ingest_result *res, GError **err)
+{
+	if (!store_begin(s, err))
+		return false;
+	int64_t dup;
+	g_autofree char *orig = NULL;
+	if (!find_duplicate(s, m->message_id, &dup, &orig, err))
+		goto fail;
+	if (dup) {
+		res->outcome = INGEST_DUPLICATE;
+		/* the same Message-ID is stored once: when this copy is the same
+		 * bytes (an MTA retry), the row points at the first copy and the
+		 * caller drops ours; a different mail reusing the ID is kept */
+		res->drop_copy = orig && util_same_file_content(orig, spool_path);
+		g_autofree char *note = g_strdup_printf("duplicate of message %lld", (long long)dup);
+		if (!insert_message(s, m, o, res->drop_copy ? orig : spool_path, "duplicate", note,
+		                    &res->message_row, err))
+			goto fail;
+		res->reason = g_steal_pointer(&note);
+		return store_commit(s, err);
+	}
+	if (v->outcome == INGEST_AUTOMATIC || v->outcome == INGEST_IGNORED) {
+		res->outcome = v->outcome;
+		if (!insert_message(s, m, o, spool_path, ingest_outcome_name(v->outcome), v->why, &res->message_row, err))
+			goto fail;
+		res->reason = g_strdup(v->why);
+		return store_commit(s, err);
+	}
+	if (v->register_name &&
+	    !store_exec(s, err, "INSERT OR IGNORE INTO students(id, name) VALUES (%Q, %Q);"
+	                "INSERT OR IGNORE INTO student_emails(email, student) VALUES (%Q, %Q)",
+	                v->student, v->register_name, v->email, v->student))
+		goto fail;
+
+	int64_t number = 0;
+	if (v->student && v->exercise) {
+		int64_t used;
+		if (!store_query_int(s, &number, 0, err,
+		        "SELECT max(number) FROM attempts WHERE student = %Q AND exercise = %Q", v->student, v->exercise) ||
+		    !store_query_int(s, &used, 0, err,
+		        "SELECT count(*) FROM attempts WHERE student = %Q AND exercise = %Q "
+		        "AND state NOT IN ('REJECTED', 'SUPERSEDED')", v->student, v->exercise))
+			goto fail;
+		number++;
+		char *detail = NULL;
+		if (v->outcome == INGEST_QUEUED && v->ex->max_attempts > 0 && used >= v->ex->max_attempts) {
+			detail = g_strdup_printf("%d", v->ex->max_attempts);
+			reject(v, REJECT_ATTEMPTS_EXHAUSTED, detail);
+		}
+	}
+	res->outcome = v->outcome;
+	if (!insert_message(s, m, o, spool_path, ingest_outcome_name(v->outcome),
+	                    v->outcome == INGEST_REJECTED ? policy_reason_name(v->reason) : NULL,
+	                    &res->message_row, err))
+		goto fail;
+	sqlite3_stmt *st = store_prepare(s,
+		"INSERT INTO attempts(student, email, exercise, number, message, state, reason, detail, queued, note, verdict) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", err);
+	if (!st)
+		goto fail;
+	bool rejected = v->outcome == INGEST_REJECTED;
+	g_autofree char *note = v->ignored->len ? g_strdup_printf("ignored: %s", v->ignored->str) : NULL;
+	sqlite3_bind_text(st, 1, v->student, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, v->exercise, -1, SQLITE_STATIC);
+	if (number)
+		sqlite3_bind_int64(st, 4, number);
+	sqlite3_bind_int64(st, 5, res->message_row);
+	sqlite3_bind_text(st, 6, rejected ? "REJECTED" : "QUEUED", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, rejected ? policy_reason_name(v->reason) : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, v->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, util_now());
+	sqlite3_bind_text(st, 10, note, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, rejected ? "REJECTED" : NULL, -1, SQLITE_STATIC);
+	bool ok = sqlite3_step(st) == SQLITE_DONE;
+	if (!ok)
+		store_set_error(s, err, "record attempt");
+	sqlite3_finalize(st);
+	if (!ok)
+		goto fail;
+	res->attempt_id = sqlite3_last_insert_rowid(store_db(s));
+	if (rejected)
+		res->reason = g_strdup(policy_reason_name(v->reason));
+	/* a newer submission replaces one still waiting (the CI controller's
+	 * "newer patchset cancels older queued jobs") */
+	if (!rejected && v->student &&
+	    !store_exec(s, err, "UPDATE attempts SET state = 'SUPERSEDED', finished = %lld "
+	                "WHERE student = %Q AND exercise = %Q AND state = 'QUEUED' AND id != %lld",
+	                (long long)util_now(), v->student, v->exercise, (long long)res->attempt_id))
+		goto fail;
+
+	g_autofree char *dir = g_strdup_printf("%s/%lld", c->attempts_dir, (long long)res->attempt_id);
+	/* an ID is reused after a crash rolled back its transaction: whatever
+	 * lies under it was never recorded */
+	util_rm_rf(dir);
+	if (rename(v->stage, dir) < 0) {
+		int e = errno;
+		g_set_error(err, SERCOM_ERROR, e, "%s: cannot move into place: %s", dir, g_strerror(e));
+		goto fail;
+	}
+	g_clear_pointer(&v->stage, g_free);
+	int r = util_fsync_dir(c->attempts_dir);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: fsync: %s", c->attempts_dir, g_strerror(-r));
+		util_rm_rf(dir);
+		goto fail;
+	}
+	if (!store_commit(s, err)) {
+		util_rm_rf(dir);
+		return false;
+	}
+	return true;
+fail:
+	store_rollback(s);
+	return false;
+}
+
+bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *spool_path,
+                    const struct ingest_opts *o, struct ingest_result *res, GError **err)
+{
+	struct stat st;
+	if (stat(spool_path, &st) < 0) {
+		int e = errno;
+		g_set_error(err, SERCOM_ERROR, e, "%s: %s", spool_path, g_strerror(e));
+		return false;
+	}
+	mime_init();
+	struct mime_limits ml = {
+		.max_parts = 1000,
+		.max_depth = 20,
+		.max_file_bytes_total = c->limits.unpacked_size,
+	};
+	struct mime_info *m = NULL;
+	if ((uint64_t)st.st_size <= c->limits.message_size * 4 + (1 << 20))
+		m = mime_parse_file(spool_path, &ml, err);
+	else
+		/* far beyond any limit: not worth parsing the attachments, but
+		 * the headers still say who to answer */
+		m = mime_parse_file(spool_path, &(struct mime_limits){ .max_parts = 2, .max_depth = 1, .max_file_bytes_total = 1 }, err);
+	if (!m)
+		return false;
+	struct verdict v = { 0 };
+	bool ok = decide(c, s, m, o, (uint64_t)st.st_size, &v, err) &&
+	          record(c, s, m, o, spool_path, &v, res, err);
+	if (ok)
+		res->spool_path = g_strdup(spool_path);
+	verdict_clear(&v);
+	mime_info_free(m);
+	return ok;
+}
+
+bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
+               const struct ingest_opts *o, struct ingest_result *res, GError **err)
+{
+	struct spool_tmp t;
+	if (!spool_tmp_open(c->mail_dir, &t, err))
+		return false;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			g_set_error(err, SERCOM_ERROR, e, "reading the message: %s", g_strerror(e));
+			spool_tmp_abort(&t);
+			return false;
+		}
+		if (n == 0)
+			break;
+		int r = util_write_all(t.fd, buf, (size_t)n);
+		if (r < 0) {
+			g_set_error(err, SERCOM_ERROR, -r, "%s: write: %s", t.tmp_path, g_strerror(-r));
+			spool_tmp_abort(&t);
+			return false;
+		}
+	}
+	char *path = NULL;
+	if (!spool_tmp_commit(c->mail_dir, &t, &path, err))
+		return false;
+	bool ok = ingest_spooled(c, s, path, o, res, err);
+	if (!ok) {
+		/* we answer 75: the MTA keeps its copy and delivers it again */
+		unlink(path);
+	} else if (res->drop_copy) {
+		unlink(path);
+	}
+	g_free(path);
+	return ok;
+}

@@ -1,0 +1,45 @@
+/* ingest: the MDA's engine, shared by sercom-deliver and `sercom
+ * import-maildir`: spool the raw message first, then parse, identify,
+ * apply the policy, unpack, and record message + attempt in one
+ * transaction. Any doubt is an error: the caller exits 75 and the MTA
+ * retries, so nothing is lost. */
+#ifndef SERCOM_INGEST_H
+#define SERCOM_INGEST_H
+
+#include "conf.h"
+#include "store.h"
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ingest_opts {
+	const char *exercise;   /* -e */
+	const char *extension;  /* $EXTENSION (postfix local(8)) */
+	const char *sender;     /* envelope sender (-f, $SENDER); "" = null sender; NULL unknown */
+	const char *recipient;  /* envelope recipient (-r, $RECIPIENT) */
+};
+
+enum ingest_outcome { INGEST_QUEUED, INGEST_REJECTED, INGEST_IGNORED, INGEST_AUTOMATIC, INGEST_DUPLICATE };
+
+struct ingest_result {
+	enum ingest_outcome outcome;
+	int64_t message_row;
+	int64_t attempt_id;     /* 0 when no attempt was recorded */
+	char *reason;           /* rejection reason or why ignored (g_free) */
+	char *spool_path;       /* the raw message in var/mail/new (g_free) */
+	bool drop_copy;         /* duplicate with the same bytes: this copy is redundant */
+};
+
+/* Spools the message read from fd into var/mail and records it. */
+bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
+               const struct ingest_opts *o, struct ingest_result *res, GError **err);
+/* Records a message already in var/mail/new (e.g. found unrecorded). */
+bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *spool_path,
+                    const struct ingest_opts *o, struct ingest_result *res, GError **err);
+void ingest_result_clear(struct ingest_result *res);
+const char *ingest_outcome_name(enum ingest_outcome o);
+/* Pokes the runner through var/runner.fifo; never blocks, silent when no
+ * runner listens. */
+void ingest_wake_runner(const struct sercom_conf *c);
+
+#endif

@@ -1,0 +1,18 @@
+/* log: messages to stderr (interactive) and syslog (daemons, facility mail).
+ * Library code logs and returns errors; only main() decides to exit. */
+#ifndef SERCOM_LOG_H
+#define SERCOM_LOG_H
+
+#include <stdbool.h>
+
+/* Sets the program name; syslog when use_syslog, stderr always when verbose
+ * or when stderr is a terminal. */
+void log_init(const char *prog, bool use_syslog, bool verbose);
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Internal bug: logs and aborts. */
+void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,56 @@
+/* policy: the decisions the MDA takes on a parsed mail (DESIGN sections 2
+ * and 6): which exercise, which student, whether the mail is automatic, and
+ * whether the submission is acceptable. Pure functions over their inputs;
+ * the database look-ups are done by the caller (ingest). */
+#ifndef SERCOM_POLICY_H
+#define SERCOM_POLICY_H
+
+#include "conf.h"
+#include "exercise.h"
+#include "mime.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Rejection reasons; their names are stored in attempts.reason. The
+ * attempts.detail column says more, per reason, for the reply:
+ *   unknown_sender, untrusted_sender: the sender address
+ *   unknown_exercise: the word tried, or empty when none was found
+ *   not_open: opens (unix time)      closed: closes (unix time)
+ *   attempts_exhausted: max_attempts
+ *   no_files: empty                  missing_required: the missing globs, space-separated
+ *   bad_archive: file name, a colon, and libarchive's reason
+ *   too_large: what was too large, a colon, and the limit in bytes
+ * Every reject also lists ignored (not accepted) files in attempts.note
+ * as "ignored: a b c" when there were any. */
+enum reject_reason {
+	REJECT_NONE = 0,
+	REJECT_UNKNOWN_SENDER,
+	REJECT_UNTRUSTED_SENDER,
+	REJECT_UNKNOWN_EXERCISE,
+	REJECT_NOT_OPEN,
+	REJECT_CLOSED,
+	REJECT_ATTEMPTS_EXHAUSTED,
+	REJECT_NO_FILES,
+	REJECT_MISSING_REQUIRED,
+	REJECT_BAD_ARCHIVE,
+	REJECT_TOO_LARGE,
+};
+/* "unknown_sender" ... ; NULL for REJECT_NONE */
+const char *policy_reason_name(enum reject_reason r);
+enum reject_reason policy_reason_from_name(const char *name);
+
+/* The exercise named by the mail, in order: -e, $EXTENSION, the +tag of the
+ * recipients (explicit first), the first Subject word naming an exercise
+ * (case-insensitive). known: sorted exercise names. Returns the exercise's
+ * canonical name (g_free) or NULL; *tried gets the candidate word for the
+ * reply when none matched. */
+char *policy_pick_exercise(char **known, const char *opt_e, const char *env_extension,
+                           const char *const *recipients, const char *subject, char **tried);
+/* Why a mail is automatic and must never be answered (RFC 3834 and
+ * bounces), or NULL. envelope_sender: "" for the null sender. */
+const char *policy_automatic(const struct mime_info *m, const char *envelope_sender);
+/* Checks sender trust, open/close dates, the attempt budget. used: attempts
+ * that count (not rejected or superseded). */
+enum reject_reason policy_check_window(const struct exercise *e, int64_t now, int64_t used, char **detail);
+
+#endif

@@ -1,0 +1,131 @@
+/* spool: Maildir delivery. See spool.h.
+ *
+ * The order is the one of qmail's maildir(5) and mblaze's mdeliver: a
+ * message appears in new/ only when its bytes are on disk, and new/'s entry
+ * is on disk before we tell the MTA "delivered" (exit 0). link() instead of
+ * rename(): it fails on an existing name instead of overwriting a message. */
+#define _GNU_SOURCE
+#include "spool.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+bool spool_init(const char *maildir, GError **err)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	for (size_t i = 0; i < G_N_ELEMENTS(subs); i++) {
+		g_autofree char *p = g_build_filename(maildir, subs[i], NULL);
+		int r = util_mkdir_p(p, 0750);
+		if (r < 0) {
+			g_set_error(err, SERCOM_ERROR, -r, "%s: cannot create: %s", p, g_strerror(-r));
+			return false;
+		}
+	}
+	return true;
+}
+
+static char *unique_name(void)
+{
+	static unsigned counter;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	/* '/' and ':' are not allowed in a Maildir name (maildir(5)) */
+	for (char *p = host; *p; p++)
+		if (*p == '/' || *p == ':')
+			*p = '_';
+	return g_strdup_printf("%lld.M%ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	                       (int)getpid(), ++counter, g_random_int(), host);
+}
+
+bool spool_tmp_open(const char *maildir, struct spool_tmp *t, GError **err)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		t->name = unique_name();
+		t->tmp_path = g_build_filename(maildir, "tmp", t->name, NULL);
+		t->fd = open(t->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (t->fd >= 0)
+			return true;
+		int e = errno;
+		g_free(t->name);
+		if (e != EEXIST) {
+			g_set_error(err, SERCOM_ERROR, e, "%s: cannot create: %s", t->tmp_path, g_strerror(e));
+			g_free(t->tmp_path);
+			t->tmp_path = t->name = NULL;
+			return false;
+		}
+		g_free(t->tmp_path);
+	}
+	t->tmp_path = t->name = NULL;
+	g_set_error(err, SERCOM_ERROR, EEXIST, "%s/tmp: no unique file name", maildir);
+	return false;
+}
+
+void spool_tmp_abort(struct spool_tmp *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->tmp_path)
+		unlink(t->tmp_path);
+	g_free(t->tmp_path);
+	g_free(t->name);
+	t->fd = -1;
+	t->tmp_path = t->name = NULL;
+}
+
+bool spool_tmp_commit(const char *maildir, struct spool_tmp *t, char **final_path, GError **err)
+{
+	g_autofree char *newdir = g_build_filename(maildir, "new", NULL);
+	char *dst = g_build_filename(newdir, t->name, NULL);
+	int e = 0;
+	if (fsync(t->fd) < 0)
+		e = errno;
+	else if (close(t->fd) < 0)
+		e = errno;
+	t->fd = -1;
+	if (!e && link(t->tmp_path, dst) < 0)
+		e = errno;
+	if (!e) {
+		unlink(t->tmp_path);
+		int r = util_fsync_dir(newdir);
+		if (r < 0) {
+			e = -r;
+			unlink(dst);
+		}
+	}
+	if (e) {
+		g_set_error(err, SERCOM_ERROR, e, "%s: cannot deliver: %s", dst, g_strerror(e));
+		g_free(dst);
+		spool_tmp_abort(t);
+		return false;
+	}
+	g_free(t->tmp_path);
+	g_free(t->name);
+	t->tmp_path = t->name = NULL;
+	if (final_path)
+		*final_path = dst;
+	else
+		g_free(dst);
+	return true;
+}
+
+bool spool_write(const char *maildir, const void *buf, size_t len, char **final_path, GError **err)
+{
+	struct spool_tmp t;
+	if (!spool_tmp_open(maildir, &t, err))
+		return false;
+	int r = util_write_all(t.fd, buf, len);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: write: %s", t.tmp_path, g_strerror(-r));
+		spool_tmp_abort(&t);
+		return false;
+	}
+	return spool_tmp_commit(maildir, &t, final_path, err);
+}

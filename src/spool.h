@@ -1,0 +1,30 @@
+/* spool: Maildir delivery that never loses a message: write into tmp/,
+ * fsync the file, link into new/, unlink tmp, fsync new/ (the directory
+ * entry must be durable too). Names are unique across hosts, processes and
+ * calls: TIME.M<usec>P<pid>Q<counter>R<random>.HOST */
+#ifndef SERCOM_SPOOL_H
+#define SERCOM_SPOOL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Creates maildir/{tmp,new,cur}; false with err naming the path. */
+bool spool_init(const char *maildir, GError **err);
+
+struct spool_tmp {
+	int fd;
+	char *tmp_path;
+	char *name;
+};
+/* Opens a fresh unique file in maildir/tmp (O_EXCL). */
+bool spool_tmp_open(const char *maildir, struct spool_tmp *t, GError **err);
+/* fsync + link into new/ + unlink + fsync new/; closes the fd. *final_path
+ * (g_free) is the new/ path. On failure the tmp file is removed. */
+bool spool_tmp_commit(const char *maildir, struct spool_tmp *t, char **final_path, GError **err);
+/* Removes an uncommitted tmp file and closes it. */
+void spool_tmp_abort(struct spool_tmp *t);
+/* Whole-buffer convenience: open, write, commit. */
+bool spool_write(const char *maildir, const void *buf, size_t len, char **final_path, GError **err);
+
+#endif
