@@ -12,7 +12,7 @@ WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshad
            -Wno-unused-parameter
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -Isrc $(shell pkg-config --cflags $(PKGS))
-ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
+ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 # SANITIZE=1 builds everything under build-san/ with ASan and UBSan.
@@ -29,15 +29,15 @@ OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
 CORE        = util log conf store spool
-MAIL        = mime unpack policy ingest exercise
+MAIL        = mime unpack policy ingest exercise compare
 SANDBOX     = sandbox
-GRADE       = compare diff grade queue
+GRADE       = diff grade queue
 COMPOSE     = compose transport
 
 OBJS_sercom-deliver = deliver $(CORE) $(MAIL)
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
 OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
-OBJS_sercom         = sercom $(CORE)
+OBJS_sercom         = sercom table $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
 # Programs whose main exists are built; the others appear as their issue lands.
 ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom
@@ -54,9 +54,9 @@ UNIT_unpack   = unpack util log
 UNIT_policy   = policy conf util log
 UNIT_exercise = exercise conf util log
 UNIT_compare  = compare util log
-UNIT_diff     = diff util log
-UNIT_compose  = compose transport store conf util log spool
-UNIT_transport = transport compose store conf util log spool
+UNIT_diff     = diff compare util log
+UNIT_compose  = compose transport exercise compare store conf util log spool
+UNIT_transport = transport compose exercise compare store conf util log spool
 UNIT_queue    = queue store conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -85,7 +85,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OBJ)/,$$(addsuffix .o,
 DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-dev \
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
-  libarchive-tools time xz-utils bzip2 ca-certificates perl
+  libarchive-tools time xz-utils bzip2 ca-certificates perl chromium
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

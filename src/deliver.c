@@ -79,8 +79,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (!ingest_fd(c, s, 0, &o, &res, &err))
 		goto out;
-	log_info("stored %s: %s%s%s, attempt %lld", res.spool_path, ingest_outcome_name(res.outcome),
-	         res.reason ? " " : "", res.reason ? res.reason : "", (long long)res.attempt_id);
+	log_info("stored %s: %s%s%s%s, attempt %lld", res.spool_path, ingest_outcome_name(res.outcome),
+	         res.reason ? " (" : "", res.reason ? res.reason : "", res.reason ? ")" : "",
+	         (long long)res.attempt_id);
 	if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
 		ingest_wake_runner(c);
 	status = 0;

@@ -5,20 +5,13 @@
 #ifndef SERCOM_EXERCISE_H
 #define SERCOM_EXERCISE_H
 
+#include "compare.h"   /* enum compare_mode, struct compare_spec */
 #include "conf.h"
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 enum exit_expect { EXIT_EXPECT_CODE, EXIT_EXPECT_NONZERO, EXIT_EXPECT_ANY };
-enum compare_mode { CMP_EXACT, CMP_LINES, CMP_WHITESPACE, CMP_FLOAT, CMP_CHECKER };
-
-struct compare_spec {
-	enum compare_mode mode;
-	double eps;          /* CMP_FLOAT */
-	char *checker;       /* CMP_CHECKER: program path relative to the exercise dir */
-};
-
 struct test_case {
 	char *name;          /* directory name, e.g. "02-negative" */
 	char *dir;           /* absolute path of tests/NAME */

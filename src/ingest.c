@@ -199,7 +199,7 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 		gsize len;
 		const void *data = g_bytes_get_data(f->data, &len);
 		g_autofree char *why = NULL;
-		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, &why);
+		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, NULL, &why);
 		switch (r) {
 		case UNPACK_OK:
 			break;
@@ -372,10 +372,10 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
                    const struct ingest_opts *o, const char *spool_path, struct verdict *v,
                    struct ingest_result *res, GError **err)
 {
+	g_autofree char *orig = NULL, *note = NULL, *dir = NULL;
 	if (!store_begin(s, err))
 		return false;
 	int64_t dup;
-	g_autofree char *orig = NULL;
 	if (!find_duplicate(s, m->message_id, &dup, &orig, err))
 		goto fail;
 	if (dup) {
@@ -384,10 +384,11 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 		 * bytes (an MTA retry), the row points at the first copy and the
 		 * caller drops ours; a different mail reusing the ID is kept */
 		res->drop_copy = orig && util_same_file_content(orig, spool_path);
-		g_autofree char *note = g_strdup_printf("duplicate of message %lld", (long long)dup);
+		note = g_strdup_printf("duplicate of message %lld", (long long)dup);
 		if (!insert_message(s, m, o, res->drop_copy ? orig : spool_path, "duplicate", note,
 		                    &res->message_row, err))
 			goto fail;
+		res->spool_path = g_strdup(res->drop_copy ? orig : spool_path);
 		res->reason = g_steal_pointer(&note);
 		return store_commit(s, err);
 	}
@@ -431,7 +432,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	if (!st)
 		goto fail;
 	bool rejected = v->outcome == INGEST_REJECTED;
-	g_autofree char *note = v->ignored->len ? g_strdup_printf("ignored: %s", v->ignored->str) : NULL;
+	note = v->ignored->len ? g_strdup_printf("ignored: %s", v->ignored->str) : NULL;
 	sqlite3_bind_text(st, 1, v->student, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v->email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, v->exercise, -1, SQLITE_STATIC);
@@ -461,7 +462,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	                (long long)util_now(), v->student, v->exercise, (long long)res->attempt_id))
 		goto fail;
 
-	g_autofree char *dir = g_strdup_printf("%s/%lld", c->attempts_dir, (long long)res->attempt_id);
+	dir = g_strdup_printf("%s/%lld", c->attempts_dir, (long long)res->attempt_id);
 	/* an ID is reused after a crash rolled back its transaction: whatever
 	 * lies under it was never recorded */
 	util_rm_rf(dir);
@@ -514,7 +515,7 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 	struct verdict v = { 0 };
 	bool ok = decide(c, s, m, o, (uint64_t)st.st_size, &v, err) &&
 	          record(c, s, m, o, spool_path, &v, res, err);
-	if (ok)
+	if (ok && !res->spool_path)
 		res->spool_path = g_strdup(spool_path);
 	verdict_clear(&v);
 	mime_info_free(m);

@@ -2,13 +2,21 @@
  * COMMAND ARGS...`: one function per command over the library; each
  * parses its own options with GOptionContext and has --help. Exit status:
  * 0 done, 1 failed (message on stderr), 64 usage. */
+#include "grade.h"
+#include "compose.h"
 #include "conf.h"
+#include "exercise.h"
+#include "ingest.h"
 #include "log.h"
+#include "queue.h"
 #include "spool.h"
 #include "store.h"
+#include "table.h"
+#include "transport.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +114,816 @@ static int cmd_roster(struct admin *a, int argc, char **argv)
 	return 0;
 }
 
+/* ---- listing helpers ------------------------------------------------ */
+
+static char *format_opt;       /* --format of the listing commands */
+
+static bool output_format(enum table_format *f)
+{
+	if (table_format_parse(format_opt, f))
+		return true;
+	fprintf(stderr, "sercom: --format must be text, csv or json (got '%s')\n", format_opt);
+	return false;
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : g_strdup((const char *)sqlite3_column_text(st, i));
+}
+
+static char *col_date(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : util_format_date(sqlite3_column_int64(st, i));
+}
+
+/* Runs a query and prints its rows as a table; date_cols: columns holding
+ * unix times (bit i set = column i). */
+static int print_query(struct admin *a, sqlite3_stmt *st, unsigned date_cols)
+{
+	enum table_format fmt;
+	if (!output_format(&fmt)) {
+		sqlite3_finalize(st);
+		return 64;
+	}
+	int n = sqlite3_column_count(st);
+	const char **cols = g_new0(const char *, n + 1);
+	for (int i = 0; i < n; i++)
+		cols[i] = sqlite3_column_name(st, i);
+	struct table *t = table_new(cols);
+	char **cells = g_new0(char *, n + 1);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			cells[i] = (date_cols >> i) & 1 ? col_date(st, i) : col_text(st, i);
+		table_add(t, (const char *const *)cells);
+		for (int i = 0; i < n; i++)
+			g_clear_pointer(&cells[i], g_free);
+	}
+	g_free(cells);
+	g_free(cols);
+	int r = 0;
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "sercom: %s: %s\n", a->conf->db_path, sqlite3_errmsg(store_db(a->store)));
+		r = 1;
+	} else
+		table_print(t, stdout, fmt);
+	table_free(t);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static bool parse_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v = s ? strtoll(s, &end, 10) : 0;
+	if (!s || !*s || *end || v <= 0) {
+		fprintf(stderr, "sercom: '%s' is not an attempt number (see sercom attempts)\n", s ? s : "");
+		return false;
+	}
+	*id = v;
+	return true;
+}
+
+static bool attempt_exists(struct admin *a, int64_t id)
+{
+	int64_t n = 0;
+	store_query_int(a->store, &n, 0, NULL, "SELECT count(*) FROM attempts WHERE id = %lld", (long long)id);
+	if (!n)
+		fprintf(stderr, "sercom: no attempt %lld in %s\n", (long long)id, a->conf->db_path);
+	return n > 0;
+}
+
+/* ---- exercise ----------------------------------------------------------- */
+
+/* Validates the definition in dir and grades its solution/ with the real
+ * pipeline (sandboxed build and runs) in a temporary attempt directory. */
+static int exercise_check(const struct sercom_conf *c, const char *dir)
+{
+	GError *err = NULL;
+	g_autofree char *abs = g_canonicalize_filename(dir, NULL);
+	struct exercise *e = exercise_load(c, abs, &err);
+	if (!e)
+		return fail(err);
+	printf("%s: definition valid: %u cases, build '%s', run '%s'\n", e->name, e->cases->len,
+	       e->build && e->build[0] ? e->build[0] : "make", e->run && e->run[0] ? e->run[0] : "./tp");
+	if (!e->solution_dir) {
+		fprintf(stderr, "sercom: %s: no solution/ directory to grade\n", abs);
+		exercise_free(e);
+		return 1;
+	}
+	char tmpl[] = "/tmp/sercom-check.XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		fprintf(stderr, "sercom: %s: %s\n", tmpl, g_strerror(errno));
+		exercise_free(e);
+		return 1;
+	}
+	chmod(tmpl, 0755);
+	g_autofree char *sub = g_build_filename(tmpl, "submitted", NULL);
+	int r = util_copy_tree(e->solution_dir, sub);
+	if (r < 0) {
+		fprintf(stderr, "sercom: %s: %s\n", e->solution_dir, g_strerror(-r));
+		util_rm_rf(tmpl);
+		exercise_free(e);
+		return 1;
+	}
+	struct grade_ctx g = { .conf = c, .slot = 0 };
+	struct queue_outcome out = { 0 };
+	if (!grade_dir(&g, e, tmpl, &out, &err)) {
+		util_rm_rf(tmpl);
+		exercise_free(e);
+		return fail(err);
+	}
+	struct table *t = table_new((const char *const[]){ "case", "verdict", "shown", "exit", "cpu_ms", "wall_ms", "note", NULL });
+	for (guint i = 0; i < out.results->len; i++) {
+		struct queue_result *q = out.results->pdata[i];
+		g_autofree char *ex = g_strdup_printf("%lld", (long long)q->exit_code);
+		g_autofree char *cpu = g_strdup_printf("%lld", (long long)q->cpu_ms);
+		g_autofree char *wall = g_strdup_printf("%lld", (long long)q->wall_ms);
+		table_add(t, (const char *const[]){ q->case_name, q->verdict, q->is_private ? "private" : "public",
+		                                    ex, cpu, wall, q->note });
+	}
+	table_print(t, stdout, TABLE_TEXT);
+	table_free(t);
+	bool accepted = out.verdict && !strcmp(out.verdict, "ACCEPTED");
+	printf("solution: %s (build %s)%s%s\n", out.verdict ? out.verdict : "?", out.build ? out.build : "-",
+	       accepted ? "" : "; artifacts kept in ", accepted ? "" : tmpl);
+	if (accepted)
+		util_rm_rf(tmpl);
+	queue_outcome_clear(&out);
+	exercise_free(e);
+	return accepted ? 0 : 1;
+}
+
+static int cmd_exercise(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		enum table_format fmt;
+		if (!output_format(&fmt))
+			return 64;
+		if (!open_store(a, &err))
+			return fail(err);
+		struct table *t = table_new((const char *const[]){ "exercise", "title", "opens", "closes",
+			"max_attempts", "cases", "private", "attempts", NULL });
+		char **names = exercise_list_names(a->conf);
+		int r = 0;
+		for (char **n = names; *n; n++) {
+			struct exercise *e = exercise_find(a->conf, *n, &err);
+			if (!e) {
+				fprintf(stderr, "sercom: %s\n", err->message);
+				g_clear_error(&err);
+				r = 1;
+				continue;
+			}
+			int priv = 0;
+			for (guint i = 0; i < e->cases->len; i++)
+				priv += ((struct test_case *)e->cases->pdata[i])->is_private;
+			int64_t attempts = 0;
+			store_query_int(a->store, &attempts, 0, NULL,
+			                "SELECT count(*) FROM attempts WHERE exercise = %Q", e->name);
+			g_autofree char *opens = e->opens ? util_format_date(e->opens) : g_strdup("-");
+			g_autofree char *closes = e->closes ? util_format_date(e->closes) : g_strdup("-");
+			g_autofree char *max = e->max_attempts ? g_strdup_printf("%d", e->max_attempts) : g_strdup("-");
+			g_autofree char *cases = g_strdup_printf("%u", e->cases->len);
+			g_autofree char *privs = g_strdup_printf("%d", priv);
+			g_autofree char *att = g_strdup_printf("%lld", (long long)attempts);
+			table_add(t, (const char *const[]){ e->name, e->title, opens, closes, max, cases, privs, att });
+			exercise_free(e);
+		}
+		g_strfreev(names);
+		table_print(t, stdout, fmt);
+		table_free(t);
+		return r;
+	}
+	if (argc == 3 && !strcmp(argv[1], "check"))
+		return exercise_check(a->conf, argv[2]);
+	fprintf(stderr, "usage: sercom exercise list | sercom exercise check DIR\n");
+	return 64;
+}
+
+/* ---- attempts, show ----------------------------------------------------- */
+
+static char *opt_student, *opt_exercise, *opt_state;
+
+static int cmd_attempts(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc != 1) {
+		fprintf(stderr, "usage: sercom attempts [--student S] [--exercise E] [--state X] [--format F]\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	sqlite3_stmt *st = store_prepare(a->store,
+		"SELECT a.id, coalesce(a.student, '-') AS student, a.email, coalesce(a.exercise, '-') AS exercise, "
+		"a.number AS n, a.state, coalesce(a.verdict, '') || "
+		"  CASE WHEN a.reason IS NOT NULL THEN '(' || a.reason || ')' ELSE '' END AS verdict, "
+		"a.queued, a.finished, "
+		"CASE WHEN a.answered THEN coalesce((SELECT o.state FROM outbox o WHERE o.attempt = a.id ORDER BY o.id DESC LIMIT 1), 'yes') ELSE 'no' END AS reply "
+		"FROM attempts a LEFT JOIN students s ON s.id = a.student "
+		"WHERE (?1 IS NULL OR a.student = ?1 OR a.email = lower(?1)) AND (?2 IS NULL OR a.exercise = ?2 COLLATE NOCASE) "
+		"AND (?3 IS NULL OR a.state = upper(?3)) ORDER BY a.id", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_text(st, 1, opt_student, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, opt_exercise, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, opt_state, -1, SQLITE_STATIC);
+	return print_query(a, st, 1u << 7 | 1u << 8);
+}
+
+static int cmd_show(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	int64_t id;
+	if (argc != 2) {
+		fprintf(stderr, "usage: sercom show ID\n");
+		return 64;
+	}
+	if (!parse_id(argv[1], &id))
+		return 64;
+	if (!open_store(a, &err))
+		return fail(err);
+	if (!attempt_exists(a, id))
+		return 1;
+	sqlite3_stmt *st = store_prepare(a->store,
+		"SELECT a.student, s.name, a.email, a.exercise, a.number, a.state, a.reason, a.detail, a.verdict, "
+		"a.build, a.grading, a.tries, a.queued, a.started, a.finished, a.answered, a.note, "
+		"m.message_id, m.spool_file, m.subject, m.sender "
+		"FROM attempts a JOIN messages m ON m.id = a.message LEFT JOIN students s ON s.id = a.student "
+		"WHERE a.id = ?1", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		fprintf(stderr, "sercom: no attempt %lld\n", (long long)id);
+		return 1;
+	}
+	static const char *const labels[] = { "student", "name", "email", "exercise", "number", "state",
+		"reason", "detail", "verdict", "build", "grading", "tries", "queued", "started", "finished",
+		"answered", "note", "message-id", "raw mail", "subject", "sender" };
+	printf("attempt %lld\n", (long long)id);
+	int64_t grading = sqlite3_column_int64(st, 10);
+	for (int i = 0; i < (int)G_N_ELEMENTS(labels); i++) {
+		if (sqlite3_column_type(st, i) == SQLITE_NULL)
+			continue;
+		g_autofree char *v = (i >= 12 && i <= 14) ? col_date(st, i) : col_text(st, i);
+		printf("  %-11s %s\n", labels[i], v);
+	}
+	sqlite3_finalize(st);
+	g_autofree char *dir = g_strdup_printf("%s/%lld", a->conf->attempts_dir, (long long)id);
+	printf("  %-11s %s/submitted\n", "files", dir);
+	printf("  %-11s %s/report (private cases under report/private)\n", "report", dir);
+
+	printf("\nresults of grading %lld (private cases included):\n", (long long)grading);
+	st = store_prepare(a->store,
+		"SELECT case_name AS \"case\", verdict, CASE private WHEN 1 THEN 'private' ELSE 'public' END AS shown, "
+		"exit_code AS exit, signal, cpu_ms, wall_ms, max_rss_kib AS rss_kib, note, diffs "
+		"FROM results WHERE attempt = ?1 AND grading = ?2 ORDER BY seq", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, grading);
+	int r = print_query(a, st, 0);
+	st = store_prepare(a->store, "SELECT at, what, verdict, note FROM history WHERE attempt = ?1 ORDER BY rowid", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, id);
+	printf("\nhistory:\n");
+	r |= print_query(a, st, 1u);
+	st = store_prepare(a->store, "SELECT id, state, tries, created, sent, last_error, file FROM outbox WHERE attempt = ?1 ORDER BY id", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, id);
+	printf("\nreplies:\n");
+	r |= print_query(a, st, 1u << 3 | 1u << 4);
+	return r;
+}
+
+/* ---- regrade, resend, override ------------------------------------------- */
+
+static int cmd_regrade(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	int64_t id = 0;
+	if (!((argc == 2 && !opt_exercise) || (argc == 1 && opt_exercise))) {
+		fprintf(stderr, "usage: sercom regrade ID | sercom regrade --exercise E\n");
+		return 64;
+	}
+	if (argc == 2 && !parse_id(argv[1], &id))
+		return 64;
+	if (!open_store(a, &err))
+		return fail(err);
+	if (id && !attempt_exists(a, id))
+		return 1;
+	/* the old verdict goes to history; results rows stay under their
+	 * grading number, so nothing is lost */
+	const char *which = id ? "id = %lld" : "exercise = %Q COLLATE NOCASE";
+	g_autofree char *cond = id ? g_strdup_printf(which, (long long)id) : sqlite3_mprintf(which, opt_exercise);
+	int64_t n = 0;
+	if (!store_begin(a->store, &err) ||
+	    !store_query_int(a->store, &n, 0, &err, "SELECT count(*) FROM attempts WHERE %s AND state IN ('DONE', 'ERROR')", cond) ||
+	    !store_exec(a->store, &err, "INSERT INTO history(attempt, at, what, verdict, note) "
+	                "SELECT id, %lld, 'regrade', verdict, note FROM attempts WHERE %s AND state IN ('DONE', 'ERROR')",
+	                (long long)util_now(), cond) ||
+	    !store_exec(a->store, &err, "UPDATE attempts SET state = 'QUEUED', queued = %lld, started = NULL, "
+	                "finished = NULL, lease_until = NULL, worker = NULL, tries = 0, answered = 0 "
+	                "WHERE %s AND state IN ('DONE', 'ERROR')", (long long)util_now(), cond) ||
+	    !store_commit(a->store, &err)) {
+		store_rollback(a->store);
+		return fail(err);
+	}
+	if (id && !n) {
+		fprintf(stderr, "sercom: attempt %lld is not graded (only DONE or ERROR attempts are regraded)\n", (long long)id);
+		return 1;
+	}
+	ingest_wake_runner(a->conf);
+	printf("%lld attempt%s queued for regrading\n", (long long)n, n == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_resend(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	int64_t id, outbox = 0;
+	if (argc != 2) {
+		fprintf(stderr, "usage: sercom resend ID\n");
+		return 64;
+	}
+	if (!parse_id(argv[1], &id))
+		return 64;
+	if (!open_store(a, &err))
+		return fail(err);
+	if (!attempt_exists(a, id))
+		return 1;
+	if (!store_exec(a->store, &err, "UPDATE attempts SET answered = 0 WHERE id = %lld", (long long)id) ||
+	    !compose_reply(a->conf, a->store, id, &outbox, &err))
+		return fail(err);
+	if (!outbox) {
+		fprintf(stderr, "sercom: attempt %lld has nothing to answer yet (state QUEUED or RUNNING, or superseded)\n", (long long)id);
+		return 1;
+	}
+	int sent = transport_flush(a->conf, a->store, &err);
+	if (sent < 0)
+		return fail(err);
+	printf("reply %lld to attempt %lld queued; %d sent now\n", (long long)outbox, (long long)id, sent);
+	return 0;
+}
+
+static char *opt_verdict, *opt_note;
+
+static int cmd_override(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	int64_t id;
+	static const char *const verdicts[] = { "ACCEPTED", "TESTS_FAILED", "BUILD_FAILED", "REJECTED", "INTERNAL_ERROR", NULL };
+	if (argc != 2 || !opt_verdict || !opt_note) {
+		fprintf(stderr, "usage: sercom override ID --verdict V --note TEXT\n");
+		return 64;
+	}
+	if (!parse_id(argv[1], &id))
+		return 64;
+	g_autofree char *v = g_ascii_strup(opt_verdict, -1);
+	if (!g_strv_contains(verdicts, v)) {
+		fprintf(stderr, "sercom: --verdict must be one of ACCEPTED, TESTS_FAILED, BUILD_FAILED, REJECTED, INTERNAL_ERROR\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	if (!attempt_exists(a, id))
+		return 1;
+	if (!store_begin(a->store, &err) ||
+	    !store_exec(a->store, &err, "INSERT INTO history(attempt, at, what, verdict, note) "
+	                "SELECT id, %lld, 'override', verdict, %Q FROM attempts WHERE id = %lld",
+	                (long long)util_now(), opt_note, (long long)id) ||
+	    !store_exec(a->store, &err, "UPDATE attempts SET verdict = %Q, note = %Q, "
+	                "state = CASE WHEN state IN ('QUEUED','RUNNING') THEN state ELSE 'DONE' END WHERE id = %lld",
+	                v, opt_note, (long long)id) ||
+	    !store_commit(a->store, &err)) {
+		store_rollback(a->store);
+		return fail(err);
+	}
+	if (!compose_override(a->conf, a->store, id, opt_note, &err))
+		return fail(err);
+	int sent = transport_flush(a->conf, a->store, &err);
+	if (sent < 0)
+		return fail(err);
+	printf("attempt %lld is now %s; the student is told (%d sent now)\n", (long long)id, v, sent);
+	return 0;
+}
+
+/* ---- export, stats ----------------------------------------------------- */
+
+static int cmd_export(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc != 2 || strcmp(argv[1], "grades")) {
+		fprintf(stderr, "usage: sercom export grades [--format csv|json|text]\n");
+		return 64;
+	}
+	if (!format_opt)
+		format_opt = g_strdup("csv");
+	enum table_format fmt;
+	if (!output_format(&fmt))
+		return 64;
+	if (!open_store(a, &err))
+		return fail(err);
+	char **ex = exercise_list_names(a->conf);
+	GPtrArray *cols = g_ptr_array_new();
+	g_ptr_array_add(cols, "id");
+	g_ptr_array_add(cols, "name");
+	g_ptr_array_add(cols, "email");
+	for (char **e = ex; *e; e++)
+		g_ptr_array_add(cols, *e);
+	g_ptr_array_add(cols, NULL);
+	struct table *t = table_new((const char *const *)cols->pdata);
+	/* best: ACCEPTED beats TESTS_FAILED beats BUILD_FAILED, the latest
+	 * attempt breaking ties; last: the latest graded attempt */
+	const char *order = a->conf->grade_pick == GRADE_BEST ?
+		"CASE verdict WHEN 'ACCEPTED' THEN 0 WHEN 'TESTS_FAILED' THEN 1 WHEN 'BUILD_FAILED' THEN 2 ELSE 3 END, number DESC" :
+		"number DESC";
+	g_autofree char *sql = g_strdup_printf(
+		"SELECT verdict FROM attempts WHERE student = ?1 AND exercise = ?2 AND state = 'DONE' "
+		"AND verdict IS NOT NULL ORDER BY %s LIMIT 1", order);
+	sqlite3_stmt *students = store_prepare(a->store,
+		"SELECT s.id, s.name, (SELECT min(email) FROM student_emails e WHERE e.student = s.id) FROM students s ORDER BY s.id", &err);
+	sqlite3_stmt *pick = store_prepare(a->store, sql, &err);
+	if (!students || !pick)
+		return fail(err);
+	guint ncols = cols->len - 1;
+	char **cells = g_new0(char *, ncols + 1);
+	while (sqlite3_step(students) == SQLITE_ROW) {
+		for (int i = 0; i < 3; i++)
+			cells[i] = col_text(students, i);
+		for (guint e = 3; e < ncols; e++) {
+			sqlite3_reset(pick);
+			sqlite3_bind_text(pick, 1, cells[0], -1, SQLITE_STATIC);
+			sqlite3_bind_text(pick, 2, cols->pdata[e], -1, SQLITE_STATIC);
+			cells[e] = sqlite3_step(pick) == SQLITE_ROW ? col_text(pick, 0) : g_strdup("");
+		}
+		table_add(t, (const char *const *)cells);
+		for (guint i = 0; i < ncols; i++)
+			g_clear_pointer(&cells[i], g_free);
+	}
+	sqlite3_finalize(students);
+	sqlite3_finalize(pick);
+	table_print(t, stdout, fmt);
+	table_free(t);
+	g_free(cells);
+	g_ptr_array_free(cols, TRUE);
+	g_strfreev(ex);
+	return 0;
+}
+
+static char *opt_prometheus;
+
+static int cmd_stats(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc != 1) {
+		fprintf(stderr, "usage: sercom stats [--prometheus FILE] [--format F]\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	GPtrArray *m = queue_metrics(a->store, 0, &err);
+	if (!m)
+		return fail(err);
+	int64_t outbox_pending = 0;
+	store_query_int(a->store, &outbox_pending, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING'");
+	if (opt_prometheus) {
+		/* node_exporter's textfile collector reads *.prom files: write a
+		 * temp file and rename it so it never sees half a file */
+		GString *out = g_string_new(
+			"# HELP sercom_attempts Attempts by exercise and state.\n# TYPE sercom_attempts gauge\n");
+		for (guint i = 0; i < m->len; i++) {
+			struct queue_metrics *q = m->pdata[i];
+			if (!strcmp(q->exercise, "*"))
+				continue;
+			g_string_append_printf(out, "sercom_attempts{exercise=\"%s\",state=\"queued\"} %lld\n"
+			                            "sercom_attempts{exercise=\"%s\",state=\"running\"} %lld\n"
+			                            "sercom_attempts{exercise=\"%s\",state=\"done\"} %lld\n"
+			                            "sercom_attempts{exercise=\"%s\",state=\"error\"} %lld\n",
+			                       q->exercise, (long long)q->queued, q->exercise, (long long)q->running,
+			                       q->exercise, (long long)q->done, q->exercise, (long long)q->error);
+		}
+		g_string_append(out, "# HELP sercom_queue_seconds Time from queued to started.\n# TYPE sercom_queue_seconds gauge\n");
+		for (guint i = 0; i < m->len; i++) {
+			struct queue_metrics *q = m->pdata[i];
+			if (strcmp(q->exercise, "*"))
+				g_string_append_printf(out, "sercom_queue_seconds{exercise=\"%s\",stat=\"avg\"} %.3f\n"
+				                            "sercom_queue_seconds{exercise=\"%s\",stat=\"max\"} %.3f\n",
+				                       q->exercise, q->queue_avg, q->exercise, q->queue_max);
+		}
+		g_string_append(out, "# HELP sercom_run_seconds Time from started to finished.\n# TYPE sercom_run_seconds gauge\n");
+		for (guint i = 0; i < m->len; i++) {
+			struct queue_metrics *q = m->pdata[i];
+			if (strcmp(q->exercise, "*"))
+				g_string_append_printf(out, "sercom_run_seconds{exercise=\"%s\",stat=\"avg\"} %.3f\n"
+				                            "sercom_run_seconds{exercise=\"%s\",stat=\"max\"} %.3f\n",
+				                       q->exercise, q->run_avg, q->exercise, q->run_max);
+		}
+		g_string_append_printf(out, "# HELP sercom_queue_length Attempts waiting.\n# TYPE sercom_queue_length gauge\n"
+		                            "sercom_queue_length %lld\n"
+		                            "# HELP sercom_outbox_pending Replies waiting to be sent.\n# TYPE sercom_outbox_pending gauge\n"
+		                            "sercom_outbox_pending %lld\n", (long long)queue_length(a->store, NULL),
+		                       (long long)outbox_pending);
+		g_autofree char *tmp = g_strconcat(opt_prometheus, ".tmp", NULL);
+		if (!g_file_set_contents(tmp, out->str, (gssize)out->len, &err) || rename(tmp, opt_prometheus) < 0) {
+			g_string_free(out, TRUE);
+			g_ptr_array_free(m, TRUE);
+			if (err)
+				return fail(err);
+			fprintf(stderr, "sercom: %s: %s\n", opt_prometheus, g_strerror(errno));
+			return 1;
+		}
+		g_string_free(out, TRUE);
+		g_ptr_array_free(m, TRUE);
+		printf("wrote %s\n", opt_prometheus);
+		return 0;
+	}
+	enum table_format fmt;
+	if (!output_format(&fmt))
+		return 64;
+	struct table *t = table_new((const char *const[]){ "exercise", "queued", "running", "done", "error",
+		"graded", "queue_avg_s", "queue_max_s", "run_avg_s", "run_max_s", NULL });
+	for (guint i = 0; i < m->len; i++) {
+		struct queue_metrics *q = m->pdata[i];
+		char *c[10];
+		c[0] = g_strdup(strcmp(q->exercise, "*") ? q->exercise : "(all)");
+		c[1] = g_strdup_printf("%lld", (long long)q->queued);
+		c[2] = g_strdup_printf("%lld", (long long)q->running);
+		c[3] = g_strdup_printf("%lld", (long long)q->done);
+		c[4] = g_strdup_printf("%lld", (long long)q->error);
+		c[5] = g_strdup_printf("%lld", (long long)q->graded);
+		c[6] = g_strdup_printf("%.1f", q->queue_avg);
+		c[7] = g_strdup_printf("%.1f", q->queue_max);
+		c[8] = g_strdup_printf("%.1f", q->run_avg);
+		c[9] = g_strdup_printf("%.1f", q->run_max);
+		table_add(t, (const char *const *)c);
+		for (int k = 0; k < 10; k++)
+			g_free(c[k]);
+	}
+	table_print(t, stdout, fmt);
+	table_free(t);
+	g_ptr_array_free(m, TRUE);
+	if (fmt == TABLE_TEXT)
+		printf("\nqueue length %lld, replies waiting %lld\n", (long long)queue_length(a->store, NULL),
+		       (long long)outbox_pending);
+	return 0;
+}
+
+/* ---- outbox, purge, import-maildir -------------------------------------- */
+
+static int cmd_outbox(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	const char *sub = argc >= 2 ? argv[1] : "list";
+	if (argc > 2 || (strcmp(sub, "list") && strcmp(sub, "flush"))) {
+		fprintf(stderr, "usage: sercom outbox [list|flush]\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	if (!strcmp(sub, "flush")) {
+		/* staff asking to flush mean now: due or not */
+		if (!store_exec(a->store, &err, "UPDATE outbox SET next_try = 0 WHERE state = 'PENDING'"))
+			return fail(err);
+		int n = transport_flush(a->conf, a->store, &err);
+		if (n < 0)
+			return fail(err);
+		int64_t left = 0;
+		store_query_int(a->store, &left, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING'");
+		printf("%d sent, %lld still waiting\n", n, (long long)left);
+		return left ? 1 : 0;
+	}
+	sqlite3_stmt *st = store_prepare(a->store,
+		"SELECT id, attempt, recipients, state, tries, created, next_try, sent, last_error FROM outbox ORDER BY id", &err);
+	if (!st)
+		return fail(err);
+	return print_query(a, st, 1u << 5 | 1u << 6 | 1u << 7);
+}
+
+static char *opt_older;
+
+static int cmd_purge(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	char *end;
+	long days = opt_older ? strtol(opt_older, &end, 10) : -1;
+	if (argc != 1 || !opt_older || *end || days < 0) {
+		fprintf(stderr, "usage: sercom purge --older-than DAYS\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	int64_t cutoff = util_now() - (int64_t)days * 86400;
+	/* artifacts go; the rows (verdicts, results, history) stay so grades
+	 * can still be exported */
+	sqlite3_stmt *st = store_prepare(a->store,
+		"SELECT id FROM attempts WHERE coalesce(finished, queued) < ?1 AND state NOT IN ('QUEUED', 'RUNNING')", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, cutoff);
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		g_autofree char *dir = g_strdup_printf("%s/%lld", a->conf->attempts_dir, (long long)sqlite3_column_int64(st, 0));
+		if (g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+			int r = util_rm_rf(dir);
+			if (r < 0)
+				fprintf(stderr, "sercom: %s: %s\n", dir, g_strerror(-r));
+			else
+				n++;
+		}
+	}
+	sqlite3_finalize(st);
+	/* sent replies older than the cutoff: their files too */
+	st = store_prepare(a->store, "SELECT file FROM outbox WHERE state = 'SENT' AND sent < ?1", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, cutoff);
+	int files = 0;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		files += unlink((const char *)sqlite3_column_text(st, 0)) == 0;
+	sqlite3_finalize(st);
+	printf("purged the artifacts of %d attempts and %d sent replies older than %ld days\n", n, files, days);
+	return 0;
+}
+
+/* Feeds one message (a file) through the MDA's path. */
+static int import_one(struct admin *a, const char *path, int *counts)
+{
+	GError *err = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "sercom: %s: %s\n", path, g_strerror(errno));
+		return 1;
+	}
+	struct ingest_opts o = { .exercise = opt_exercise };
+	struct ingest_result res = { 0 };
+	bool ok = ingest_fd(a->conf, a->store, fd, &o, &res, &err);
+	close(fd);
+	if (!ok) {
+		fprintf(stderr, "sercom: %s: %s\n", path, err->message);
+		g_error_free(err);
+		return 1;
+	}
+	counts[res.outcome]++;
+	printf("%s: %s%s%s\n", path, ingest_outcome_name(res.outcome), res.reason ? " " : "", res.reason ? res.reason : "");
+	ingest_result_clear(&res);
+	return 0;
+}
+
+/* Splits an mbox (mboxrd: ">From " unquoted) into temp files. */
+static int import_mbox(struct admin *a, const char *path, int *counts)
+{
+	g_autofree char *text = NULL;
+	gsize len;
+	GError *err = NULL;
+	if (!g_file_get_contents(path, &text, &len, &err))
+		return fail(err);
+	int r = 0;
+	const char *p = text, *endp = text + len;
+	while (p < endp) {
+		const char *next = p;
+		do {
+			const char *nl = memchr(next, '\n', (size_t)(endp - next));
+			next = nl ? nl + 1 : endp;
+		} while (next < endp && strncmp(next, "From ", 5));
+		GString *msg = g_string_new_len(NULL, 0);
+		for (const char *l = p; l < next;) {
+			const char *nl = memchr(l, '\n', (size_t)(next - l));
+			const char *le = nl ? nl + 1 : next;
+			const char *q = l;
+			while (q < le && *q == '>')
+				q++;
+			if (q > l && le - q >= 5 && !strncmp(q, "From ", 5))
+				l++;
+			g_string_append_len(msg, l, le - l);
+			l = le;
+		}
+		char tmpl[] = "/tmp/sercom-import.XXXXXX";
+		int fd = mkstemp(tmpl);
+		if (fd < 0 || util_write_all(fd, msg->str, msg->len) < 0) {
+			fprintf(stderr, "sercom: %s: %s\n", tmpl, g_strerror(errno));
+			r = 1;
+		} else
+			r |= import_one(a, tmpl, counts);
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmpl);
+		}
+		g_string_free(msg, TRUE);
+		p = next;
+	}
+	return r;
+}
+
+/* g_ptr_array_sort passes pointers to the elements */
+static gint compare_paths(gconstpointer x, gconstpointer y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int cmd_import(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc != 2) {
+		fprintf(stderr, "usage: sercom import-maildir [--exercise E] DIR|MBOX\n");
+		return 64;
+	}
+	if (!open_store(a, &err) || !spool_init(a->conf->mail_dir, &err))
+		return fail(err);
+	util_mkdir_p(a->conf->attempts_dir, 0755);
+	int counts[5] = { 0 }, r = 0;
+	if (g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {
+		static const char *const subs[] = { "new", "cur" };
+		for (int s = 0; s < 2; s++) {
+			g_autofree char *d = g_build_filename(argv[1], subs[s], NULL);
+			GDir *dir = g_dir_open(d, 0, NULL);
+			if (!dir)
+				continue;
+			GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+			const char *n;
+			while ((n = g_dir_read_name(dir)))
+				if (n[0] != '.')
+					g_ptr_array_add(names, g_build_filename(d, n, NULL));
+			g_dir_close(dir);
+			g_ptr_array_sort(names, compare_paths);
+			for (guint i = 0; i < names->len; i++)
+				r |= import_one(a, names->pdata[i], counts);
+			g_ptr_array_free(names, TRUE);
+		}
+	} else if (g_file_test(argv[1], G_FILE_TEST_IS_REGULAR)) {
+		r = import_mbox(a, argv[1], counts);
+	} else {
+		fprintf(stderr, "sercom: %s: not a Maildir or an mbox file\n", argv[1]);
+		return 1;
+	}
+	if (counts[INGEST_QUEUED] || counts[INGEST_REJECTED])
+		ingest_wake_runner(a->conf);
+	printf("imported: %d queued, %d rejected, %d ignored, %d automatic, %d duplicate\n",
+	       counts[0], counts[1], counts[2], counts[3], counts[4]);
+	return r;
+}
+
+static GOptionEntry list_options[] = {
+	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
+	{ NULL },
+};
+static GOptionEntry attempts_options[] = {
+	{ "student", 's', 0, G_OPTION_ARG_STRING, &opt_student, "a student id or address", "S" },
+	{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &opt_exercise, "an exercise", "E" },
+	{ "state", 0, 0, G_OPTION_ARG_STRING, &opt_state, "QUEUED RUNNING DONE REJECTED SUPERSEDED ERROR", "X" },
+	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
+	{ NULL },
+};
+static GOptionEntry regrade_options[] = {
+	{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &opt_exercise, "regrade every graded attempt of this exercise", "E" },
+	{ NULL },
+};
+static GOptionEntry override_options[] = {
+	{ "verdict", 0, 0, G_OPTION_ARG_STRING, &opt_verdict, "ACCEPTED TESTS_FAILED BUILD_FAILED REJECTED INTERNAL_ERROR", "V" },
+	{ "note", 0, 0, G_OPTION_ARG_STRING, &opt_note, "the staff note mailed to the student", "TEXT" },
+	{ NULL },
+};
+static GOptionEntry stats_options[] = {
+	{ "prometheus", 0, 0, G_OPTION_ARG_FILENAME, &opt_prometheus, "write node_exporter textfile-collector format to FILE", "FILE" },
+	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
+	{ NULL },
+};
+static GOptionEntry purge_options[] = {
+	{ "older-than", 0, 0, G_OPTION_ARG_STRING, &opt_older, "attempts finished more than DAYS days ago", "DAYS" },
+	{ NULL },
+};
+static GOptionEntry import_options[] = {
+	{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &opt_exercise, "the exercise of every message (like -e of sercom-deliver)", "E" },
+	{ NULL },
+};
+
 static const struct command commands[] = {
 	{ "init", cmd_init, "", "Creates the instance's var/ tree (mail, attempts, outbox, FIFO) and database.", NULL },
 	{ "roster", cmd_roster, "import FILE.csv",
 	  "Loads students from a CSV with the header id,name,email (more email columns allowed).\n"
 	  "Existing students are updated; addresses are compared case-insensitively.", NULL },
+	{ "exercise", cmd_exercise, "list | check DIR",
+	  "list: the exercises with their dates, cases and attempts.\n"
+	  "check DIR: validates an exercise definition and grades its solution/ through the\n"
+	  "real pipeline (sandboxed build and cases); exit 0 only when it is ACCEPTED.", list_options },
+	{ "attempts", cmd_attempts, "", "Lists attempts, newest last.", attempts_options },
+	{ "show", cmd_show, "ID", "Everything about one attempt, private cases included, with the paths of its artifacts.", list_options },
+	{ "regrade", cmd_regrade, "ID | --exercise E",
+	  "Queues graded attempts again; the old verdict goes to the history and the old results stay.", regrade_options },
+	{ "resend", cmd_resend, "ID", "Composes and sends the reply of an attempt again.", NULL },
+	{ "override", cmd_override, "ID --verdict V --note TEXT",
+	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
+	{ "export", cmd_export, "grades",
+	  "One row per student, one column per exercise: the best or last verdict ([mail] grade = best|last).", list_options },
+	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise.", stats_options },
+	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
+	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
+	{ "import-maildir", cmd_import, "DIR|MBOX",
+	  "Feeds every message of a Maildir (new/ and cur/) or an mbox through the same path as sercom-deliver.", import_options },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

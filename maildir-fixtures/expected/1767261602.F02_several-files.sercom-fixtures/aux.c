@@ -1,0 +1,6 @@
+#include "aux.h"
+
+long suma(long a, long b)
+{
+	return a + b;
+}

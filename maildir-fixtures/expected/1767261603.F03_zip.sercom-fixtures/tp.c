@@ -1,0 +1,11 @@
+#include <stdio.h>
+#include "aux.h"
+
+int main(void)
+{
+	long a, b;
+	if (scanf("%ld %ld", &a, &b) != 2)
+		return 1;
+	printf("%ld\n", suma(a, b));
+	return 0;
+}

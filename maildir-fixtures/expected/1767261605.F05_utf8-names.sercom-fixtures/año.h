@@ -1,0 +1,2 @@
+/* año */
+#define ANIO 2026

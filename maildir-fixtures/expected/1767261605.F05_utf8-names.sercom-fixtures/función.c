@@ -1,0 +1,2 @@
+/* función auxiliar */
+long doble(long x) { return 2 * x; }

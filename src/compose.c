@@ -1,0 +1,1387 @@
+/* compose: the reply of DESIGN section 7, built with GMime 3 and queued in
+ * the outbox (var/outbox Maildir + an outbox row) before any send.
+ *
+ * Theory of operation
+ *   compose_reply() reads the attempt, its message row, the results of its
+ *   latest grading and the exercise definition, renders the texts from the
+ *   course's templates, builds a multipart/mixed message, writes it durably
+ *   into var/outbox (spool_write: tmp, fsync, link into new/), and only then,
+ *   in one BEGIN IMMEDIATE transaction, inserts the outbox row and marks the
+ *   attempt answered. A crash before the commit leaves an orphan file in
+ *   var/outbox/new and an unanswered attempt: the next compose_pending()
+ *   composes it again (the orphan is never sent: only rows are sent). Two
+ *   runners composing the same attempt: the second finds answered = 1 inside
+ *   its transaction and removes its own file.
+ *
+ * Templates (conf->templates/LANGUAGE/, editable by the course; see
+ * conf/templates/README)
+ *   strings.ini   a GKeyFile: [subject] [verdict] [build] [case] [signal]
+ *                 [reason] [note] [admin]; each value is one line of text
+ *                 with {placeholders}
+ *   VERDICT.txt   the body of each outcome (ACCEPTED.txt, TESTS_FAILED.txt,
+ *                 BUILD_FAILED.txt, REJECTED.txt, INTERNAL_ERROR.txt), with
+ *                 {placeholders} for the rendered parts
+ *   {name} is replaced by the value of name; an unknown {name} is kept as it
+ *   is, so a typo in a template shows in the mail instead of failing it. A
+ *   missing key renders as [group.key] for the same reason.
+ *
+ * Attacks and why the code is shaped this way
+ *   - Header injection (CR/LF in a Subject, an address, a file name, program
+ *     output): no student text is ever put in a header except the address of
+ *     the To: (the MDA's parsed From: address, stripped of control characters
+ *     and handed to GMime as a mailbox object) and Message-IDs of the
+ *     submission (validated as msg-id: printable ASCII without <> or blanks).
+ *     The student's Subject appears only in the body.
+ *   - Attachment names come from the runner's report/ directory (case names
+ *     and the names of output files, which a student program can choose):
+ *     only the last path component is used, control characters are removed,
+ *     the length is capped, and GMime writes it with RFC 2231 parameters;
+ *     a name in results.diffs with "..", a leading "/" or any unsafe
+ *     component is never opened (reading /etc/shadow into a reply).
+ *   - Program output with NUL bytes or invalid UTF-8: attachment texts are
+ *     made valid UTF-8 (NUL shown as U+2400, invalid bytes as U+FFFD) and
+ *     encoded for a 7-bit transport (quoted-printable or base64), so no byte
+ *     of it can end a MIME part or a header.
+ *   - Mail loops: nothing is composed for automatic mail, duplicates, or
+ *     addresses of mailer daemons and list robots (RFC 3834 section 2),
+ *     even when such an attempt reaches us; every reply carries
+ *     Auto-Submitted: auto-replied so well-behaved robots do not answer it.
+ */
+#define _GNU_SOURCE /* sigabbrev_np */
+#include "compose.h"
+#include "log.h"
+#include "spool.h"
+#include "util.h"
+#include "exercise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gmime/gmime.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* most References ids kept from the submission (RFC 5322 lets a reply trim
+ * the middle; a hostile References of 10000 ids must not grow our header) */
+#define REFS_KEEP 10
+/* longest attachment file name we write (bytes, before RFC 2231 encoding) */
+#define FILENAME_MAX_BYTES 120
+/* how much of the submission we read to find its References header */
+#define HEADER_READ_MAX (256 * 1024)
+
+/* ---- templates ------------------------------------------------------- */
+
+struct tpl {
+	GKeyFile *kf;
+	char *dir;
+	char *lang;
+};
+
+static void tpl_free(struct tpl *t)
+{
+	if (!t)
+		return;
+	if (t->kf)
+		g_key_file_free(t->kf);
+	g_free(t->dir);
+	g_free(t->lang);
+	g_free(t);
+}
+
+static struct tpl *tpl_load(const struct sercom_conf *c, GError **err)
+{
+	const char *lang = c->language && *c->language ? c->language : "en";
+	/* language names a directory: "../../etc" must not */
+	if (!util_safe_filename(lang)) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [general] language: not a directory name: %s",
+		            c->path ? c->path : "config", lang);
+		return NULL;
+	}
+	struct tpl *t = g_new0(struct tpl, 1);
+	t->lang = g_strdup(lang);
+	t->dir = g_build_filename(c->templates, lang, NULL);
+	g_autofree char *ini = g_build_filename(t->dir, "strings.ini", NULL);
+	t->kf = g_key_file_new();
+	GError *e = NULL;
+	if (!g_key_file_load_from_file(t->kf, ini, G_KEY_FILE_NONE, &e)) {
+		g_set_error(err, SERCOM_ERROR, e->domain == G_FILE_ERROR && e->code == G_FILE_ERROR_NOENT ? ENOENT : EINVAL,
+		            "%s: %s", ini, e->message);
+		g_error_free(e);
+		tpl_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* The template string group.key (never NULL; g_free). */
+static char *tpl_str(const struct tpl *t, const char *group, const char *key)
+{
+	char *v = g_key_file_get_string(t->kf, group, key, NULL);
+	if (!v)
+		v = g_strdup_printf("[%s.%s]", group, key);
+	return v;
+}
+
+static bool tpl_has(const struct tpl *t, const char *group, const char *key)
+{
+	return g_key_file_has_key(t->kf, group, key, NULL);
+}
+
+/* Replaces {name} by vars[name]; unknown names stay as written. */
+static char *expand(const char *fmt, GHashTable *vars)
+{
+	GString *o = g_string_new(NULL);
+	const char *p = fmt;
+	while (*p) {
+		if (*p == '{') {
+			const char *end = strchr(p + 1, '}');
+			if (end && end - p < 64) {
+				g_autofree char *name = g_strndup(p + 1, (gsize)(end - p - 1));
+				const char *v = g_hash_table_lookup(vars, name);
+				if (v) {
+					g_string_append(o, v);
+					p = end + 1;
+					continue;
+				}
+			}
+		}
+		g_string_append_c(o, *p++);
+	}
+	return g_string_free(o, FALSE);
+}
+
+static char *tpl_expand(const struct tpl *t, const char *group, const char *key, GHashTable *vars)
+{
+	g_autofree char *f = tpl_str(t, group, key);
+	return expand(f, vars);
+}
+
+static GHashTable *vars_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void var_set(GHashTable *v, const char *k, const char *val)
+{
+	g_hash_table_replace(v, g_strdup(k), g_strdup(val ? val : ""));
+}
+
+static void var_setf(GHashTable *v, const char *k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void var_setf(GHashTable *v, const char *k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_hash_table_replace(v, g_strdup(k), s);
+}
+
+/* ---- text hygiene ---------------------------------------------------- */
+
+/* One line of text for a header or a body line: control characters
+ * (CR, LF, TAB, NUL...) become spaces, invalid UTF-8 becomes U+FFFD, and
+ * surrounding blanks go. The CR/LF injection defence for everything we put
+ * in a header. */
+static char *one_line(const char *s)
+{
+	if (!s)
+		return g_strdup("");
+	char *v = g_utf8_make_valid(s, -1);
+	for (char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return g_strstrip(v);
+}
+
+/* Arbitrary bytes -> valid UTF-8 text: NUL shown as U+2400, invalid bytes
+ * as U+FFFD (program output reaches the student readable, and no byte of it
+ * can confuse a mail reader). */
+static char *text_from_bytes(const guint8 *b, gsize n)
+{
+	GString *o = g_string_sized_new(n + 16);
+	gsize start = 0;
+	for (gsize i = 0; i <= n; i++) {
+		if (i == n || b[i] == 0) {
+			if (i > start) {
+				char *v = g_utf8_make_valid((const char *)b + start, (gssize)(i - start));
+				g_string_append(o, v);
+				g_free(v);
+			}
+			if (i < n)
+				g_string_append(o, "\xe2\x90\x80");
+			start = i + 1;
+		}
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* A msg-id's inside (RFC 5322 3.6.4) without the angle brackets: printable
+ * ASCII with no blanks or brackets; anything else is dropped rather than
+ * put into In-Reply-To/References. */
+static bool msgid_ok(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0 || n > 250)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '<' || *p == '>')
+			return false;
+	return true;
+}
+
+/* The bare address of a configured "Name <addr>" (g_free); NULL if none. */
+static char *conf_addr(const char *spec)
+{
+	if (!spec)
+		return NULL;
+	InternetAddressList *l = internet_address_list_parse(NULL, spec);
+	char *r = NULL;
+	if (l) {
+		for (int i = 0; i < internet_address_list_length(l) && !r; i++) {
+			InternetAddress *a = internet_address_list_get_address(l, i);
+			if (INTERNET_ADDRESS_IS_MAILBOX(a))
+				r = g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+		}
+		g_object_unref(l);
+	}
+	if (r && (!*r || strpbrk(r, "\r\n"))) {
+		g_free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* RFC 3834 section 2 and the DESIGN's list: addresses of robots that must
+ * never get an automatic answer (mail loops). */
+static bool address_is_robot(const char *addr)
+{
+	if (!addr || !*addr || !strcmp(addr, "<>"))
+		return true;
+	const char *at = strrchr(addr, '@');
+	g_autofree char *local = g_ascii_strdown(addr, at ? (gssize)(at - addr) : -1);
+	static const char *const robots[] = {"mailer-daemon", "postmaster", "listserv", "majordomo",
+	                                     "nobody", "noreply", "no-reply", "do-not-reply", NULL};
+	for (int i = 0; robots[i]; i++)
+		if (!strcmp(local, robots[i]))
+			return true;
+	return g_str_has_prefix(local, "owner-") || g_str_has_suffix(local, "-request") ||
+	       g_str_has_suffix(local, "-owner") || g_str_has_suffix(local, "-bounces");
+}
+
+/* Whether addr is one plain address we may hand to sendmail or SMTP as a
+ * recipient: local@domain, printable ASCII or UTF-8, no blanks, no list
+ * or route syntax, not an option. A recipient "a@b, c@d" or one with a
+ * line break would let a forged From: add recipients (sendmail parses its
+ * arguments as address lists) or SMTP commands. */
+static bool address_ok(const char *addr)
+{
+	size_t n = strlen(addr);
+	if (n < 3 || n > 254 || addr[0] == '-' || addr[0] == '@')
+		return false;
+	const char *at = strchr(addr, '@');
+	if (!at || at != strrchr(addr, '@') || !at[1])
+		return false;
+	for (const char *p = addr; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr(",;:<>()[]\\\"", *p))
+			return false;
+	return g_utf8_validate(addr, -1, NULL);
+}
+
+/* ---- reading the state ----------------------------------------------- */
+
+struct case_row {
+	char *name;
+	char *verdict;
+	int exit_code;
+	bool has_exit;
+	int signal;
+	char *note;
+	char *diffs;
+	bool is_private;
+};
+
+struct attempt_info {
+	int64_t id;
+	char *student;
+	char *email;
+	char *exercise;
+	int64_t number;         /* 0: none */
+	char *state;
+	char *reason;
+	char *detail;
+	char *verdict;
+	char *build;
+	int64_t grading;
+	bool answered;
+	char *note;
+	/* its message */
+	char *message_id;
+	char *subject;
+	char *spool_file;
+	char *outcome;
+	int64_t received;
+	/* results of the latest grading, in seq order */
+	GPtrArray *cases;       /* struct case_row * */
+	int64_t used;           /* attempts that count, for "attempts left" */
+};
+
+static void case_row_free(gpointer p)
+{
+	struct case_row *r = p;
+	g_free(r->name);
+	g_free(r->verdict);
+	g_free(r->note);
+	g_free(r->diffs);
+	g_free(r);
+}
+
+static void attempt_info_free(struct attempt_info *a)
+{
+	if (!a)
+		return;
+	g_free(a->student);
+	g_free(a->email);
+	g_free(a->exercise);
+	g_free(a->state);
+	g_free(a->reason);
+	g_free(a->detail);
+	g_free(a->verdict);
+	g_free(a->build);
+	g_free(a->note);
+	g_free(a->message_id);
+	g_free(a->subject);
+	g_free(a->spool_file);
+	g_free(a->outcome);
+	if (a->cases)
+		g_ptr_array_free(a->cases, TRUE);
+	g_free(a);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? g_strdup((const char *)t) : NULL;
+}
+
+static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **err)
+{
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT a.student, a.email, a.exercise, a.number, a.state, a.reason, a.detail,"
+		" a.verdict, a.build, a.grading, a.answered, a.note, m.message_id, m.subject,"
+		" m.spool_file, m.outcome, m.received"
+		" FROM attempts a LEFT JOIN messages m ON m.id = a.message WHERE a.id = ?", err);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			g_set_error(err, SERCOM_ERROR, ENOENT, "attempt %lld: no such attempt", (long long)id);
+		else
+			store_set_error(s, err, "reading the attempt");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	struct attempt_info *a = g_new0(struct attempt_info, 1);
+	a->id = id;
+	a->student = col_text(st, 0);
+	a->email = col_text(st, 1);
+	a->exercise = col_text(st, 2);
+	a->number = sqlite3_column_int64(st, 3);
+	a->state = col_text(st, 4);
+	a->reason = col_text(st, 5);
+	a->detail = col_text(st, 6);
+	a->verdict = col_text(st, 7);
+	a->build = col_text(st, 8);
+	a->grading = sqlite3_column_int64(st, 9);
+	a->answered = sqlite3_column_int(st, 10) != 0;
+	a->note = col_text(st, 11);
+	a->message_id = col_text(st, 12);
+	a->subject = col_text(st, 13);
+	a->spool_file = col_text(st, 14);
+	a->outcome = col_text(st, 15);
+	a->received = sqlite3_column_int64(st, 16);
+	sqlite3_finalize(st);
+
+	a->cases = g_ptr_array_new_with_free_func(case_row_free);
+	st = store_prepare(s,
+		"SELECT case_name, verdict, exit_code, signal, note, diffs, private FROM results"
+		" WHERE attempt = ? AND grading = ? ORDER BY seq, case_name", err);
+	if (!st) {
+		attempt_info_free(a);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, a->grading);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct case_row *r = g_new0(struct case_row, 1);
+		r->name = col_text(st, 0);
+		r->verdict = col_text(st, 1);
+		r->has_exit = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		r->exit_code = sqlite3_column_int(st, 2);
+		r->signal = sqlite3_column_int(st, 3);
+		r->note = col_text(st, 4);
+		r->diffs = col_text(st, 5);
+		r->is_private = sqlite3_column_int(st, 6) != 0;
+		if (!r->name)
+			r->name = g_strdup("?");
+		if (!r->verdict)
+			r->verdict = g_strdup("SANDBOX_ERROR");
+		g_ptr_array_add(a->cases, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_set_error(s, err, "reading the results");
+		attempt_info_free(a);
+		return NULL;
+	}
+	if (a->student && a->exercise) {
+		int64_t used = 0;
+		if (!store_query_int(s, &used, 0, err,
+		                     "SELECT count(*) FROM attempts WHERE student = %Q AND exercise = %Q"
+		                     " AND state NOT IN ('REJECTED','SUPERSEDED') AND id <= %lld",
+		                     a->student, a->exercise, (long long)id)) {
+			attempt_info_free(a);
+			return NULL;
+		}
+		a->used = used;
+	}
+	return a;
+}
+
+/* The verdict word of the attempt: the attempt's verdict, REJECTED, or
+ * INTERNAL_ERROR for ERROR and anything unexpected. */
+static const char *attempt_verdict(const struct attempt_info *a)
+{
+	if (!g_strcmp0(a->state, "REJECTED"))
+		return "REJECTED";
+	if (!g_strcmp0(a->state, "DONE") && a->verdict &&
+	    (!strcmp(a->verdict, "ACCEPTED") || !strcmp(a->verdict, "TESTS_FAILED") ||
+	     !strcmp(a->verdict, "BUILD_FAILED")))
+		return a->verdict;
+	return "INTERNAL_ERROR";
+}
+
+/* The References header of the submission, read from the raw mail in the
+ * spool (only its header block). NULL when unavailable. */
+static GMimeReferences *submission_references(const char *spool_file)
+{
+	if (!spool_file)
+		return NULL;
+	int fd = open(spool_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	GString *h = g_string_new(NULL);
+	char buf[8192];
+	ssize_t n;
+	while (h->len < HEADER_READ_MAX && (n = read(fd, buf, sizeof buf)) > 0) {
+		g_string_append_len(h, buf, n);
+		if (strstr(h->str, "\n\n") || strstr(h->str, "\r\n\r\n"))
+			break;
+	}
+	close(fd);
+	GMimeReferences *refs = NULL;
+	GMimeStream *ms = g_mime_stream_mem_new_with_buffer(h->str, h->len);
+	GMimeParser *p = g_mime_parser_new_with_stream(ms);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	if (m) {
+		const char *v = g_mime_object_get_header(GMIME_OBJECT(m), "References");
+		if (v)
+			refs = g_mime_references_parse(NULL, v);
+		g_object_unref(m);
+	}
+	g_object_unref(p);
+	g_object_unref(ms);
+	g_string_free(h, TRUE);
+	return refs;
+}
+
+/* ---- rendering ------------------------------------------------------- */
+
+static char *fmt_ms(uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		return g_strdup_printf("%llu s", (unsigned long long)(ms / 1000));
+	return g_strdup_printf("%llu ms", (unsigned long long)ms);
+}
+
+static char *fmt_bytes(uint64_t b)
+{
+	if (b >= (1u << 30) && b % (1u << 30) == 0)
+		return g_strdup_printf("%llu GiB", (unsigned long long)(b >> 30));
+	if (b >= (1u << 20) && b % (1u << 20) == 0)
+		return g_strdup_printf("%llu MiB", (unsigned long long)(b >> 20));
+	if (b >= 1024 && b % 1024 == 0)
+		return g_strdup_printf("%llu KiB", (unsigned long long)(b >> 10));
+	return g_strdup_printf("%llu bytes", (unsigned long long)b);
+}
+
+static const struct test_case *find_case(const struct exercise *e, const char *name)
+{
+	if (!e || !e->cases)
+		return NULL;
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *tc = g_ptr_array_index(e->cases, i);
+		if (!g_strcmp0(tc->name, name))
+			return tc;
+	}
+	return NULL;
+}
+
+/* Whether a name from results.diffs may be opened under report/: relative,
+ * every component a safe file name (no "..", no NUL or control chars). */
+static bool report_name_ok(const char *n)
+{
+	if (!n || !*n || n[0] == '/')
+		return false;
+	g_auto(GStrv) parts = g_strsplit(n, "/", -1);
+	for (char **p = parts; *p; p++)
+		if (!util_safe_filename(*p))
+			return false;
+	return true;
+}
+
+/* "what differs" of a diff file name: CASE.stdout.diff, CASE.stderr.diff,
+ * CASE.file.NAME.diff (g_free). */
+static char *diff_subject(const struct tpl *t, const char *casename, const char *file)
+{
+	const char *base = file;
+	const char *rest = base;
+	if (g_str_has_prefix(base, casename) && base[strlen(casename)] == '.')
+		rest = base + strlen(casename) + 1;
+	g_autoptr(GHashTable) v = vars_new();
+	if (!strcmp(rest, "stdout.diff"))
+		return tpl_str(t, "case", "stdout");
+	if (!strcmp(rest, "stderr.diff"))
+		return tpl_str(t, "case", "stderr");
+	if (g_str_has_prefix(rest, "file.") && g_str_has_suffix(rest, ".diff") && strlen(rest) > 10) {
+		g_autofree char *name = g_strndup(rest + 5, strlen(rest) - 10);
+		g_autofree char *clean = one_line(name);
+		var_set(v, "name", clean);
+		return tpl_expand(t, "case", "file", v);
+	}
+	return tpl_str(t, "case", "output");
+}
+
+/* The attachment name shown for a report file: its last component, one
+ * line, capped (keeping the extension). */
+static char *attachment_name(const char *file)
+{
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	char *n = one_line(base);
+	if (strlen(n) > FILENAME_MAX_BYTES) {
+		const char *dot = strrchr(n, '.');
+		size_t ext = dot && strlen(dot) < 16 ? strlen(dot) : 0;
+		size_t keep = FILENAME_MAX_BYTES - ext - 3;
+		/* cut at a character boundary */
+		const char *cut = g_utf8_find_prev_char(n, n + keep + 1);
+		if (!cut)
+			cut = n;
+		g_autofree char *head = g_strndup(n, (gsize)(cut - n));
+		char *r = g_strconcat(head, "...", ext ? dot : "", NULL);
+		g_free(n);
+		n = r;
+	}
+	return n;
+}
+
+/* One line of the summary for a public case: what happened, in words. */
+static char *case_words(const struct tpl *t, const struct case_row *r, const struct test_case *tc,
+                        const struct sercom_conf *c)
+{
+	g_autoptr(GHashTable) v = vars_new();
+	const struct limits *l = tc ? &tc->limits : &c->limits;
+	g_autofree char *cpu = fmt_ms(l->cpu_ms), *wall = fmt_ms(l->wall_ms),
+	                 *mem = fmt_bytes(l->memory), *out = fmt_bytes(l->output);
+	var_set(v, "cpu", cpu);
+	var_set(v, "wall", wall);
+	var_set(v, "memory", mem);
+	var_set(v, "output", out);
+	g_autofree char *note = one_line(r->note);
+	var_set(v, "note", note);
+	const char *vd = r->verdict;
+
+	if (!strcmp(vd, "SIGNAL")) {
+		const char *abbrev = r->signal > 0 && r->signal < 65 ? sigabbrev_np(r->signal) : NULL;
+		g_autofree char *sname = abbrev ? g_strconcat("SIG", abbrev, NULL)
+		                                : g_strdup_printf("signal %d", r->signal);
+		g_autofree char *desc = tpl_has(t, "signal", sname) ? tpl_str(t, "signal", sname)
+		                        : g_strdup(r->signal > 0 ? strsignal(r->signal) : "?");
+		var_set(v, "signal", sname);
+		var_set(v, "signal_desc", desc);
+		return tpl_expand(t, "case", "SIGNAL", v);
+	}
+	if (!strcmp(vd, "WRONG_EXIT")) {
+		var_setf(v, "exit", "%d", r->exit_code);
+		if (tc && tc->exit_kind == EXIT_EXPECT_NONZERO)
+			return tpl_expand(t, "case", "WRONG_EXIT_nonzero", v);
+		if (tc && tc->exit_kind == EXIT_EXPECT_CODE) {
+			var_setf(v, "expected", "%d", tc->exit_code);
+			return tpl_expand(t, "case", "WRONG_EXIT", v);
+		}
+		if (!tc && r->exit_code != 0) {
+			var_set(v, "expected", "0");
+			return tpl_expand(t, "case", "WRONG_EXIT", v);
+		}
+		return tpl_expand(t, "case", "WRONG_EXIT_unknown", v);
+	}
+	if (!strcmp(vd, "FORBIDDEN_SYSCALL")) {
+		var_set(v, "syscall", note && *note ? note : "?");
+		return tpl_expand(t, "case", "FORBIDDEN_SYSCALL", v);
+	}
+	if (!strcmp(vd, "WRONG_OUTPUT")) {
+		g_auto(GStrv) files = g_strsplit(r->diffs ? r->diffs : "", " ", -1);
+		GString *o = g_string_new(NULL);
+		for (char **f = files; *f; f++) {
+			if (!**f)
+				continue;
+			g_autofree char *what = diff_subject(t, r->name, *f);
+			g_autofree char *an = attachment_name(*f);
+			g_autoptr(GHashTable) dv = vars_new();
+			var_set(dv, "what", what);
+			var_set(dv, "file", an);
+			g_autofree char *line = tpl_expand(t, "case", "differs", dv);
+			if (o->len)
+				g_string_append(o, "; ");
+			g_string_append(o, line);
+		}
+		if (!o->len) {
+			g_string_free(o, TRUE);
+			return tpl_expand(t, "case", note && *note ? "WRONG_OUTPUT_note" : "WRONG_OUTPUT", v);
+		}
+		return g_string_free(o, FALSE);
+	}
+	static const char *const plain[] = {"PASS", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT",
+	                                    "OUTPUT_LIMIT", "SANDBOX_ERROR", NULL};
+	for (int i = 0; plain[i]; i++)
+		if (!strcmp(vd, plain[i]))
+			return tpl_expand(t, "case", vd, v);
+	var_set(v, "verdict", vd);
+	return tpl_expand(t, "case", "unknown", v);
+}
+
+/* The rejection paragraph: what went wrong and what to do. */
+static char *reason_text(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                         const struct exercise *e)
+{
+	g_autoptr(GHashTable) v = vars_new();
+	const char *reason = a->reason ? a->reason : "unknown";
+	g_autofree char *detail = one_line(a->detail);
+	g_autofree char *exname = one_line(a->exercise);
+	g_autofree char *admin = one_line(c->admin);
+	var_set(v, "detail", detail);
+	var_set(v, "exercise", exname);
+	var_set(v, "admin", admin);
+	const char *key = reason;
+
+	if (!strcmp(reason, "unknown_exercise")) {
+		g_auto(GStrv) names = exercise_list_names(c);
+		g_autofree char *list = names ? g_strjoinv(", ", names) : g_strdup("");
+		var_set(v, "exercises", list);
+		if (!*detail)
+			key = "unknown_exercise_none";
+	} else if (!strcmp(reason, "not_open") || !strcmp(reason, "closed")) {
+		int64_t when = g_ascii_strtoll(detail, NULL, 10);
+		g_autofree char *d = when > 0 ? util_format_date(when) : g_strdup(detail);
+		var_set(v, "date", d);
+	} else if (!strcmp(reason, "attempts_exhausted")) {
+		var_set(v, "max", detail);
+	} else if (!strcmp(reason, "no_files")) {
+		g_autofree char *globs = e && e->files ? g_strjoinv(" ", e->files) : g_strdup("");
+		var_set(v, "files", globs);
+		if (!*globs)
+			key = "no_files_any";
+	} else if (!strcmp(reason, "missing_required")) {
+		g_auto(GStrv) m = g_strsplit(detail, " ", -1);
+		g_autofree char *list = g_strjoinv(", ", m);
+		var_set(v, "missing", list);
+	} else if (!strcmp(reason, "bad_archive")) {
+		const char *colon = strchr(detail, ':');
+		g_autofree char *file = colon ? g_strndup(detail, (gsize)(colon - detail)) : g_strdup(detail);
+		var_set(v, "file", file);
+		var_set(v, "why", colon ? g_strstrip((char *)colon + 1) : "");
+	} else if (!strcmp(reason, "too_large")) {
+		const char *colon = strrchr(detail, ':');
+		g_autofree char *what = colon ? g_strndup(detail, (gsize)(colon - detail)) : g_strdup(detail);
+		uint64_t lim = colon ? g_ascii_strtoull(colon + 1, NULL, 10) : 0;
+		g_autofree char *lims = fmt_bytes(lim);
+		var_set(v, "what", what);
+		var_set(v, "limit", lims);
+	}
+	if (!tpl_has(t, "reason", key))
+		key = "unknown";
+	return tpl_expand(t, "reason", key, v);
+}
+
+/* ---- the MIME message ------------------------------------------------ */
+
+struct attachment {
+	char *name;        /* shown file name */
+	char *type;        /* "text/x-diff" ... */
+	char *text;        /* valid UTF-8 */
+};
+
+static void attachment_free(gpointer p)
+{
+	struct attachment *at = p;
+	g_free(at->name);
+	g_free(at->type);
+	g_free(at->text);
+	g_free(at);
+}
+
+static GMimePart *text_part(const char *type, const char *subtype, const char *text, const char *filename)
+{
+	/* not g_mime_text_part_set_text(): it re-encodes to the smallest
+	 * charset (ISO-8859-1 for Spanish); every text we attach is UTF-8 */
+	GMimePart *part = g_mime_part_new_with_type(type, subtype);
+	GMimeStream *ms = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(ms, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_object_unref(ms);
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+	/* 7-bit transfer encoding: survives every MTA, and no raw byte of
+	 * program output can look like a boundary or a header */
+	g_mime_part_set_content_encoding(part,
+		g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT));
+	if (filename) {
+		g_mime_part_set_filename(part, filename);
+		g_mime_object_set_disposition(GMIME_OBJECT(part), GMIME_DISPOSITION_ATTACHMENT);
+		/* set_filename sets the disposition's filename param; the disposition
+		 * reset above dropped it, set it again */
+		g_mime_part_set_filename(part, filename);
+	} else {
+		g_mime_object_set_disposition(GMIME_OBJECT(part), GMIME_DISPOSITION_INLINE);
+	}
+	return part;
+}
+
+static void ensure_gmime(void)
+{
+	static gsize once = 0;
+	if (g_once_init_enter(&once)) {
+		g_mime_init();
+		g_once_init_leave(&once, 1);
+	}
+}
+
+/* The common headers of every message we send. */
+static GMimeMessage *message_new(const struct sercom_conf *c, const char *to_addr, const char *subject,
+                                 const char *auto_submitted)
+{
+	GMimeMessage *m = g_mime_message_new(TRUE);
+	InternetAddressList *from = internet_address_list_parse(NULL, c->from);
+	if (from && internet_address_list_length(from) > 0)
+		internet_address_list_append(g_mime_message_get_from(m), from);
+	if (from)
+		g_object_unref(from);
+	g_autofree char *to_clean = one_line(to_addr);
+	InternetAddress *to = internet_address_mailbox_new(NULL, to_clean);
+	internet_address_list_add(g_mime_message_get_to(m), to);
+	g_object_unref(to);
+	InternetAddressList *rt = internet_address_list_parse(NULL, c->admin);
+	if (rt) {
+		internet_address_list_append(g_mime_message_get_reply_to(m), rt);
+		g_object_unref(rt);
+	}
+	g_autofree char *admin = conf_addr(c->admin);
+	if (admin) {
+		g_autofree char *rp = g_strdup_printf("<%s>", admin);
+		g_mime_object_set_header(GMIME_OBJECT(m), "Return-Path", rp, NULL);
+	}
+	g_autofree char *subj = one_line(subject);
+	g_mime_message_set_subject(m, subj, "utf-8");
+	GDateTime *now = g_date_time_new_now_local();
+	g_mime_message_set_date(m, now);
+	g_date_time_unref(now);
+	g_autofree char *fromaddr = conf_addr(c->from);
+	const char *dom = fromaddr && strchr(fromaddr, '@') ? strchr(fromaddr, '@') + 1 : "localhost";
+	g_autofree char *mid = g_mime_utils_generate_message_id(dom);
+	g_mime_message_set_message_id(m, mid);
+	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", auto_submitted, NULL);
+	/* keeps Exchange-style out-of-office robots from answering the answer */
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Auto-Response-Suppress", "All", NULL);
+	return m;
+}
+
+static GByteArray *message_bytes(GMimeMessage *m)
+{
+	GMimeStream *ms = g_mime_stream_mem_new();
+	GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
+	g_mime_object_write_to_stream(GMIME_OBJECT(m), fo, ms);
+	g_mime_format_options_free(fo);
+	GByteArray *src = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	GByteArray *out = g_byte_array_sized_new(src->len);
+	g_byte_array_append(out, src->data, src->len);
+	g_object_unref(ms);
+	return out;
+}
+
+/* Reads report/NAME into an attachment capped at max bytes, with the
+ * template's note where cut. NULL when absent or empty. */
+static struct attachment *read_report_file(const struct tpl *t, const char *report_dir, const char *name,
+                                           const char *type, uint64_t max, bool *cut)
+{
+	*cut = false;
+	if (!report_name_ok(name))
+		return NULL;
+	g_autofree char *path = g_build_filename(report_dir, name, NULL);
+	/* O_NOFOLLOW: a symlink planted in report/ must not pull in a host file */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
+		close(fd);
+		return NULL;
+	}
+	size_t want = (uint64_t)sb.st_size > max ? max : (size_t)sb.st_size;
+	guint8 *buf = g_malloc(want + 1);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if ((uint64_t)sb.st_size > got) {
+		*cut = true;
+		/* cut at the last line end so the diff stays readable */
+		size_t keep = got;
+		while (keep > 0 && buf[keep - 1] != '\n')
+			keep--;
+		if (keep > got / 2)
+			got = keep;
+	}
+	struct attachment *at = g_new0(struct attachment, 1);
+	at->name = attachment_name(name);
+	at->type = g_strdup(type);
+	char *text = text_from_bytes(buf, got);
+	g_free(buf);
+	if (*cut) {
+		g_autoptr(GHashTable) v = vars_new();
+		g_autofree char *total = fmt_bytes((uint64_t)sb.st_size), *lim = fmt_bytes(max);
+		var_set(v, "size", total);
+		var_set(v, "limit", lim);
+		g_autofree char *note = tpl_expand(t, "note", "attachment_cut", v);
+		at->text = g_strconcat(text, got && text[strlen(text) - 1] != '\n' ? "\n" : "", "[", note, "]\n", NULL);
+		g_free(text);
+	} else {
+		at->text = text;
+	}
+	return at;
+}
+
+struct built {
+	GByteArray *bytes;
+	char *rcpt;
+	char *subject;
+};
+
+/* Builds the reply of attempt a (not yet spooled). staff_note: the note of
+ * an override, or NULL. */
+static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const char *staff_note, struct built *out, GError **err)
+{
+	const char *verdict = attempt_verdict(a);
+	GError *ee = NULL;
+	struct exercise *e = a->exercise ? exercise_find(c, a->exercise, &ee) : NULL;
+	if (ee) {
+		log_debug("attempt %lld: exercise %s: %s", (long long)a->id, a->exercise, ee->message);
+		g_clear_error(&ee);
+	}
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *exname = a->exercise ? one_line(a->exercise) : tpl_str(t, "subject", "no_exercise");
+	g_autofree char *vword = tpl_str(t, "verdict", verdict);
+	g_autofree char *admin = one_line(c->admin);
+	g_autofree char *received = a->received ? util_format_date(a->received) : g_strdup("?");
+	g_autofree char *subj_in = one_line(a->subject);
+	var_set(v, "exercise", exname);
+	var_set(v, "verdict", vword);
+	var_set(v, "admin", admin);
+	var_set(v, "received", received);
+	var_set(v, "your_subject", subj_in);
+	var_setf(v, "attempt", "%lld", (long long)a->id);
+	if (a->number > 0)
+		var_setf(v, "number", "%lld", (long long)a->number);
+	else
+		var_set(v, "number", "-");
+
+	/* subject: prefix outside the template so every course's filter works */
+	g_autofree char *subj_body = tpl_expand(t, "subject", a->number > 0 ? "numbered" : "unnumbered", v);
+	g_autofree char *prefix = one_line(c->prefix);
+	g_autofree char *subject = *prefix ? g_strdup_printf("[%s] %s", prefix, subj_body) : g_strdup(subj_body);
+
+	/* attachments, in order, within the reply budget */
+	GPtrArray *atts = g_ptr_array_new_with_free_func(attachment_free);
+	GString *notes = g_string_new(NULL);
+	g_autofree char *report_dir = g_strdup_printf("%s/%lld/report", c->attempts_dir, (long long)a->id);
+	uint64_t budget = c->reply_max > 16384 ? c->reply_max - 16384 : c->reply_max / 2;
+	uint64_t used = 0;
+	bool graded = !strcmp(verdict, "ACCEPTED") || !strcmp(verdict, "TESTS_FAILED") ||
+	              !strcmp(verdict, "BUILD_FAILED");
+
+	/* wanted: make.stderr, then each failing public case's diffs, then report.html */
+	GPtrArray *want = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *want_type = g_ptr_array_new();
+	if (graded) {
+		g_ptr_array_add(want, g_strdup("make.stderr"));
+		g_ptr_array_add(want_type, "text/plain");
+		for (guint i = 0; i < a->cases->len; i++) {
+			const struct case_row *r = g_ptr_array_index(a->cases, i);
+			if (r->is_private || !r->diffs || !strcmp(r->verdict, "PASS"))
+				continue;
+			g_auto(GStrv) files = g_strsplit(r->diffs, " ", -1);
+			for (char **f = files; *f; f++) {
+				/* private diffs live under private/: never attached */
+				if (**f && !g_str_has_prefix(*f, "private/")) {
+					g_ptr_array_add(want, g_strdup(*f));
+					g_ptr_array_add(want_type, "text/x-diff");
+				}
+			}
+		}
+		g_ptr_array_add(want, g_strdup("report.html"));
+		g_ptr_array_add(want_type, "text/html");
+	}
+	bool any_failing_public = false;
+	for (guint i = 0; i < a->cases->len; i++) {
+		const struct case_row *r = g_ptr_array_index(a->cases, i);
+		if (!r->is_private && strcmp(r->verdict, "PASS"))
+			any_failing_public = true;
+	}
+	for (guint i = 0; i < want->len; i++) {
+		const char *name = g_ptr_array_index(want, i);
+		const char *type = g_ptr_array_index(want_type, i);
+		bool is_html = !strcmp(type, "text/html");
+		/* report.html only when something failed: nothing to show otherwise */
+		if (is_html && !any_failing_public)
+			continue;
+		bool cut;
+		struct attachment *at = read_report_file(t, report_dir, name, type,
+		                                         is_html ? c->reply_max : c->diff_max, &cut);
+		if (!at)
+			continue;
+		/* quoted-printable or base64: about 4/3 of the text */
+		uint64_t cost = strlen(at->text) * 4 / 3 + 512;
+		if (used + cost > budget) {
+			g_autoptr(GHashTable) nv = vars_new();
+			g_autofree char *lim = fmt_bytes(c->reply_max);
+			var_set(nv, "file", at->name);
+			var_set(nv, "limit", lim);
+			g_autofree char *line = tpl_expand(t, "note", "not_attached", nv);
+			g_string_append_printf(notes, "%s\n", line);
+			attachment_free(at);
+			continue;
+		}
+		if (cut) {
+			g_autoptr(GHashTable) nv = vars_new();
+			g_autofree char *lim = fmt_bytes(c->diff_max);
+			var_set(nv, "file", at->name);
+			var_set(nv, "limit", lim);
+			g_autofree char *line = tpl_expand(t, "note", "cut", nv);
+			g_string_append_printf(notes, "%s\n", line);
+		}
+		used += cost;
+		g_ptr_array_add(atts, at);
+	}
+	g_ptr_array_free(want, TRUE);
+	g_ptr_array_free(want_type, TRUE);
+
+	/* summary texts */
+	GString *cases = g_string_new(NULL);
+	int private_n = 0;
+	for (guint i = 0; i < a->cases->len; i++) {
+		const struct case_row *r = g_ptr_array_index(a->cases, i);
+		if (r->is_private) {
+			private_n++;
+			continue;
+		}
+		g_autofree char *words = case_words(t, r, find_case(e, r->name), c);
+		g_autofree char *cn = one_line(r->name);
+		g_autoptr(GHashTable) lv = vars_new();
+		var_set(lv, "case", cn);
+		var_set(lv, "result", words);
+		g_autofree char *line = tpl_expand(t, "case", "line", lv);
+		g_string_append_printf(cases, "%s\n", line);
+	}
+	if (private_n > 0 && c->show_private_count) {
+		g_autoptr(GHashTable) nv = vars_new();
+		var_setf(nv, "count", "%d", private_n);
+		g_autofree char *line = tpl_expand(t, "note", "private_count", nv);
+		g_string_append_printf(notes, "%s\n", line);
+	}
+	if (e && e->max_attempts > 0 && a->student && strcmp(verdict, "REJECTED")) {
+		g_autoptr(GHashTable) nv = vars_new();
+		int64_t left = e->max_attempts - a->used;
+		var_setf(nv, "left", "%lld", (long long)(left > 0 ? left : 0));
+		var_setf(nv, "max", "%d", e->max_attempts);
+		g_autofree char *line = tpl_expand(t, "note", "attempts_left", nv);
+		g_string_append_printf(notes, "%s\n", line);
+	}
+	if (a->note && g_str_has_prefix(a->note, "ignored: ")) {
+		g_autoptr(GHashTable) nv = vars_new();
+		g_autofree char *files = one_line(a->note + strlen("ignored: "));
+		var_set(nv, "files", files);
+		g_autofree char *line = tpl_expand(t, "note", "ignored", nv);
+		g_string_append_printf(notes, "%s\n", line);
+	}
+	bool any_diff = false;
+	for (guint i = 0; i < atts->len; i++)
+		if (strcmp(((struct attachment *)g_ptr_array_index(atts, i))->name, "make.stderr"))
+			any_diff = true;
+	if (any_diff) {
+		g_autofree char *line = tpl_str(t, "note", "attachments");
+		g_string_append_printf(notes, "%s\n", line);
+	}
+
+	g_autofree char *build_line = NULL;
+	if (graded)
+		build_line = tpl_str(t, "build", a->build ? a->build : (strcmp(verdict, "BUILD_FAILED") ? "OK" : "FAILED"));
+	var_set(v, "build", build_line ? build_line : "");
+	var_set(v, "cases", cases->str);
+	var_set(v, "notes", notes->str);
+	g_string_free(cases, TRUE);
+	g_string_free(notes, TRUE);
+	if (!strcmp(verdict, "REJECTED")) {
+		g_autofree char *rt = reason_text(c, t, a, e);
+		var_set(v, "reason", rt);
+	}
+	if (staff_note) {
+		g_autoptr(GHashTable) nv = vars_new();
+		/* the staff's note may span lines: it is body text */
+		g_autofree char *sn = g_utf8_make_valid(staff_note, -1);
+		var_set(nv, "note", sn);
+		g_autofree char *para = tpl_expand(t, "note", "override", nv);
+		var_setf(v, "staff_note", "%s\n", para);
+	} else {
+		var_set(v, "staff_note", "");
+	}
+
+	g_autofree char *body_file = g_strdup_printf("%s/%s.txt", t->dir, verdict);
+	g_autofree char *body_fmt = NULL;
+	GError *fe = NULL;
+	if (!g_file_get_contents(body_file, &body_fmt, NULL, &fe)) {
+		g_set_error(err, SERCOM_ERROR, ENOENT, "template %s: %s", body_file, fe->message);
+		g_error_free(fe);
+		g_ptr_array_free(atts, TRUE);
+		exercise_free(e);
+		return false;
+	}
+	g_autofree char *body0 = expand(body_fmt, v);
+	/* empty placeholders leave runs of blank lines: keep at most one */
+	GString *body = g_string_new(NULL);
+	int nl = 0;
+	for (const char *p = body0; *p; p++) {
+		nl = *p == '\n' ? nl + 1 : 0;
+		if (nl <= 2)
+			g_string_append_c(body, *p);
+	}
+	if (staff_note && !strstr(body_fmt, "{staff_note}")) {
+		/* a course template without the placeholder still shows the note */
+		const char *sn = g_hash_table_lookup(v, "staff_note");
+		g_string_prepend(body, "\n");
+		g_string_prepend(body, sn);
+	}
+
+	/* the message */
+	GMimeMessage *m = message_new(c, a->email, subject, "auto-replied");
+	if (a->message_id && msgid_ok(a->message_id)) {
+		g_autofree char *irt = g_strdup_printf("<%s>", a->message_id);
+		g_mime_object_set_header(GMIME_OBJECT(m), "In-Reply-To", irt, NULL);
+		/* RFC 5322 3.6.4: the parent's References (trimmed) + its Message-ID */
+		GString *refs = g_string_new(NULL);
+		GMimeReferences *pr = submission_references(a->spool_file);
+		if (pr) {
+			int n = g_mime_references_length(pr);
+			int first = n > REFS_KEEP ? n - REFS_KEEP : 0;
+			/* RFC 5322 allows dropping middle ids; keep the thread root */
+			for (int i = 0; i < n; i++) {
+				if (i != 0 && i < first)
+					continue;
+				const char *id = g_mime_references_get_message_id(pr, i);
+				if (msgid_ok(id) && strcmp(id, a->message_id))
+					g_string_append_printf(refs, "<%s> ", id);
+			}
+			g_mime_references_free(pr);
+		}
+		g_string_append(refs, irt);
+		g_mime_object_set_header(GMIME_OBJECT(m), "References", refs->str, NULL);
+		g_string_free(refs, TRUE);
+	}
+	g_autofree char *aid = g_strdup_printf("%lld", (long long)a->id);
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Sercom-Attempt", aid, NULL);
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Sercom-Verdict", verdict, NULL);
+
+	GMimeMultipart *mp = g_mime_multipart_new_with_subtype("mixed");
+	GMimePart *summary = text_part("text", "plain", body->str, NULL);
+	g_string_free(body, TRUE);
+	g_mime_multipart_add(mp, GMIME_OBJECT(summary));
+	g_object_unref(summary);
+	for (guint i = 0; i < atts->len; i++) {
+		const struct attachment *at = g_ptr_array_index(atts, i);
+		g_auto(GStrv) ty = g_strsplit(at->type, "/", 2);
+		GMimePart *p = text_part(ty[0], ty[1], at->text, at->name);
+		g_mime_multipart_add(mp, GMIME_OBJECT(p));
+		g_object_unref(p);
+	}
+	g_mime_message_set_mime_part(m, GMIME_OBJECT(mp));
+	g_object_unref(mp);
+	g_ptr_array_free(atts, TRUE);
+	exercise_free(e);
+
+	out->bytes = message_bytes(m);
+	out->rcpt = one_line(a->email);
+	out->subject = g_strdup(subject);
+	g_object_unref(m);
+	return true;
+}
+
+static void built_clear(struct built *b)
+{
+	if (b->bytes)
+		g_byte_array_free(b->bytes, TRUE);
+	g_free(b->rcpt);
+	g_free(b->subject);
+	memset(b, 0, sizeof *b);
+}
+
+/* Spools bytes into the outbox and inserts its row inside the caller's
+ * transaction (or its own when own_tx). */
+static bool outbox_spool(const struct sercom_conf *c, const GByteArray *bytes, char **path, GError **err)
+{
+	if (!spool_init(c->outbox_dir, err))
+		return false;
+	return spool_write(c->outbox_dir, bytes->data, bytes->len, path, err);
+}
+
+static bool outbox_insert(struct store *s, int64_t attempt_id, const char *path, const char *sender,
+                          const char *rcpt, int64_t *id, GError **err)
+{
+	int64_t now = util_now();
+	g_autofree char *aid = attempt_id > 0 ? g_strdup_printf("%lld", (long long)attempt_id) : g_strdup("NULL");
+	if (!store_exec(s, err,
+	                "INSERT INTO outbox (attempt, file, sender, recipients, state, created, next_try)"
+	                " VALUES (%s, %Q, %Q, %Q, 'PENDING', %lld, %lld)",
+	                aid, path, sender, rcpt, (long long)now, (long long)now))
+		return false;
+	if (id)
+		*id = sqlite3_last_insert_rowid(store_db(s));
+	return true;
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt_id,
+                   int64_t *outbox_id, GError **err)
+{
+	ensure_gmime();
+	int64_t dummy;
+	if (!outbox_id)
+		outbox_id = &dummy;
+	*outbox_id = 0;
+	struct attempt_info *a = attempt_read(s, attempt_id, err);
+	if (!a)
+		return false;
+	bool ok = false;
+	struct tpl *t = NULL;
+	struct built b = {0};
+	g_autofree char *path = NULL;
+	g_autofree char *sender = conf_addr(c->admin);
+	g_autofree char *rcpt = one_line(a->email);
+
+	if (a->answered) {
+		ok = true;
+		goto out;
+	}
+	if (!g_strcmp0(a->state, "QUEUED") || !g_strcmp0(a->state, "RUNNING")) {
+		g_set_error(err, SERCOM_ERROR, EAGAIN, "attempt %lld is %s: nothing to answer yet",
+		            (long long)attempt_id, a->state);
+		goto out;
+	}
+	/* Defensive: the MDA never creates attempts for these, but an answer to
+	 * a robot is how mail loops start. Marked answered so they are not
+	 * looked at again. */
+	if (!g_strcmp0(a->state, "SUPERSEDED") || !g_strcmp0(a->outcome, "duplicate") ||
+	    !g_strcmp0(a->outcome, "automatic") || !g_strcmp0(a->outcome, "ignored") ||
+	    address_is_robot(rcpt) || !address_ok(rcpt)) {
+		log_info("attempt %lld: no reply (%s, %s, %s address)", (long long)attempt_id, a->state,
+		         a->outcome ? a->outcome : "no message", address_ok(rcpt) ? "a robot's" : "an invalid");
+		ok = store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id);
+		goto out;
+	}
+	if (!sender) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [mail] admin: no address in \"%s\"",
+		            c->path ? c->path : "config", c->admin);
+		goto out;
+	}
+	t = tpl_load(c, err);
+	if (!t)
+		goto out;
+	if (!build_reply(c, t, a, NULL, &b, err))
+		goto out;
+	if (!outbox_spool(c, b.bytes, &path, err))
+		goto out;
+	if (!store_begin(s, err))
+		goto out_unlink;
+	int64_t answered = 0;
+	if (!store_query_int(s, &answered, 1, err, "SELECT answered FROM attempts WHERE id = %lld",
+	                     (long long)attempt_id)) {
+		store_rollback(s);
+		goto out_unlink;
+	}
+	if (answered) { /* another composer won the race */
+		store_rollback(s);
+		unlink(path);
+		ok = true;
+		goto out;
+	}
+	if (!outbox_insert(s, attempt_id, path, sender, b.rcpt, outbox_id, err) ||
+	    !store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id) ||
+	    !store_commit(s, err)) {
+		store_rollback(s);
+		*outbox_id = 0;
+		goto out_unlink;
+	}
+	log_info("attempt %lld: reply queued (outbox %lld, %u bytes) to %s: %s", (long long)attempt_id,
+	         (long long)*outbox_id, b.bytes->len, b.rcpt, b.subject);
+	ok = true;
+
+	if (!strcmp(attempt_verdict(a), "INTERNAL_ERROR")) {
+		g_autofree char *subj = g_strdup_printf("internal error grading attempt %lld", (long long)attempt_id);
+		g_autofree char *note = one_line(a->note);
+		g_autofree char *body = g_strdup_printf(
+			"Attempt %lld (exercise %s, student %s, address %s) ended in INTERNAL_ERROR.\n"
+			"State: %s. Note: %s\n\nThe student was told the staff would look into it.\n"
+			"Inspect it with: sercom show %lld\n",
+			(long long)attempt_id, a->exercise ? a->exercise : "-", a->student ? a->student : "-", rcpt,
+			a->state ? a->state : "-", *note ? note : "-", (long long)attempt_id);
+		GError *ne = NULL;
+		if (!compose_admin_notice(c, s, subj, body, &ne)) {
+			log_warn("attempt %lld: admin notice: %s", (long long)attempt_id, ne->message);
+			g_error_free(ne);
+		}
+	}
+	goto out;
+out_unlink:
+	if (path)
+		unlink(path);
+out:
+	built_clear(&b);
+	tpl_free(t);
+	attempt_info_free(a);
+	return ok;
+}
+
+int compose_pending(const struct sercom_conf *c, struct store *s, GError **err)
+{
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT id FROM attempts WHERE state IN ('DONE','REJECTED','ERROR') AND answered = 0 ORDER BY id", err);
+	if (!st)
+		return -1;
+	GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		g_array_append_val(ids, id);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_set_error(s, err, "listing unanswered attempts");
+		g_array_free(ids, TRUE);
+		return -1;
+	}
+	int n = 0;
+	for (guint i = 0; i < ids->len; i++) {
+		int64_t id = g_array_index(ids, int64_t, i), ob = 0;
+		GError *e = NULL;
+		/* one broken attempt (a bad template, a vanished report) must not
+		 * hold back the replies of everyone else: log, go on, retry later */
+		if (!compose_reply(c, s, id, &ob, &e)) {
+			log_error("attempt %lld: composing the reply: %s", (long long)id, e->message);
+			g_error_free(e);
+			continue;
+		}
+		if (ob > 0)
+			n++;
+	}
+	g_array_free(ids, TRUE);
+	return n;
+}
+
+bool compose_override(const struct sercom_conf *c, struct store *s, int64_t attempt_id,
+                      const char *note, GError **err)
+{
+	ensure_gmime();
+	struct attempt_info *a = attempt_read(s, attempt_id, err);
+	if (!a)
+		return false;
+	bool ok = false;
+	struct tpl *t = NULL;
+	struct built b = {0};
+	g_autofree char *path = NULL;
+	g_autofree char *sender = conf_addr(c->admin);
+	g_autofree char *rcpt = one_line(a->email);
+	if (address_is_robot(rcpt) || !address_ok(rcpt)) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "attempt %lld: %s is not an address to answer",
+		            (long long)attempt_id, rcpt);
+		goto out;
+	}
+	if (!sender) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "[mail] admin: no address");
+		goto out;
+	}
+	if (!(t = tpl_load(c, err)) || !build_reply(c, t, a, note ? note : "", &b, err) ||
+	    !outbox_spool(c, b.bytes, &path, err))
+		goto out;
+	if (!store_begin(s, err) || !outbox_insert(s, attempt_id, path, sender, b.rcpt, NULL, err) ||
+	    !store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id) ||
+	    !store_commit(s, err)) {
+		store_rollback(s);
+		unlink(path);
+		goto out;
+	}
+	ok = true;
+out:
+	built_clear(&b);
+	tpl_free(t);
+	attempt_info_free(a);
+	return ok;
+}
+
+bool compose_admin_notice(const struct sercom_conf *c, struct store *s, const char *subject,
+                          const char *body, GError **err)
+{
+	ensure_gmime();
+	g_autofree char *admin = conf_addr(c->admin);
+	if (!admin) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "[mail] admin: no address in \"%s\"", c->admin);
+		return false;
+	}
+	g_autofree char *prefix = one_line(c->prefix);
+	g_autofree char *subj = g_strdup_printf("[%s] %s", prefix, subject ? subject : "notice");
+	GMimeMessage *m = message_new(c, admin, subj, "auto-generated");
+	g_autofree char *text = g_utf8_make_valid(body ? body : "", -1);
+	GMimePart *p = text_part("text", "plain", text, NULL);
+	g_mime_message_set_mime_part(m, GMIME_OBJECT(p));
+	g_object_unref(p);
+	GByteArray *bytes = message_bytes(m);
+	g_object_unref(m);
+	g_autofree char *path = NULL;
+	bool ok = outbox_spool(c, bytes, &path, err);
+	g_byte_array_free(bytes, TRUE);
+	if (!ok)
+		return false;
+	/* the envelope sender of a notice is the admin too: a bounce of it
+	 * comes back to the staff, never to a student */
+	if (!outbox_insert(s, 0, path, admin, admin, NULL, err)) {
+		unlink(path);
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,944 @@
+/* grade: build and test one attempt. See grade.h.
+ *
+ * Theory of operation. var/attempts/ID/ holds submitted/ (the MDA's, never
+ * written here), build/ (recreated at each grading), work/ (one case at a
+ * time, recreated for each), output/ (the actual stdout/stderr of each
+ * case, for staff), check/ (a checker's sandbox) and report/ (contracts.md).
+ * Every program of the student (make, the tests, and the exercise's checker)
+ * runs in the sandbox as the worker slot's uid with the work dir at /work;
+ * the expected outputs stay in the exercise dir, which is never bound into
+ * the sandbox: the program cannot read the answers, and cannot rewrite them.
+ * The sandbox writes the captured stdout/stderr to files outside the work
+ * dir, capped, so a program cannot replace what it printed by a file. */
+#define _GNU_SOURCE 1 /* sigabbrev_np */
+#include "grade.h"
+#include "compare.h"
+#include "diff.h"
+#include "sandbox.h"
+#include "log.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const grade_case_verdicts[] = {
+	"SANDBOX_ERROR", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT", "OUTPUT_LIMIT",
+	"FORBIDDEN_SYSCALL", "SIGNAL", "WRONG_EXIT", "WRONG_OUTPUT", "PASS", NULL,
+};
+
+/* ---- the sandbox, seen through one call ---------------------------------- */
+
+struct run_result {
+	enum sandbox_status status;
+	int exitcode;          /* -1 when killed */
+	int signal;
+	uint64_t cpu_ms, wall_ms, max_rss_kib;
+	char *message;
+};
+
+static void run_result_clear(struct run_result *r)
+{
+	g_free(r->message);
+	memset(r, 0, sizeof *r);
+}
+
+/* false only when the sandbox itself could not run (status XX is a result) */
+static bool run_sandboxed(const struct grade_ctx *g, bool build, const char *dir, char **argv,
+                          const char *in, const char *out, const char *errf,
+                          const struct limits *l, struct run_result *rr, GError **err)
+{
+	struct sandbox_opts o;
+	sandbox_opts_init(&o, build ? SB_PROFILE_BUILD : SB_PROFILE_RUN);
+	o.work_dir = dir;
+	o.argv = argv;
+	o.stdin_path = in;
+	o.stdout_path = out;
+	o.stderr_path = errf;
+	o.cpu_ms = l->cpu_ms;
+	o.wall_ms = l->wall_ms;
+	o.memory = l->memory;
+	o.procs = l->procs;
+	o.file_size = l->file_size;
+	o.output = l->output;
+	o.slot = g->slot;
+	o.uid_base = g->conf->uid_base;
+	o.binds = (const char *const *)g->conf->binds;
+	struct sandbox_result r;
+	memset(&r, 0, sizeof r);
+	memset(rr, 0, sizeof *rr);
+	if (!sandbox_run(&o, &r, err)) {
+		/* an error of the sandbox is a result (SB_XX) for the caller to
+		 * judge: fatal for the build (retried), SANDBOX_ERROR for a case */
+		rr->status = SB_XX;
+		rr->exitcode = -1;
+		rr->message = g_strdup(err && *err ? (*err)->message : "sandbox error");
+		g_clear_error(err);
+		sandbox_result_clear(&r);
+		return true;
+	}
+	rr->status = r.status;
+	rr->exitcode = r.exitcode;
+	rr->signal = r.signal;
+	rr->cpu_ms = r.cpu_ms;
+	rr->wall_ms = r.wall_ms;
+	rr->max_rss_kib = r.max_rss_kib;
+	/* FORBIDDEN_SYSCALL: the note is the syscall's name (contracts.md) */
+	rr->message = g_strdup(r.status == SB_SY && r.syscall ? r.syscall : r.message);
+	sandbox_result_clear(&r);
+	return true;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* Gives a tree to the slot's uid so make and the program may write in it.
+ * lchown never follows a symlink (there are none: copy_tree skips them, and
+ * a program can only create them in a dir we recreate before the next use). */
+static int chown_tree_at(int dfd, uid_t uid)
+{
+	if (fchown(dfd, uid, uid) < 0)
+		return -errno;
+	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return -errno;
+	DIR *d = fdopendir(dup);
+	if (!d) {
+		close(dup);
+		return -errno;
+	}
+	int r = 0;
+	struct dirent *e;
+	while (r == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (e->d_type == DT_DIR) {
+			int c = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (c < 0) {
+				r = -errno;
+				break;
+			}
+			r = chown_tree_at(c, uid);
+			close(c);
+		} else if (fchownat(dfd, e->d_name, uid, uid, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int chown_tree(const char *path, uid_t uid)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = chown_tree_at(fd, uid);
+	close(fd);
+	return r;
+}
+
+/* Recreates dir empty (a previous grading or case may have left anything). */
+static bool fresh_dir(const char *dir, GError **err)
+{
+	int r = util_rm_rf(dir);
+	if (r < 0 && r != -ENOENT) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: cannot remove: %s", dir, g_strerror(-r));
+		return false;
+	}
+	if ((r = util_mkdir_p(dir, 0755)) < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: cannot create: %s", dir, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+/* Copies src over dst: every top-level entry of src first removes what dst
+ * has under that name, so a student's directory or file of the same name
+ * cannot block or survive the exercise's own. */
+static bool overlay_tree(const char *src, const char *dst, GError **err)
+{
+	GDir *d = g_dir_open(src, 0, err);
+	if (!d)
+		return false;
+	const char *name;
+	bool ok = true;
+	while (ok && (name = g_dir_read_name(d))) {
+		cleanup_free char *from = g_build_filename(src, name, NULL);
+		cleanup_free char *to = g_build_filename(dst, name, NULL);
+		util_rm_rf(to);
+		unlink(to);
+		struct stat st;
+		if (lstat(from, &st) < 0)
+			continue;
+		int r = 0;
+		if (S_ISDIR(st.st_mode)) {
+			r = util_copy_tree(from, to);
+		} else if (S_ISREG(st.st_mode)) {
+			GError *e2 = NULL;
+			gchar *data;
+			gsize len;
+			if (!g_file_get_contents(from, &data, &len, &e2)) {
+				g_propagate_error(err, e2);
+				ok = false;
+				break;
+			}
+			int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0755);
+			if (fd < 0)
+				r = -errno;
+			else {
+				r = util_write_all(fd, data, len);
+				if (close(fd) < 0 && r == 0)
+					r = -errno;
+			}
+			g_free(data);
+		}
+		if (r < 0) {
+			g_set_error(err, SERCOM_ERROR, -r, "%s: cannot copy to %s: %s", from, to, g_strerror(-r));
+			ok = false;
+		}
+	}
+	g_dir_close(d);
+	return ok;
+}
+
+static bool copy_file(const char *from, const char *to, GError **err)
+{
+	gchar *data;
+	gsize len;
+	if (!g_file_get_contents(from, &data, &len, err))
+		return false;
+	struct stat st;
+	mode_t mode = stat(from, &st) == 0 ? (st.st_mode & 0755) : 0644;
+	int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	int r = fd < 0 ? -errno : util_write_all(fd, data, len);
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	g_free(data);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: cannot write: %s", to, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+/* Relative paths of the regular files under dir (recursively), into set. */
+static void list_files(const char *dir, const char *rel, GHashTable *set)
+{
+	cleanup_free char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
+	GDir *d = g_dir_open(path, 0, NULL);
+	if (!d)
+		return;
+	const char *name;
+	while ((name = g_dir_read_name(d))) {
+		char *r2 = rel ? g_build_filename(rel, name, NULL) : g_strdup(name);
+		cleanup_free char *full = g_build_filename(dir, r2, NULL);
+		struct stat st;
+		if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+			list_files(dir, r2, set);
+			g_free(r2);
+		} else {
+			g_hash_table_add(set, r2);
+		}
+	}
+	g_dir_close(d);
+}
+
+/* Reads at most max bytes of a regular file (never follows a symlink the
+ * program may have left in its work dir). NULL with *why when unreadable. */
+static GBytes *read_capped(const char *path, uint64_t max, char **why)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*why = g_strdup(errno == ELOOP ? "is a symlink" : errno == ENOENT ? "missing" : g_strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*why = g_strdup("not a regular file");
+		return NULL;
+	}
+	GByteArray *b = NULL;
+	int r = util_read_fd(fd, (size_t)max, &b);
+	close(fd);
+	if (r == -EFBIG) {
+		*why = g_strdup_printf("larger than %llu bytes", (unsigned long long)max);
+		return NULL;
+	}
+	if (r < 0) {
+		*why = g_strdup(g_strerror(-r));
+		return NULL;
+	}
+	return g_byte_array_free_to_bytes(b);
+}
+
+/* read_capped of dir/rel where no component may be a symlink: a program
+ * that leaves "res -> /var/lib/sercom/attempts/OTHER/submitted" in its work
+ * dir must not get another student's file diffed into its reply. */
+static GBytes *read_beneath(const char *dir, const char *rel, uint64_t max, char **why)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		*why = g_strdup(g_strerror(errno));
+		return NULL;
+	}
+	char **parts = g_strsplit(rel, "/", -1);
+	guint n = g_strv_length(parts);
+	for (guint i = 0; i + 1 < n; i++) {
+		int c = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (c < 0) {
+			*why = g_strdup(errno == ENOENT ? "missing" : errno == ELOOP || errno == ENOTDIR
+			                ? "missing (a path component is not a directory)" : g_strerror(errno));
+			g_strfreev(parts);
+			return NULL;
+		}
+		fd = c;
+	}
+	cleanup_free char *proc = g_strdup_printf("/proc/self/fd/%d/%s", fd, n ? parts[n - 1] : "");
+	g_strfreev(parts);
+	GBytes *b = read_capped(proc, max, why);
+	close(fd);
+	return b;
+}
+
+static bool write_text(const char *path, const char *s, GError **err)
+{
+	return g_file_set_contents(path, s, -1, err);
+}
+
+/* ---- comparisons and diffs ----------------------------------------------- */
+
+struct case_report {
+	GString *note;         /* "stdout differs; out.txt missing" */
+	GString *diffs;        /* names relative to report/ */
+	GPtrArray *captions;   /* of the side-by-side fragments of this case */
+	GPtrArray *html;
+};
+
+static void note_add(GString *note, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void note_add(GString *note, const char *fmt, ...)
+{
+	if (note->len)
+		g_string_append(note, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	g_string_append_vprintf(note, fmt, ap);
+	va_end(ap);
+}
+
+struct grading {
+	const struct grade_ctx *g;
+	const struct exercise *e;
+	char *adir, *build, *work, *output, *check, *report, *private_dir;
+	GPtrArray *pub_captions, *pub_html;   /* report.html sections */
+	GPtrArray *all_captions, *all_html;   /* private/full.html sections */
+	uint64_t diff_max;
+};
+
+/* Runs the exercise's checker in the sandbox on (input, expected, actual):
+ * exit 0 = same, 1 = differs, with its stdout as the note. The checker is
+ * the teacher's program, but it reads the student's output: it runs boxed
+ * too, in a dir of its own, and a checker that fails otherwise is a
+ * sandbox error of the case, not a verdict on the student. */
+static int run_checker(struct grading *gr, const struct test_case *tc, const char *expected,
+                       GBytes *actual, char **note, GError **err)
+{
+	const char *prog = tc->compare.checker;
+	if (!fresh_dir(gr->check, err))
+		return -1;
+	cleanup_free char *src = g_build_filename(gr->e->dir, prog, NULL);
+	cleanup_free char *base = g_path_get_basename(prog);
+	cleanup_free char *dst = g_build_filename(gr->check, base, NULL);
+	cleanup_free char *in = g_build_filename(gr->check, "input", NULL);
+	cleanup_free char *exp = g_build_filename(gr->check, "expected", NULL);
+	cleanup_free char *act = g_build_filename(gr->check, "actual", NULL);
+	if (!copy_file(src, dst, err))
+		return -1;
+	chmod(dst, 0755);
+	if (tc->stdin_path ? !copy_file(tc->stdin_path, in, err) : !write_text(in, "", err))
+		return -1;
+	if (!copy_file(expected, exp, err))
+		return -1;
+	gsize alen;
+	const void *adata = g_bytes_get_data(actual, &alen);
+	if (!g_file_set_contents(act, adata ? adata : "", (gssize)alen, err))
+		return -1;
+	int r = chown_tree(gr->check, gr->g->conf->uid_base + gr->g->slot);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: chown: %s", gr->check, g_strerror(-r));
+		return -1;
+	}
+	cleanup_free char *prog_arg = g_strconcat("./", base, NULL);
+	char *argv[] = { prog_arg, "input", "expected", "actual", NULL };
+	cleanup_free char *out = g_build_filename(gr->output, "checker.stdout", NULL);
+	cleanup_free char *errf = g_build_filename(gr->output, "checker.stderr", NULL);
+	struct run_result rr;
+	if (!run_sandboxed(gr->g, false, gr->check, argv, "/dev/null", out, errf,
+	                   &gr->e->limits, &rr, err))
+		return -1;
+	char *why = NULL;
+	GBytes *o = read_capped(out, 4096, &why);
+	g_free(why);
+	gsize olen = 0;
+	const char *od = o ? g_bytes_get_data(o, &olen) : NULL;
+	char *txt = g_strndup(od ? od : "", olen);
+	g_strstrip(txt);
+	/* one line, printable: it ends up in a note shown to staff */
+	for (char *p = txt; *p; p++)
+		if ((unsigned char)*p < 32)
+			*p = ' ';
+	if (o)
+		g_bytes_unref(o);
+	int res;
+	if (rr.status == SB_OK && rr.exitcode == 0)
+		res = 1;
+	else if (rr.status == SB_RE && rr.exitcode == 1)
+		res = 0;
+	else {
+		g_set_error(err, SERCOM_ERROR, EIO, "checker %s failed (%s, exit %d, signal %d)%s%s",
+		            prog, sandbox_status_name(rr.status), rr.exitcode, rr.signal,
+		            rr.message ? ": " : "", rr.message ? rr.message : "");
+		res = -1;
+	}
+	*note = txt;
+	run_result_clear(&rr);
+	return res;
+}
+
+static bool looks_binary(GBytes *b)
+{
+	gsize n;
+	const char *d = g_bytes_get_data(b, &n);
+	return d && memchr(d, 0, n) != NULL;
+}
+
+/* Compares one expected file with the actual bytes; on a difference adds to
+ * the note, writes the diff files and the HTML fragment. label: "stdout",
+ * "stderr" or "file NAME"; tag: "stdout", "stderr", "file.NAME". Returns 1
+ * same, 0 differs, -1 internal error (a checker that failed). */
+static int compare_one(struct grading *gr, const struct test_case *tc, struct case_report *cr,
+                       const char *label, const char *tag, const char *expected_path,
+                       GBytes *actual, GError **err)
+{
+	char *why = NULL;
+	/* the expected side is the teacher's: a generous cap only */
+	GBytes *exp = read_capped(expected_path, 256u << 20, &why);
+	if (!exp) {
+		g_set_error(err, SERCOM_ERROR, EIO, "%s: %s", expected_path, why);
+		g_free(why);
+		return -1;
+	}
+	bool binary = looks_binary(exp) || looks_binary(actual);
+	bool same;
+	char *detail = NULL;
+	if (tc->compare.mode == CMP_CHECKER) {
+		int r = run_checker(gr, tc, expected_path, actual, &detail, err);
+		if (r < 0) {
+			g_bytes_unref(exp);
+			return -1;
+		}
+		same = r == 1;
+	} else if (binary) {
+		/* binary files by bytes, whatever the mode: "lines" or "float"
+		 * mean nothing on them */
+		same = g_bytes_equal(exp, actual);
+	} else {
+		gsize el, al;
+		const char *ed = g_bytes_get_data(exp, &el), *ad = g_bytes_get_data(actual, &al);
+		same = compare_buffers(&tc->compare, ed ? ed : "", el, ad ? ad : "", al, &detail);
+	}
+	if (same) {
+		g_free(detail);
+		g_bytes_unref(exp);
+		return 1;
+	}
+	if (detail && *detail)
+		note_add(cr->note, "%s differs (%s)", label, detail);
+	else
+		note_add(cr->note, "%s differs", label);
+	g_free(detail);
+
+	/* the diff: CASE.TAG.diff under report/ or report/private/ */
+	cleanup_free char *fname = g_strdup_printf("%s.%s.diff", tc->name, tag);
+	for (char *p = fname; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	const char *dir = tc->is_private ? gr->private_dir : gr->report;
+	cleanup_free char *path = g_build_filename(dir, fname, NULL);
+	cleanup_free char *exp_label = g_strdup_printf("expected/%s/%s", tc->name, label);
+	cleanup_free char *act_label = g_strdup_printf("actual/%s/%s", tc->name, label);
+	gsize el, al;
+	const char *ed = g_bytes_get_data(exp, &el), *ad = g_bytes_get_data(actual, &al);
+	struct diff *d = diff_buffers(ed ? ed : "", el, ad ? ad : "", al);
+	struct diff_options dopt = { .context = 3, .max_output = gr->diff_max,
+	                             .old_label = exp_label, .new_label = act_label };
+	GString *unified = diff_unified(d, &dopt);
+	GString *html = diff_html(d, &dopt);
+	diff_free(d);
+	GError *e2 = NULL;
+	if (!write_text(path, unified->str, &e2)) {
+		g_propagate_error(err, e2);
+		g_string_free(unified, TRUE);
+		g_string_free(html, TRUE);
+		g_bytes_unref(exp);
+		return -1;
+	}
+	if (cr->diffs->len)
+		g_string_append_c(cr->diffs, ' ');
+	if (tc->is_private)
+		g_string_append(cr->diffs, "private/");
+	g_string_append(cr->diffs, fname);
+	g_ptr_array_add(cr->captions, g_strdup_printf("case %s: %s", tc->name, label));
+	g_ptr_array_add(cr->html, g_string_free(html, FALSE));
+	g_string_free(unified, TRUE);
+	g_bytes_unref(exp);
+	return 0;
+}
+
+/* Compares stdout, stderr and the out/ files of a case that ran to its end.
+ * Returns 1 all same, 0 something differs, -1 internal error. */
+static int compare_case(struct grading *gr, const struct test_case *tc, struct case_report *cr,
+                        const char *out_path, const char *err_path, GHashTable *before,
+                        GError **err)
+{
+	int all = 1;
+	const char *streams[2][3] = {
+		{ "stdout", tc->stdout_path, out_path },
+		{ "stderr", tc->stderr_path, err_path },
+	};
+	for (int i = 0; i < 2; i++) {
+		if (!streams[i][1])
+			continue;
+		char *why = NULL;
+		GBytes *act = read_capped(streams[i][2], tc->limits.output + 1, &why);
+		if (!act) {
+			/* the sandbox writes the file even when empty */
+			act = g_bytes_new(NULL, 0);
+			g_free(why);
+		}
+		int r = compare_one(gr, tc, cr, streams[i][0], streams[i][0], streams[i][1], act, err);
+		g_bytes_unref(act);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			all = 0;
+	}
+
+	GHashTable *expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (tc->out_dir)
+		list_files(tc->out_dir, NULL, expected);
+	GList *names = g_list_sort(g_hash_table_get_keys(expected), (GCompareFunc)strcmp);
+	for (GList *l = names; l; l = l->next) {
+		const char *name = l->data;
+		cleanup_free char *exp = g_build_filename(tc->out_dir, name, NULL);
+		char *why = NULL;
+		GBytes *act = read_beneath(gr->work, name, tc->limits.file_size + 1, &why);
+		if (!act) {
+			note_add(cr->note, "%s %s", name, why);
+			g_free(why);
+			all = 0;
+			continue;
+		}
+		cleanup_free char *label = g_strdup_printf("file %s", name);
+		cleanup_free char *tag = g_strdup_printf("file.%s", name);
+		int r = compare_one(gr, tc, cr, label, tag, exp, act, err);
+		g_bytes_unref(act);
+		if (r < 0) {
+			g_list_free(names);
+			g_hash_table_destroy(expected);
+			return -1;
+		}
+		if (r == 0)
+			all = 0;
+	}
+	g_list_free(names);
+
+	if (!tc->ignore_extra) {
+		GHashTable *after = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		list_files(gr->work, NULL, after);
+		GList *an = g_list_sort(g_hash_table_get_keys(after), (GCompareFunc)strcmp);
+		for (GList *l = an; l; l = l->next)
+			if (!g_hash_table_contains(before, l->data) &&
+			    !g_hash_table_contains(expected, l->data)) {
+				note_add(cr->note, "unexpected file %s", (const char *)l->data);
+				all = 0;
+			}
+		g_list_free(an);
+		g_hash_table_destroy(after);
+	}
+	g_hash_table_destroy(expected);
+	return all;
+}
+
+/* ---- one case ------------------------------------------------------------- */
+
+static const char *status_verdict(enum sandbox_status s)
+{
+	switch (s) {
+	case SB_XX: return "SANDBOX_ERROR";
+	case SB_TO: return "TIME_LIMIT";
+	case SB_WT: return "WALL_LIMIT";
+	case SB_ML: return "MEMORY_LIMIT";
+	case SB_OL: return "OUTPUT_LIMIT";
+	case SB_SY: return "FORBIDDEN_SYSCALL";
+	case SB_SG: return "SIGNAL";
+	default: return NULL;
+	}
+}
+
+static bool exit_ok(const struct test_case *tc, int code)
+{
+	switch (tc->exit_kind) {
+	case EXIT_EXPECT_ANY: return true;
+	case EXIT_EXPECT_NONZERO: return code != 0;
+	default: return code == tc->exit_code;
+	}
+}
+
+static bool run_case(struct grading *gr, const struct test_case *tc, struct queue_result **out,
+                     GError **err)
+{
+	const struct grade_ctx *g = gr->g;
+	if (g->store && g->worker) {
+		int n = queue_renew(g->store, g->worker, g->lease_s, err);
+		if (n < 0)
+			return false;
+		if (n == 0) {
+			g_set_error(err, SERCOM_ERROR, ESTALE, "lease lost before case %s", tc->name);
+			return false;
+		}
+	}
+	if (!fresh_dir(gr->work, err))
+		return false;
+	int r = util_copy_tree(gr->build, gr->work);
+	if (r == 0 && tc->in_dir)
+		r = util_copy_tree(tc->in_dir, gr->work);
+	if (r == 0)
+		r = chown_tree(gr->work, g->conf->uid_base + g->slot);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: preparing case %s: %s", gr->work, tc->name,
+		            g_strerror(-r));
+		return false;
+	}
+	GHashTable *before = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	list_files(gr->work, NULL, before);
+
+	GPtrArray *argv = g_ptr_array_new();
+	for (char **a = gr->e->run; a && *a; a++)
+		g_ptr_array_add(argv, *a);
+	for (char **a = tc->args; a && *a; a++)
+		g_ptr_array_add(argv, *a);
+	g_ptr_array_add(argv, NULL);
+	cleanup_free char *out_path = g_strdup_printf("%s/%s.stdout", gr->output, tc->name);
+	cleanup_free char *err_path = g_strdup_printf("%s/%s.stderr", gr->output, tc->name);
+	struct run_result rr;
+	bool ran = run_sandboxed(g, false, gr->work, (char **)argv->pdata,
+	                         tc->stdin_path ? tc->stdin_path : "/dev/null", out_path, err_path,
+	                         &tc->limits, &rr, err);
+	g_ptr_array_free(argv, TRUE);
+	if (!ran) {
+		g_hash_table_destroy(before);
+		return false;
+	}
+
+	struct queue_result *res = g_new0(struct queue_result, 1);
+	res->case_name = g_strdup(tc->name);
+	res->is_private = tc->is_private;
+	res->exit_code = (rr.status == SB_OK || rr.status == SB_RE) ? rr.exitcode : -1;
+	res->signal = rr.status == SB_SG ? rr.signal : 0;
+	res->cpu_ms = (int64_t)rr.cpu_ms;
+	res->wall_ms = (int64_t)rr.wall_ms;
+	res->max_rss_kib = (int64_t)rr.max_rss_kib;
+
+	struct case_report cr = { g_string_new(NULL), g_string_new(NULL),
+	                          g_ptr_array_new_with_free_func(g_free),
+	                          g_ptr_array_new_with_free_func(g_free) };
+	const char *v = status_verdict(rr.status);
+	if (rr.status == SB_SG)
+		note_add(cr.note, "killed by SIG%s", sigabbrev_np(rr.signal) ? sigabbrev_np(rr.signal) : "?");
+	else if (v && rr.message && *rr.message)
+		note_add(cr.note, "%s", rr.message);
+	else if (v)
+		note_add(cr.note, "%s", v);
+
+	bool exited = rr.status == SB_OK || rr.status == SB_RE;
+	/* "./tp: No such file or directory": the Makefile built something else */
+	if (rr.status == SB_RE && rr.message && g_str_has_prefix(rr.message, "cannot execute"))
+		note_add(cr.note, "%s", rr.message);
+	if (exited && !exit_ok(tc, rr.exitcode)) {
+		if (tc->exit_kind == EXIT_EXPECT_NONZERO)
+			note_add(cr.note, "exit code 0, expected non-zero");
+		else
+			note_add(cr.note, "exit code %d, expected %d", rr.exitcode, tc->exit_code);
+		if (!v)
+			v = "WRONG_EXIT";
+	}
+	/* outputs are compared (and diffed, for the student) whenever the
+	 * program ended on its own, even when the exit code or a signal already
+	 * decided the verdict: the diff often tells why */
+	if (exited || rr.status == SB_SG) {
+		int same = compare_case(gr, tc, &cr, out_path, err_path, before, err);
+		if (same < 0) {
+			/* a checker that failed: the case is not the student's fault */
+			note_add(cr.note, "%s", (*err)->message);
+			g_clear_error(err);
+			v = "SANDBOX_ERROR";
+		} else if (!same && !v) {
+			v = "WRONG_OUTPUT";
+		}
+	}
+	if (!v)
+		v = "PASS";
+	res->verdict = v;
+	res->note = g_string_free(cr.note, FALSE);
+	res->diffs = g_string_free(cr.diffs, FALSE);
+	for (guint i = 0; i < cr.html->len; i++) {
+		const char *cap = g_ptr_array_index(cr.captions, i);
+		const char *h = g_ptr_array_index(cr.html, i);
+		char *c2 = g_strdup_printf("%s (%s)", cap, v);
+		if (!tc->is_private) {
+			g_ptr_array_add(gr->pub_captions, g_strdup(c2));
+			g_ptr_array_add(gr->pub_html, g_strdup(h));
+		}
+		g_ptr_array_add(gr->all_captions, c2);
+		g_ptr_array_add(gr->all_html, g_strdup(h));
+	}
+	g_ptr_array_free(cr.captions, TRUE);
+	g_ptr_array_free(cr.html, TRUE);
+	run_result_clear(&rr);
+	g_hash_table_destroy(before);
+	*out = res;
+	return true;
+}
+
+/* ---- the build ----------------------------------------------------------- */
+
+/* Copies submitted/, then skeleton/ and the Makefile over it. The order is
+ * the defence: a student who mails a Makefile (or a skeleton header) of
+ * their own would choose what runs as "the build" (e.g. a Makefile whose tp
+ * target copies a precomputed answer, or a main.c replacing the teacher's
+ * harness); the exercise's files are copied last and replace any entry of
+ * the same name, directory or not. */
+static bool prepare_build(struct grading *gr, const char *submitted, GError **err)
+{
+	if (!fresh_dir(gr->build, err))
+		return false;
+	int r = util_copy_tree(submitted, gr->build);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: cannot copy submission: %s", submitted,
+		            g_strerror(-r));
+		return false;
+	}
+	if (gr->e->skeleton_dir && !overlay_tree(gr->e->skeleton_dir, gr->build, err))
+		return false;
+	if (gr->e->makefile) {
+		cleanup_free char *to = g_build_filename(gr->build, "Makefile", NULL);
+		util_rm_rf(to);
+		unlink(to);
+		/* GNU make prefers GNUmakefile and makefile to Makefile */
+		cleanup_free char *gnu = g_build_filename(gr->build, "GNUmakefile", NULL);
+		cleanup_free char *low = g_build_filename(gr->build, "makefile", NULL);
+		util_rm_rf(gnu);
+		unlink(gnu);
+		util_rm_rf(low);
+		unlink(low);
+		if (!copy_file(gr->e->makefile, to, err))
+			return false;
+	}
+	r = chown_tree(gr->build, gr->g->conf->uid_base + gr->g->slot);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: chown: %s", gr->build, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+static bool has_warning(const char *path)
+{
+	char *why = NULL;
+	GBytes *b = read_capped(path, 64u << 20, &why);
+	g_free(why);
+	if (!b)
+		return false;
+	gsize n;
+	const char *d = g_bytes_get_data(b, &n);
+	bool w = d && g_strstr_len(d, (gssize)n, "warning:") != NULL;
+	g_bytes_unref(b);
+	return w;
+}
+
+static void grading_free(struct grading *gr)
+{
+	g_free(gr->adir);
+	g_free(gr->build);
+	g_free(gr->work);
+	g_free(gr->output);
+	g_free(gr->check);
+	g_free(gr->report);
+	g_free(gr->private_dir);
+	g_ptr_array_free(gr->pub_captions, TRUE);
+	g_ptr_array_free(gr->pub_html, TRUE);
+	g_ptr_array_free(gr->all_captions, TRUE);
+	g_ptr_array_free(gr->all_html, TRUE);
+}
+
+static bool write_page(const char *path, const char *title, GPtrArray *captions,
+                       GPtrArray *html, GError **err)
+{
+	if (!html->len)
+		return true;
+	struct diff_section *sec = g_new0(struct diff_section, html->len);
+	for (guint i = 0; i < html->len; i++) {
+		sec[i].caption = g_ptr_array_index(captions, i);
+		sec[i].html = g_ptr_array_index(html, i);
+	}
+	GString *page = diff_html_page(title, sec, html->len);
+	bool ok = write_text(path, page->str, err);
+	g_string_free(page, TRUE);
+	g_free(sec);
+	return ok;
+}
+
+/* report.html: the failing public cases only; private/full.html: all */
+static bool write_pages(struct grading *gr, GError **err)
+{
+	cleanup_free char *title = g_strdup_printf("%s: %s", gr->e->name,
+	                                           gr->e->title ? gr->e->title : "");
+	cleanup_free char *pub = g_build_filename(gr->report, "report.html", NULL);
+	cleanup_free char *full = g_build_filename(gr->private_dir, "full.html", NULL);
+	return write_page(pub, title, gr->pub_captions, gr->pub_html, err) &&
+	       write_page(full, title, gr->all_captions, gr->all_html, err);
+}
+
+bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
+               struct queue_outcome *out, GError **err)
+{
+	struct grading gr = {
+		.g = g, .e = e,
+		.adir = g_strdup(attempt_dir),
+		.build = g_build_filename(attempt_dir, "build", NULL),
+		.work = g_build_filename(attempt_dir, "work", NULL),
+		.output = g_build_filename(attempt_dir, "output", NULL),
+		.check = g_build_filename(attempt_dir, "check", NULL),
+		.report = g_build_filename(attempt_dir, "report", NULL),
+		.private_dir = g_build_filename(attempt_dir, "report", "private", NULL),
+		.pub_captions = g_ptr_array_new_with_free_func(g_free),
+		.pub_html = g_ptr_array_new_with_free_func(g_free),
+		.all_captions = g_ptr_array_new_with_free_func(g_free),
+		.all_html = g_ptr_array_new_with_free_func(g_free),
+		.diff_max = g->conf->diff_max ? g->conf->diff_max : 64 * 1024,
+	};
+	memset(out, 0, sizeof *out);
+	out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
+	cleanup_free char *submitted = g_build_filename(attempt_dir, "submitted", NULL);
+	bool ok = false;
+	if (!fresh_dir(gr.report, err) || !fresh_dir(gr.private_dir, err) ||
+	    !fresh_dir(gr.output, err) || !prepare_build(&gr, submitted, err))
+		goto done;
+	/* the report dir is read by the composer and staff, never by a sandbox */
+	chmod(gr.private_dir, 0700);
+
+	cleanup_free char *mout = g_build_filename(gr.report, "make.stdout", NULL);
+	cleanup_free char *merr = g_build_filename(gr.report, "make.stderr", NULL);
+	struct run_result rr;
+	int64_t t0 = util_now_ms();
+	if (!run_sandboxed(g, true, gr.build, e->build, "/dev/null", mout, merr, &e->build_limits,
+	                   &rr, err))
+		goto done;
+	if (rr.status == SB_XX) {
+		g_set_error(err, SERCOM_ERROR, EIO, "sandbox error during the build: %s",
+		            rr.message ? rr.message : "?");
+		run_result_clear(&rr);
+		goto done;
+	}
+	log_debug("%s: build %s exit %d in %lld ms", attempt_dir, sandbox_status_name(rr.status),
+	          rr.exitcode, (long long)(util_now_ms() - t0));
+	if (rr.status != SB_OK || rr.exitcode != 0) {
+		out->verdict = "BUILD_FAILED";
+		out->build = "FAILED";
+		if (rr.status == SB_RE)
+			out->note = g_strdup_printf("build exited with %d", rr.exitcode);
+		else
+			out->note = g_strdup_printf("build stopped: %s%s%s", status_verdict(rr.status),
+			                            rr.message ? ": " : "", rr.message ? rr.message : "");
+		/* the limit hit goes where the student reads the compiler output */
+		if (rr.status != SB_RE) {
+			FILE *f = fopen(merr, "a");
+			if (f) {
+				fprintf(f, "\n[sercom: the build was stopped: %s]\n", status_verdict(rr.status));
+				fclose(f);
+			}
+		}
+		run_result_clear(&rr);
+		ok = true;
+		goto done;
+	}
+	run_result_clear(&rr);
+	out->build = has_warning(merr) ? "WARNINGS" : "OK";
+
+	bool all_pass = true, sandbox_error = false;
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *tc = g_ptr_array_index(e->cases, i);
+		struct queue_result *res = NULL;
+		if (!run_case(&gr, tc, &res, err))
+			goto done;
+		g_ptr_array_add(out->results, res);
+		if (!strcmp(res->verdict, "SANDBOX_ERROR"))
+			sandbox_error = true;
+		if (strcmp(res->verdict, "PASS") && (!tc->is_private || e->private_counts))
+			all_pass = false;
+	}
+	if (!write_pages(&gr, err))
+		goto done;
+	out->verdict = sandbox_error ? "INTERNAL_ERROR" : all_pass ? "ACCEPTED" : "TESTS_FAILED";
+	if (sandbox_error)
+		out->note = g_strdup("a case ended with a sandbox error (see its note)");
+	ok = true;
+done:
+	/* the copies of the program are not needed any more; build/ stays for
+	 * staff (sercom show) until the next grading */
+	util_rm_rf(gr.work);
+	util_rm_rf(gr.check);
+	if (!ok)
+		queue_outcome_clear(out);
+	grading_free(&gr);
+	return ok;
+}
+
+bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_outcome *out,
+                   GError **err)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = store_prepare(g->store, "SELECT exercise FROM attempts WHERE id = ?", err);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, attempt_id);
+	char *exname = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		exname = g_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	cleanup_free char *adir = g_strdup_printf("%s/%lld", g->conf->attempts_dir, (long long)attempt_id);
+	GError *e2 = NULL;
+	struct exercise *e = exname ? exercise_find(g->conf, exname, &e2) : NULL;
+	if (!e) {
+		/* the exercise was removed or broken after the mail was queued:
+		 * an answer (staff must fix and regrade), not a retry */
+		out->verdict = "INTERNAL_ERROR";
+		out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
+		out->note = g_strdup_printf("exercise %s: %s", exname ? exname : "(none)",
+		                            e2 ? e2->message : "not recorded");
+		log_error("attempt %lld: %s", (long long)attempt_id, out->note);
+		g_clear_error(&e2);
+		g_free(exname);
+		return true;
+	}
+	g_free(exname);
+	bool ok = grade_dir(g, e, adir, out, err);
+	exercise_free(e);
+	return ok;
+}

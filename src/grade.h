@@ -1,0 +1,43 @@
+/* grade: grades one claimed attempt (DESIGN sections 4, 6 and 8): a fresh
+ * build dir with the submission, the exercise's skeleton and Makefile; the
+ * build in the sandbox (build profile and limits); each case in a fresh work
+ * dir; verdicts with the precedence of section 6; comparisons, diffs and
+ * the report dir of contracts.md. The outcome (results rows and verdict) is
+ * returned, not written: the caller commits it with queue_finish() so that
+ * a crash mid-grading leaves nothing half-written. */
+#ifndef SERCOM_GRADE_H
+#define SERCOM_GRADE_H
+
+#include "conf.h"
+#include "exercise.h"
+#include "queue.h"
+#include "store.h"
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct grade_ctx {
+	const struct sercom_conf *conf;
+	struct store *store;   /* for lease renewal between steps; may be NULL */
+	const char *worker;    /* lease holder (renewed before each step) */
+	int lease_s;
+	int slot;              /* sandbox uid = conf->uid_base + slot */
+};
+
+/* Grades attempt_id into *out (verdict, build, results rows) and rewrites
+ * var/attempts/ID/{build,report}/. An exercise that no longer exists or a
+ * sandbox error in a case give verdict INTERNAL_ERROR in *out (true: it is
+ * an answer). false with err only when grading could not be done and may
+ * succeed later (I/O, the sandbox failing on the build, a lost lease with
+ * code ESTALE): the caller releases the attempt to the retry budget. */
+bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_outcome *out,
+                   GError **err);
+/* Same, for an exercise and a submission dir given directly (sercom
+ * exercise check): work happens under attempt_dir (build/, report/). */
+bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
+               struct queue_outcome *out, GError **err);
+
+/* The case verdict names of contracts.md, in precedence order. */
+extern const char *const grade_case_verdicts[];
+
+#endif

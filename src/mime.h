@@ -1,0 +1,74 @@
+/* mime: parses one RFC 5322 message with GMime 3 and extracts what the MDA
+ * needs: identity headers, loop-avoidance signals (RFC 3834) and every part
+ * that carries a file name, decoded, with a safe base name.
+ *
+ * Hostile mail is the normal case here: every cap (parts, nesting, decoded
+ * bytes) stops collecting and sets a flag instead of failing, so the caller
+ * can still record the message and answer it with a reason. */
+#ifndef SERCOM_MIME_H
+#define SERCOM_MIME_H
+
+#include <glib.h>
+#include <gmime/gmime.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Caps against hostile mail; 0 means "use the default" (see mime.c). */
+struct mime_limits {
+	uint64_t max_parts;            /* MIME objects visited (default 1000) */
+	uint64_t max_depth;            /* multipart / message nesting (default 20) */
+	uint64_t max_file_bytes_total; /* sum of decoded file sizes (default 50 MiB) */
+};
+
+/* One part that carried a file name. */
+struct mime_file {
+	char *name;   /* safe base name, valid UTF-8, unique within the message */
+	GBytes *data; /* decoded content */
+};
+
+struct mime_info {
+	char *message_id;    /* without <>, no whitespace; NULL if none */
+	char *from_addr;     /* first mailbox of From:, domain lowercased; NULL
+			      * when there is no usable From: */
+	char *from_name;     /* display name of that mailbox, UTF-8; may be NULL */
+	char *reply_to_addr; /* first mailbox of Reply-To: (for information only:
+			      * replies go to From) */
+	char *subject;       /* decoded (RFC 2047) UTF-8, control chars -> ' ' */
+	char **recipients;   /* NULL-terminated, never NULL: every address of
+			      * Delivered-To (top first), To, Cc, in that order */
+	char *in_reply_to;   /* raw header values, unfolded; NULL if absent */
+	char *references;
+	char *mbox_sender;   /* address of a leading mbox "From " line, or NULL */
+	bool automatic;            /* RFC 3834: never answer this message */
+	const char *automatic_why; /* static string naming the rule, or NULL */
+	GPtrArray *files;    /* struct mime_file *, in message order */
+	GPtrArray *notes;    /* char *: human notes on what was skipped */
+	uint64_t files_bytes;   /* sum of the sizes of files */
+	bool too_large;         /* max_file_bytes_total reached: files incomplete */
+	bool too_many_parts;    /* max_parts or max_depth reached: files incomplete */
+};
+
+/* Initialises GMime once per process (idempotent, thread-safe). */
+void mime_init(void);
+
+/* Parses one message from stream (read from its current position; an mbox
+ * "From " first line is skipped). Returns NULL with err set only when
+ * nothing at all could be read; a malformed message still yields an info
+ * with notes. lim may be NULL (defaults). */
+struct mime_info *mime_parse(GMimeStream *stream, const struct mime_limits *lim,
+			     GError **err);
+/* Same over a file, read through a file-backed stream (no copy in memory). */
+struct mime_info *mime_parse_file(const char *path, const struct mime_limits *lim,
+				  GError **err);
+/* Same over a buffer, which must stay valid until the call returns. */
+struct mime_info *mime_parse_buffer(const void *buf, size_t len,
+				    const struct mime_limits *lim, GError **err);
+/* Frees an info and everything it owns; NULL is accepted. */
+void mime_info_free(struct mime_info *info);
+
+/* Reduces a file name proposed by a mail to a safe base name (no '/', no
+ * "..", no control characters, valid UTF-8, 1..255 bytes, no leading '-').
+ * Never returns NULL; g_free the result. */
+char *mime_safe_name(const char *proposed);
+
+#endif

@@ -1,0 +1,576 @@
+/* sercom-runner: the grading daemon (DESIGN sections 1 and 2).
+ *
+ * Design rationale. One supervisor process and up to -j worker processes.
+ * The supervisor never grades: it waits in poll() on the FIFO the MDA pokes
+ * (var/runner.fifo, opened O_RDWR so it never sees EOF when the last MDA
+ * closes it), a timerfd (lease renewal, expired leases, retries of unsent
+ * replies) and a signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP), and forks a
+ * worker into a free slot when attempts are queued. A worker claims
+ * attempts one at a time with a lease (queue.c), grades each (grade.c) with
+ * its slot's sandbox uid, commits the outcome, composes and sends the reply,
+ * and exits when the queue is empty or the supervisor asks it to stop.
+ *
+ * Why processes and slots: a worker that crashes (a bug a hostile
+ * submission triggers) takes only its attempt with it; the supervisor sees
+ * it exit abnormally and releases the attempt to the retry budget at once.
+ * Each slot has its own uid, so a program of one run cannot signal or
+ * ptrace a program of a concurrent run. Why a stop pipe instead of
+ * signals to workers: a signal would interrupt the sandbox's waits and the
+ * SQLite busy handler mid-way; the pipe is checked between attempts, which
+ * is exactly "finish the running work, claim nothing more". A supervisor
+ * killed with SIGKILL takes its workers with it (PR_SET_PDEATHSIG), so no
+ * orphan keeps grading with a slot uid the next runner reuses; the next
+ * runner releases the dead workers' attempts at start-up (their pids are
+ * gone) instead of waiting for the leases to expire. */
+#define _GNU_SOURCE 1
+#include "compose.h"
+#include "conf.h"
+#include "grade.h"
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+#include "transport.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LEASE_S 120     /* renewed every TICK_S by the supervisor */
+#define TICK_S 10
+#define MAX_TRIES 3     /* claims of one attempt before ERROR */
+#define MAX_SLOTS 64
+
+struct runner {
+	struct sercom_conf *conf;
+	struct store *store;
+	int nslots;
+	bool once, stopping;
+	int failures;                 /* workers that failed in a row */
+	int fifo_fd, sig_fd, timer_fd;
+	int stop_r, stop_w;           /* EOF on stop_r = stop claiming */
+	pid_t slot_pid[MAX_SLOTS];    /* 0 = free */
+	char host[256];
+	pid_t self;
+};
+
+static char *worker_name(const struct runner *r, pid_t pid)
+{
+	return g_strdup_printf("%s:%ld", r->host, (long)pid);
+}
+
+static void flush_replies(struct runner *r, struct store *s)
+{
+	GError *err = NULL;
+	int n = compose_pending(r->conf, s, &err);
+	if (n < 0) {
+		log_error("composing replies: %s", err->message);
+		g_clear_error(&err);
+	}
+	if (transport_flush(r->conf, s, &err) < 0) {
+		log_error("sending replies: %s", err->message);
+		g_clear_error(&err);
+	}
+}
+
+/* ---- the worker --------------------------------------------------------- */
+
+static bool stop_requested(int stop_r)
+{
+	struct pollfd p = { .fd = stop_r, .events = POLLIN };
+	/* the supervisor never writes: readable means it closed its end
+	 * (stop) or died */
+	return poll(&p, 1, 0) > 0;
+}
+
+static void grade_one(struct runner *r, struct store *s, const char *worker, int slot,
+                      int64_t id)
+{
+	struct grade_ctx g = { .conf = r->conf, .store = s, .worker = worker,
+	                       .lease_s = LEASE_S, .slot = slot };
+	struct queue_outcome o;
+	GError *err = NULL;
+	int64_t t0 = util_now_ms();
+	if (!grade_attempt(&g, id, &o, &err)) {
+		if (err && err->code == ESTALE) {
+			log_warn("attempt %lld: %s", (long long)id, err->message);
+		} else {
+			log_error("attempt %lld: grading failed: %s", (long long)id,
+			          err ? err->message : "?");
+			GError *e2 = NULL;
+			/* counts against the retry budget like a crash would */
+			if (queue_release(s, worker, util_now(), MAX_TRIES, NULL, &e2) < 0) {
+				log_error("attempt %lld: release: %s", (long long)id, e2->message);
+				g_clear_error(&e2);
+			}
+		}
+		g_clear_error(&err);
+		return;
+	}
+	if (!queue_finish(s, id, worker, &o, &err)) {
+		log_error("attempt %lld: %s", (long long)id, err->message);
+		g_clear_error(&err);
+		queue_outcome_clear(&o);
+		return;
+	}
+	log_info("attempt %lld: %s (build %s, %u cases) in %lld ms, slot %d", (long long)id,
+	         o.verdict, o.build ? o.build : "-", o.results ? o.results->len : 0,
+	         (long long)(util_now_ms() - t0), slot);
+	queue_outcome_clear(&o);
+	int64_t outbox_id = 0;
+	if (!compose_reply(r->conf, s, id, &outbox_id, &err)) {
+		/* the attempt stays DONE and unanswered: compose_pending retries */
+		log_error("attempt %lld: composing the reply: %s", (long long)id, err->message);
+		g_clear_error(&err);
+		return;
+	}
+	if (outbox_id && transport_flush(r->conf, s, &err) < 0) {
+		log_error("sending replies: %s", err->message);
+		g_clear_error(&err);
+	}
+}
+
+static int worker_main(struct runner *r, int slot)
+{
+	GError *err = NULL;
+	struct store *s = store_open(r->conf->db_path, 30000, &err);
+	if (!s) {
+		log_error("worker %d: %s", slot, err->message);
+		g_clear_error(&err);
+		return 1;
+	}
+	cleanup_free char *worker = worker_name(r, getpid());
+	while (!stop_requested(r->stop_r)) {
+		int64_t id;
+		int c = queue_claim(s, worker, LEASE_S, &id, &err);
+		if (c < 0) {
+			log_error("worker %d: claim: %s", slot, err->message);
+			g_clear_error(&err);
+			store_close(s);
+			return 1;
+		}
+		if (c == 0)
+			break;
+		log_debug("worker %s (slot %d): attempt %lld", worker, slot, (long long)id);
+		grade_one(r, s, worker, slot, id);
+	}
+	store_close(s);
+	return 0;
+}
+
+static pid_t spawn_worker(struct runner *r, int slot)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", g_strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	/* child: die with the supervisor (see the rationale above) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != r->self)
+		_exit(1);
+	/* Ctrl-C on a terminal goes to the supervisor, which decides */
+	setpgid(0, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close(r->sig_fd);
+	close(r->timer_fd);
+	close(r->fifo_fd);
+	if (r->stop_w >= 0)
+		close(r->stop_w);
+	/* the supervisor's SQLite connection is not ours to use after fork;
+	 * it is left alone, the worker opens its own */
+	int rc = worker_main(r, slot);
+	_exit(rc);
+}
+
+/* ---- the supervisor ------------------------------------------------------ */
+
+static int busy_slots(const struct runner *r)
+{
+	int n = 0;
+	for (int i = 0; i < r->nslots; i++)
+		n += r->slot_pid[i] != 0;
+	return n;
+}
+
+static void spawn_workers(struct runner *r)
+{
+	if (r->stopping)
+		return;
+	GError *err = NULL;
+	int64_t queued = queue_length(r->store, &err);
+	if (queued < 0) {
+		log_error("%s", err->message);
+		g_clear_error(&err);
+		return;
+	}
+	/* a running worker drains the queue itself: only add workers for the
+	 * attempts it cannot take yet */
+	int64_t want = queued;
+	for (int i = 0; i < r->nslots && want > 0; i++) {
+		if (r->slot_pid[i])
+			continue;
+		pid_t pid = spawn_worker(r, i);
+		if (pid < 0)
+			return;
+		r->slot_pid[i] = pid;
+		want--;
+		log_debug("slot %d: worker %ld", i, (long)pid);
+	}
+}
+
+static void renew_leases(struct runner *r)
+{
+	for (int i = 0; i < r->nslots; i++) {
+		if (!r->slot_pid[i])
+			continue;
+		cleanup_free char *w = worker_name(r, r->slot_pid[i]);
+		GError *err = NULL;
+		if (queue_renew(r->store, w, LEASE_S, &err) < 0) {
+			log_error("renewing the lease of %s: %s", w, err->message);
+			g_clear_error(&err);
+		}
+	}
+}
+
+static void release(struct runner *r, const char *worker)
+{
+	GError *err = NULL;
+	int errored = 0;
+	if (queue_release(r->store, worker, util_now(), MAX_TRIES, &errored, &err) < 0) {
+		log_error("releasing leases: %s", err->message);
+		g_clear_error(&err);
+	}
+	if (errored)
+		/* the ERROR attempts get their INTERNAL_ERROR reply (and the
+		 * admin is told by the composer) */
+		flush_replies(r, r->store);
+}
+
+/* Whether pid is a live process: a zombie counts as dead (kill(pid, 0)
+ * succeeds on one, and in a container whose pid 1 does not reap, the
+ * workers of a killed runner stay zombies forever). A pid reused by another
+ * process looks alive: that attempt waits for its lease to expire. */
+static bool process_alive(pid_t pid)
+{
+	cleanup_free char *path = g_strdup_printf("/proc/%ld/stat", (long)pid);
+	gchar *stat = NULL;
+	if (!g_file_get_contents(path, &stat, NULL, NULL))
+		return kill(pid, 0) == 0 || errno == EPERM;
+	const char *p = strrchr(stat, ')');
+	bool alive = !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+	g_free(stat);
+	return alive;
+}
+
+/* At start-up: attempts held by workers of this host whose process is gone
+ * (the previous runner was killed) go back now, not when the lease ends. */
+static void release_dead_workers(struct runner *r)
+{
+	GError *err = NULL;
+	cleanup_free char *prefix = g_strdup_printf("%s:", r->host);
+	char **workers = queue_running_workers(r->store, prefix, &err);
+	if (!workers) {
+		log_error("%s", err->message);
+		g_clear_error(&err);
+		return;
+	}
+	for (char **w = workers; *w; w++) {
+		long pid = strtol(*w + strlen(prefix), NULL, 10);
+		if (pid > 0 && !process_alive((pid_t)pid)) {
+			log_warn("worker %s is gone: releasing its attempt", *w);
+			release(r, *w);
+		}
+	}
+	g_strfreev(workers);
+}
+
+static void reap(struct runner *r)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int slot = -1;
+		for (int i = 0; i < r->nslots; i++)
+			if (r->slot_pid[i] == pid)
+				slot = i;
+		if (slot < 0)
+			continue;
+		r->slot_pid[slot] = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			r->failures = 0;
+			continue;
+		}
+		r->failures++;
+		cleanup_free char *w = worker_name(r, pid);
+		if (WIFSIGNALED(status))
+			log_error("worker %s (slot %d) killed by signal %d", w, slot, WTERMSIG(status));
+		else
+			log_error("worker %s (slot %d) exited with %d", w, slot, WEXITSTATUS(status));
+		release(r, w);
+	}
+}
+
+static void stop(struct runner *r, int sig)
+{
+	if (!r->stopping) {
+		log_info("signal %d: stopping; %d worker(s) finish their attempt", sig, busy_slots(r));
+		r->stopping = true;
+		close(r->stop_w);
+		r->stop_w = -1;
+		return;
+	}
+	/* a second signal: do not wait, give the work back to the queue */
+	log_warn("signal %d again: killing %d worker(s), their attempts go back to the queue",
+	         sig, busy_slots(r));
+	for (int i = 0; i < r->nslots; i++) {
+		if (!r->slot_pid[i])
+			continue;
+		kill(r->slot_pid[i], SIGKILL);
+		waitpid(r->slot_pid[i], NULL, 0);
+		cleanup_free char *w = worker_name(r, r->slot_pid[i]);
+		GError *err = NULL;
+		if (!queue_requeue(r->store, 0, w, &err)) {
+			log_error("requeue %s: %s", w, err->message);
+			g_clear_error(&err);
+		}
+		r->slot_pid[i] = 0;
+	}
+}
+
+static void log_metrics(struct runner *r)
+{
+	GError *err = NULL;
+	GPtrArray *m = queue_metrics(r->store, util_now() - 86400, &err);
+	if (!m) {
+		g_clear_error(&err);
+		return;
+	}
+	for (guint i = 0; i < m->len; i++) {
+		struct queue_metrics *q = g_ptr_array_index(m, i);
+		log_debug("metrics %s (24h): queued %lld running %lld done %lld error %lld; "
+		          "queue time avg %.1fs max %.0fs; run time avg %.1fs max %.0fs",
+		          q->exercise, (long long)q->queued, (long long)q->running, (long long)q->done,
+		          (long long)q->error, q->queue_avg, q->queue_max, q->run_avg, q->run_max);
+	}
+	g_ptr_array_free(m, TRUE);
+}
+
+static int open_fifo(const char *path)
+{
+	if (mkfifo(path, 0622) < 0 && errno != EEXIST) {
+		log_error("%s: cannot create the FIFO: %s", path, g_strerror(errno));
+		return -1;
+	}
+	/* O_RDWR: we are a writer too, so the FIFO never reports EOF (and
+	 * poll() never spins) after an MDA closes it */
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("%s: %s", path, g_strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		log_error("%s: not a FIFO", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void drain(int fd)
+{
+	char buf[512];
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+}
+
+static int supervise(struct runner *r)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	int pipefd[2];
+	if (r->sig_fd < 0 || r->timer_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		log_error("signalfd/timerfd/pipe: %s", g_strerror(errno));
+		return EX_TEMPFAIL_;
+	}
+	r->stop_r = pipefd[0];
+	r->stop_w = pipefd[1];
+	r->fifo_fd = open_fifo(r->conf->fifo_path);
+	if (r->fifo_fd < 0)
+		return EX_TEMPFAIL_;
+	struct itimerspec its = { .it_interval = { TICK_S, 0 }, .it_value = { TICK_S, 0 } };
+	timerfd_settime(r->timer_fd, 0, &its, NULL);
+
+	release_dead_workers(r);
+	release(r, NULL);
+	if (!r->once)
+		flush_replies(r, r->store);
+	spawn_workers(r);
+
+	for (;;) {
+		if (busy_slots(r) == 0) {
+			if (r->stopping)
+				break;
+			if (r->once && r->failures > 2 * r->nslots + MAX_TRIES) {
+				log_error("workers keep failing: giving up");
+				return EX_TEMPFAIL_;
+			}
+			if (r->once) {
+				/* drained: nothing running, nothing claimable */
+				GError *err = NULL;
+				int64_t q = queue_length(r->store, &err);
+				g_clear_error(&err);
+				if (q <= 0)
+					break;
+				spawn_workers(r);
+				continue;
+			}
+		}
+		struct pollfd p[3] = {
+			{ .fd = r->sig_fd, .events = POLLIN },
+			{ .fd = r->fifo_fd, .events = POLLIN },
+			{ .fd = r->timer_fd, .events = POLLIN },
+		};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", g_strerror(errno));
+			return EX_TEMPFAIL_;
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(r->sig_fd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD)
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					log_info("SIGHUP: checking the queue");
+					continue;
+				}
+				stop(r, (int)si.ssi_signo);
+			}
+			/* SIGCHLD coalesces: reap everything that exited */
+			reap(r);
+			spawn_workers(r);
+		}
+		if (p[1].revents & POLLIN) {
+			drain(r->fifo_fd);
+			log_debug("poked");
+			/* a rejection of the MDA is answered here, a queued attempt
+			 * by the worker that grades it */
+			if (!r->once)
+				flush_replies(r, r->store);
+			spawn_workers(r);
+		}
+		if (p[2].revents & POLLIN) {
+			uint64_t ticks;
+			if (read(r->timer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
+				log_warn("timerfd: %s", g_strerror(errno));
+			renew_leases(r);
+			release(r, NULL);
+			if (!r->once) {
+				flush_replies(r, r->store);
+				log_metrics(r);
+			}
+			spawn_workers(r);
+		}
+	}
+	if (r->once)
+		flush_replies(r, r->store);
+	log_info("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	gchar *conf_path = NULL;
+	gint jobs = 0;
+	gboolean once = FALSE, verbose = FALSE, version = FALSE;
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "instance configuration", "CONF" },
+		{ "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "worker processes (default: [general] workers)", "N" },
+		{ "once", 0, 0, G_OPTION_ARG_NONE, &once, "grade everything queued, send the replies, exit", NULL },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log details to stderr too", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
+		{ NULL },
+	};
+	GOptionContext *ctx = g_option_context_new("- grade queued sercom attempts");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	GError *err = NULL;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "sercom-runner: %s\n", err->message);
+		return EX_USAGE_;
+	}
+	g_option_context_free(ctx);
+	if (version) {
+		printf("sercom-runner %s\n", SERCOM_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "sercom-runner: unexpected argument: %s\n", argv[1]);
+		return EX_USAGE_;
+	}
+	log_init("sercom-runner", true, verbose);
+	struct runner r = { .once = once, .stop_w = -1, .stop_r = -1, .self = getpid() };
+	r.conf = conf_load(conf_path, &err);
+	if (!r.conf) {
+		/* started by hand or by systemd: say it where it is seen */
+		fprintf(stderr, "sercom-runner: %s\n", err->message);
+		log_error("%s", err->message);
+		return EX_TEMPFAIL_;
+	}
+	r.nslots = jobs > 0 ? jobs : r.conf->workers > 0 ? r.conf->workers : 1;
+	if (r.nslots > MAX_SLOTS) {
+		log_error("-j %d: at most %d workers", r.nslots, MAX_SLOTS);
+		return EX_USAGE_;
+	}
+	if (gethostname(r.host, sizeof r.host - 1) < 0)
+		strcpy(r.host, "localhost");
+	/* the answers must stay out of every sandbox: an exercise dir under a
+	 * read-only bind would let a program read tests/NAME/stdout */
+	for (char **b = r.conf->binds; b && *b; b++) {
+		size_t n = strlen(*b);
+		if (!strncmp(r.conf->exercises, *b, n) && (r.conf->exercises[n] == '/' || !r.conf->exercises[n]))
+			log_warn("%s: the exercises dir is under the sandbox bind %s: programs can read "
+			         "the expected outputs; move it", r.conf->exercises, *b);
+	}
+	int rc = util_mkdir_p(r.conf->attempts_dir, 0755);
+	if (rc < 0) {
+		log_error("%s: %s", r.conf->attempts_dir, g_strerror(-rc));
+		return EX_TEMPFAIL_;
+	}
+	r.store = store_open(r.conf->db_path, 30000, &err);
+	if (!r.store) {
+		fprintf(stderr, "sercom-runner: %s\n", err->message);
+		log_error("%s", err->message);
+		return EX_TEMPFAIL_;
+	}
+	log_info("started: %d worker slot(s)%s", r.nslots, once ? ", once" : "");
+	int ret = supervise(&r);
+	store_close(r.store);
+	conf_free(r.conf);
+	g_free(conf_path);
+	return ret;
+}

@@ -1,0 +1,2 @@
+/* expect: RE */
+int main(void) { return 3; }

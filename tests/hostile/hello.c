@@ -1,0 +1,3 @@
+/* expect: OK */
+#include <stdio.h>
+int main(void) { puts("hello"); return 0; }

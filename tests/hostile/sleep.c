@@ -1,0 +1,4 @@
+/* expect: WT */
+/* opts: --wall 1 */
+#include <unistd.h>
+int main(void) { sleep(100); return 0; }

@@ -1,0 +1,186 @@
+#!/bin/bash
+# sercom-deliver over the fixture Maildir (maildir-fixtures/submissions): for
+# every mail, exit 0, the raw bytes in var/mail/new, one messages row with the
+# expected outcome, the attempt's state/reason/student/exercise, and the exact
+# tree in var/attempts/ID/submitted. Hostile archives (zip-slip, symlinks,
+# bombs) must leave nothing outside submitted/. Then the policies that need
+# more than one mail: supersede, numbering, max_attempts, message_size,
+# unknown_sender = ignore | accept.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/deliver-lib.sh"
+need_mda
+
+FIX=$SERCOM_TOP/maildir-fixtures
+[ -f "$FIX/expected.tsv" ] || skip_all "no $FIX/expected.tsv"
+tmpdir
+make_exercises "$T/exercises"
+SERCOM_EXERCISES=$T/exercises make_instance "$T/inst" || { echo "Bail out! make_instance failed"; exit 1; }
+I=$T/inst
+passwd_sum=$(md5sum < /etc/passwd)
+rm -f /tmp/sercom-fixture-*.c
+
+# the stored raw message must be the bytes fed, or those without the mbox
+# "From " line
+same_raw() { # SPOOL FED
+	[ -f "$1" ] || return 1
+	cmp -s "$1" "$2" && return 0
+	head -c5 "$2" | grep -q '^From ' && tail -n +2 "$2" | cmp -s "$1" -
+}
+spool_path() { # the messages.spool_file value, absolute
+	case $1 in /*) echo "$1" ;; *) if [ -e "$I/var/$1" ]; then echo "$I/var/$1"; else echo "$I/$1"; fi ;; esac
+}
+nul() { [ -n "$1" ] && echo "$1" || echo -; }
+# files outside every submitted/ dir of the instance (and the exercises)
+outside_files() {
+	find "$T" \( -path "$I/var/attempts/*/submitted" -prune \) -o \( -type f -o -type l \) -print | sort
+}
+
+while IFS=$'\t' read -r file args outcome state reason student exercise check comment; do
+	case $file in '#'*|'') continue ;; esac
+	f=$FIX/submissions/new/$file
+	name=${file#*_}; name=${name%.sercom-fixtures}
+	eval "set -- $( [ "$args" = - ] || echo "$args")"
+	before_files=$(outside_files)
+	last=$(sql "$I" "SELECT coalesce(max(id),0) FROM messages")
+	t0=$(date +%s%N)
+	deliver "$I" "$f" "$@" 2> "$T/stderr"
+	rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	is "$rc" 0 "$name: exit 0 ($comment)"
+	[ $rc = 0 ] || sed 's/^/#   stderr: /' "$T/stderr" | head -5
+	is "$(sql "$I" "SELECT count(*) FROM messages WHERE id > $last")" 1 "$name: one messages row"
+	mid=$(sql "$I" "SELECT max(id) FROM messages")
+	like "$(sql "$I" "SELECT outcome FROM messages WHERE id = $mid")" "^($outcome)\$" "$name: outcome $outcome"
+	sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id = $mid")")
+	ok "$name: raw message stored byte for byte ($sp)" same_raw "$sp" "$f"
+	case $sp in "$I/var/mail/new/"*) ok "$name: spool file in var/mail/new" true ;;
+		*) ok "$name: spool file in var/mail/new (got $sp)" false ;; esac
+	n_att=$(sql "$I" "SELECT count(*) FROM attempts WHERE message = $mid")
+	if [ "$state" = - ]; then
+		is "$n_att" 0 "$name: no attempt"
+	else
+		is "$n_att" 1 "$name: one attempt"
+		IFS='|' read -r aid astate areason astudent aexercise anumber aemail < <(sql "$I" \
+			"SELECT id, state, coalesce(reason,''), coalesce(student,''), coalesce(exercise,''), coalesce(number,''), email FROM attempts WHERE message = $mid")
+		like "$astate" "^($state)\$" "$name: state $state"
+		like "$(nul "$areason")" "^($reason)\$" "$name: reason $reason"
+		is "$(nul "$astudent")" "$student" "$name: student $student"
+		is "$(nul "$aexercise")" "$exercise" "$name: exercise $exercise"
+		if [ "$student" != - ] && [ "$exercise" != - ]; then
+			like "$anumber" '^[0-9]+$' "$name: numbered attempt"
+		else
+			is "$anumber" "" "$name: no number without student and exercise"
+		fi
+		like "$aemail" '@' "$name: attempts.email is the address to answer ($aemail)"
+		sub=$I/var/attempts/$aid/submitted
+		if [ -d "$FIX/expected/$file" ]; then
+			ok "$name: submitted/ holds exactly the expected files" diff -r "$FIX/expected/$file" "$sub"
+			[ -d "$sub" ] && diff -r "$FIX/expected/$file" "$sub" 2>&1 | head -5 | sed 's/^/#   /'
+		fi
+	fi
+	after_files=$(outside_files)
+	# the MDA may keep its own files beside submitted/ (not hostile names)
+	new_outside=$(comm -13 <(echo "$before_files") <(echo "$after_files") |
+		grep -v "^$I/var/mail/\|^$I/var/sercom.db\|^$I/var/runner.fifo$" |
+		{ if [ -n "$aid" ]; then grep -v "^$I/var/attempts/$aid/" || true; else cat; fi; })
+	case $check in
+	zipslip)
+		is "$new_outside" "" "$name: nothing written outside submitted/ and the spool"
+		ok "$name: nothing escaped to /tmp" test ! -e /tmp/sercom-fixture-zipslip.c -a ! -e /tmp/sercom-fixture-abs.c
+		ok "$name: no evil*.c anywhere but submitted/" test -z "$(find "$T" -path "$I/var/attempts/*/submitted" -prune -o -name 'evil*' -print)"
+		if [ "$astate" = QUEUED ]; then
+			ok "$name: queued: tp.c stored" test -f "$sub/tp.c"
+			ok "$name: queued: no entry stored outside the tree" test -z "$(cd "$sub" && find . -name 'evil*' -path '*..*')"
+		fi
+		;;
+	symlink)
+		is "$(find "$T" -type l)" "" "$name: no symlink created"
+		is "$(find "$T" -samefile /etc/passwd 2>/dev/null)" "" "$name: no hard link to /etc/passwd"
+		ok "$name: nothing written through a symlink" test ! -e /tmp/sercom-fixture-symlink.c
+		is "$new_outside" "" "$name: nothing written outside submitted/ and the spool"
+		is "$(md5sum < /etc/passwd)" "$passwd_sum" "$name: /etc/passwd untouched"
+		[ "$astate" = QUEUED ] && ok "$name: queued: tp.c stored" test -f "$sub/tp.c"
+		;;
+	bomb)
+		ok "$name: rejected quickly (${ms} ms < 10 s)" test "$ms" -lt 10000
+		kb=$(du -sk "$I/var/attempts" | cut -f1)
+		ok "$name: nothing big left in var/attempts (${kb} KiB)" test "$kb" -lt 1024
+		;;
+	dup)
+		mid_hdr=$(sql "$I" "SELECT message_id FROM messages WHERE id = $mid")
+		is "$mid_hdr" fx25.dup@example.edu "$name: Message-ID recorded without <>"
+		is "$(sql "$I" "SELECT count(*) FROM attempts a JOIN messages m ON a.message = m.id WHERE m.message_id = '$mid_hdr'")" 1 \
+			"$name: one attempt for the Message-ID"
+		;;
+	folder)
+		for x in tp.c aux.c aux.h; do
+			ok "$name: $x found under submitted/" test -n "$(find "$sub" -name "$x" -type f)"
+		done
+		;;
+	supersede)
+		is "$(sql "$I" "SELECT count(*) FROM attempts WHERE student = 's001' AND exercise = 'tp1' AND state = 'QUEUED'")" 1 \
+			"$name: one QUEUED tp1 attempt left for s001"
+		is "$(sql "$I" "SELECT state FROM attempts WHERE id = $aid")" QUEUED "$name: the newest is the QUEUED one"
+		is "$(sql "$I" "SELECT count(*) FROM attempts WHERE student = 's001' AND exercise = 'tp1' AND id < $aid AND state NOT IN ('SUPERSEDED','REJECTED')")" 0 \
+			"$name: the older QUEUED ones are SUPERSEDED"
+		;;
+	esac
+	case $check in zipslip|symlink|bomb) ;; *)
+		is "$new_outside" "" "$name: nothing but the spool and attempts/$aid written" ;;
+	esac
+	aid=; astate=
+done < "$FIX/expected.tsv"
+
+# --- numbering: per student and exercise, 1..N without gaps or repeats
+bad=$(sql "$I" "SELECT student, exercise, count(*), max(number), count(DISTINCT number) FROM attempts
+	WHERE number IS NOT NULL GROUP BY student, exercise HAVING count(*) != max(number) OR count(*) != count(DISTINCT number) OR min(number) != 1")
+is "$bad" "" "numbers are 1..N per student and exercise"
+is "$(sql "$I" "SELECT count(*) FROM attempts WHERE state = 'QUEUED' GROUP BY student, exercise HAVING count(*) > 1")" "" \
+	"at most one QUEUED attempt per student and exercise"
+is "$(sql "$I" 'PRAGMA integrity_check')" ok "integrity_check"
+is "$(sql "$I" 'PRAGMA foreign_key_check')" "" "foreign_key_check"
+
+# --- max_attempts = 2 (tp4): attempts count once graded (the runner is
+# simulated by marking them DONE)
+for k in 1 2 3; do
+	gen_mail "$T/m4.$k" "tp4-$k@example.edu" "carla@example.edu" tp4
+	deliver "$I" "$T/m4.$k"; is $? 0 "tp4 mail $k: exit 0"
+	last_state=$(sql "$I" "SELECT state || ':' || coalesce(reason,'') FROM attempts WHERE id = (SELECT max(id) FROM attempts)")
+	sql "$I" "UPDATE attempts SET state = 'DONE', verdict = 'TESTS_FAILED' WHERE exercise = 'tp4' AND state = 'QUEUED'"
+	if [ $k -le 2 ]; then is "$last_state" "QUEUED:" "tp4 mail $k queued"
+	else is "$last_state" "REJECTED:attempts_exhausted" "tp4 mail 3: attempts_exhausted"; fi
+done
+
+# --- message_size: a mail over the limit is kept and rejected too_large
+sed -i '/^\[general\]/i [limits]\nmessage_size = 1M\n' "$I/sercom.conf"
+gen_mail "$T/big" "big@example.edu" "beto@example.edu" tp1 1500
+last=$(sql "$I" "SELECT max(id) FROM messages")
+deliver "$I" "$T/big"; is $? 0 "1.5 MB mail over message_size = 1M: exit 0"
+is "$(sql "$I" "SELECT m.outcome || ':' || a.state || ':' || a.reason FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
+	"rejected:REJECTED:too_large" "over message_size: rejected too_large"
+sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id > $last")")
+ok "over message_size: raw message kept" cmp -s "$sp" "$T/big"
+sed -i '/^\[limits\]$/,/^$/d' "$I/sercom.conf"
+
+# --- unknown_sender = ignore / accept
+unk=$FIX/submissions/new/$(cd "$FIX/submissions/new" && ls | grep unknown-sender)
+sed 's/fx10.unknown@evil.example/fx10.ignore@evil.example/' "$unk" > "$T/unk-ignore"
+sed 's/fx10.unknown@evil.example/fx10.accept@evil.example/' "$unk" > "$T/unk-accept"
+sed -i 's/^unknown_sender = reject/unknown_sender = ignore/' "$I/sercom.conf"
+last=$(sql "$I" "SELECT max(id) FROM messages")
+deliver "$I" "$T/unk-ignore"; is $? 0 "unknown_sender = ignore: exit 0"
+is "$(sql "$I" "SELECT outcome FROM messages WHERE id > $last")" ignored "unknown_sender = ignore: outcome ignored"
+is "$(sql "$I" "SELECT count(*) FROM attempts WHERE message > $last AND state IN ('QUEUED','REJECTED')")" 0 \
+	"unknown_sender = ignore: nothing to grade or answer"
+sed -i 's/^unknown_sender = ignore/unknown_sender = accept/' "$I/sercom.conf"
+last=$(sql "$I" "SELECT max(id) FROM messages")
+deliver "$I" "$T/unk-accept"; is $? 0 "unknown_sender = accept: exit 0"
+is "$(sql "$I" "SELECT m.outcome || ':' || a.state FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
+	"queued:QUEUED" "unknown_sender = accept: queued"
+
+# --- command line
+"$SERCOM_BIN/sercom-deliver" --help > "$T/help" 2>&1; is $? 0 "--help exits 0"
+like "$(cat "$T/help")" '-e' "--help names the options"
+"$SERCOM_BIN/sercom-deliver" --version > /dev/null 2>&1; is $? 0 "--version exits 0"
+
+done_testing

@@ -1,0 +1,64 @@
+#!/bin/bash
+# 8 concurrent deliverers x 100 mails (as postfix runs many local(8) at
+# once): 800 messages, 800 attempts, every exit 0; attempt numbers per
+# student and exercise are 1..N with no repeat and no gap (assigned inside
+# BEGIN IMMEDIATE); exactly one QUEUED attempt per student and exercise, the
+# newest, the others SUPERSEDED.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/deliver-lib.sh"
+need_mda
+
+P=${SERCOM_CONC_PROCS:-8}
+N=${SERCOM_CONC_MAILS:-100}
+tmpdir
+make_exercises "$T/exercises"
+SERCOM_EXERCISES=$T/exercises make_instance "$T/inst" || { echo "Bail out! make_instance failed"; exit 1; }
+I=$T/inst
+froms=(ana@example.edu ana.alumna@gmail.com beto@example.edu carla@example.edu)
+for p in $(seq 1 "$P"); do
+	mkdir -p "$T/m/$p"
+	for k in $(seq 1 "$N"); do
+		gen_mail "$T/m/$p/$k" "c$p-$k@example.edu" "${froms[(p + k) % 4]}" "$( (( (p * 7 + k) % 2 )) && echo tp1 || echo tp5)" $((k % 4))
+	done
+done
+
+t0=$(date +%s%N)
+for p in $(seq 1 "$P"); do
+	(
+		for k in $(seq 1 "$N"); do
+			"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" < "$T/m/$p/$k" 2>> "$T/err.$p"
+			echo "$k $?"
+		done > "$T/rc.$p"
+	) &
+done
+wait
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+total=$((P * N))
+echo "# $total deliveries by $P concurrent deliverers in $ms ms ($((ms * P / total)) ms per delivery per process)"
+
+nonzero=$(cat "$T"/rc.* | awk '$2 != 0' | wc -l)
+is "$nonzero" 0 "all $total deliveries exit 0"
+[ "$nonzero" = 0 ] || { cat "$T"/rc.* | awk '$2 != 0' | head -3 | sed 's/^/#   /'; cat "$T"/err.* | head -5 | sed 's/^/#   /'; }
+is "$(sql "$I" "SELECT count(*) FROM messages")" "$total" "$total messages rows"
+is "$(sql "$I" "SELECT count(DISTINCT message_id) FROM messages WHERE outcome = 'queued'")" "$total" "$total distinct Message-IDs, all queued"
+is "$(sql "$I" "SELECT count(*) FROM attempts")" "$total" "$total attempts"
+is "$(sql "$I" "SELECT count(*) FROM (SELECT student, exercise, number FROM attempts GROUP BY 1, 2, 3 HAVING count(*) > 1)")" 0 \
+	"no duplicate number per student and exercise"
+is "$(sql "$I" "SELECT student || '/' || exercise || ': ' || count(*) || ' attempts, max ' || max(number) FROM attempts
+	GROUP BY student, exercise HAVING count(*) != max(number) OR min(number) != 1 OR count(number) != count(*)")" "" \
+	"numbers are exactly 1..N per student and exercise"
+echo "# per student/exercise: $(sql "$I" "SELECT student || '/' || exercise || '=' || count(*) FROM attempts GROUP BY student, exercise" | tr '\n' ' ')"
+is "$(sql "$I" "SELECT count(*) FROM (SELECT student, exercise FROM attempts WHERE state = 'QUEUED' GROUP BY 1, 2 HAVING count(*) != 1)")" 0 \
+	"exactly one QUEUED attempt per student and exercise"
+is "$(sql "$I" "SELECT count(*) FROM attempts a WHERE state = 'QUEUED' AND number != (SELECT max(number) FROM attempts b WHERE b.student = a.student AND b.exercise = a.exercise)")" 0 \
+	"the QUEUED one is the newest"
+is "$(sql "$I" "SELECT count(*) FROM attempts WHERE state NOT IN ('QUEUED','SUPERSEDED')")" 0 "the others are SUPERSEDED"
+nosub=0
+for id in $(sql "$I" "SELECT id FROM attempts"); do
+	[ -f "$I/var/attempts/$id/submitted/tp.c" ] || nosub=$((nosub + 1))
+done
+is "$nosub" 0 "every attempt has its submitted/tp.c"
+is "$(ls "$I/var/mail/new" | wc -l)" "$total" "$total raw mails in var/mail/new"
+is "$(sql "$I" 'PRAGMA integrity_check')" ok "integrity_check"
+
+done_testing

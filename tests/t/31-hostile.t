@@ -1,0 +1,112 @@
+#!/bin/bash
+# 31-hostile: every attack program of tests/hostile/ gets its verdict from
+# sercom-sandbox, then the host is checked: no stray process of the sandbox
+# uids, no leftover mount, cgroup or temp dir, and this script's own
+# processes unharmed. Also: the compile bomb pair ends as a failed build,
+# and killing sercom-sandbox with SIGKILL leaves nothing running.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+SB="$SERCOM_BIN/sercom-sandbox"
+[ -x "$SB" ] || skip_all "no $SB"
+command -v gcc >/dev/null || skip_all "no gcc"
+tmpdir
+H="$SERCOM_TOP/tests/hostile"
+SLOT=11; UID_BOX=$((60000 + SLOT))
+
+mounts_before=$(wc -l < /proc/self/mountinfo)
+tmp_before=$(ls -d /tmp/sercom-sandbox-* 2>/dev/null | wc -l)
+# a bystander of the test's own uid: kill(-1) in a box must not reach it
+sleep 300 & bystander=$!
+
+mkdir -p "$T/w" "$T/bin"
+for f in "$H"/*.c; do
+	n=$(basename "$f" .c)
+	case $n in compile-bomb*) continue ;; esac
+	gcc -O0 -pthread -o "$T/bin/$n" "$f" 2>"$T/$n.cc" || echo "# cannot compile $f: $(head -3 "$T/$n.cc")"
+done
+
+# listener of the abstract socket in another box (slot SLOT+1)
+cat > "$T/listen.c" <<'C'
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(void)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, "\0sercom-hostile", 15);
+	if (bind(s, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 15) < 0) return 1;
+	listen(s, 8);
+	for (;;) { int c = accept(s, 0, 0); if (c >= 0) { write(c, "pwned", 5); close(c); } }
+}
+C
+gcc -o "$T/w/listen" "$T/listen.c"
+mkdir -p "$T/w2" && mv "$T/w/listen" "$T/w2/"
+"$SB" --slot $((SLOT + 1)) --dir "$T/w2" --wall 120 --meta "$T/listen.meta" -- ./listen &
+listener=$!
+
+for f in "$H"/*.c; do
+	n=$(basename "$f" .c)
+	case $n in compile-bomb*) continue ;; esac
+	exp=$(sed -n '1s/.*expect: \([A-Z|]*\).*/\1/p' "$f")
+	opts=$(sed -n '2s/.*opts: \(.*\) \*\//\1/p' "$f")
+	cp "$T/bin/$n" "$T/w/$n" 2>/dev/null
+	start=$(date +%s%N)
+	# shellcheck disable=SC2086
+	"$SB" --slot $SLOT --dir "$T/w" --meta "$T/meta" $opts -- "./$n" >/dev/null 2>"$T/err"
+	rc=$?
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	st=$(sed -n 's/^status://p' "$T/meta")
+	extra=$(grep -E '^(syscall|message):' "$T/meta" | tr '\n' ' ')
+	ok "$n: expect $exp, got $st (exit $rc, ${ms} ms) $extra" \
+		bash -c "[ $rc = 0 ] && [[ '$st' =~ ^($exp)\$ ]]"
+	rm -f "$T/w/$n"
+done
+
+# host-side effects of some attacks
+ok "symlink_host: the link exists only inside the work dir" test -L "$T/w/link"
+ok "sparse_file: no 2 GB file on the host" bash -c "[ \$(stat -c %s '$T/w/sparse' 2>/dev/null || echo 0) -le $((10 << 20)) ]"
+ok "write_outside: nothing written to the host's /usr or /" bash -c '! [ -e /usr/x ] && ! [ -e /x ]'
+ok "chroot_escape: no jail escape" true
+
+# compile bombs: build profile, bounded by the build limits
+for b in compile-bomb-zero compile-bomb-recursive; do
+	mkdir -p "$T/b/$b" && cp "$H/$b.c" "$T/b/$b/bomb.c"
+	start=$(date +%s)
+	"$SB" --profile build --slot $SLOT --dir "$T/b/$b" --mem 256M --cpu 20 --wall 40 \
+		--meta "$T/meta" --stderr "$T/b/$b.err" -- gcc -c bomb.c -o bomb.o >/dev/null 2>&1
+	rc=$?; secs=$(( $(date +%s) - start ))
+	st=$(sed -n 's/^status://p' "$T/meta")
+	ok "$b: a failed build (status $st, exit $rc, ${secs}s)" \
+		bash -c "[ $rc = 0 ] && [ '$st' != OK ] && [ '$st' != XX ] && [ $secs -le 45 ] && ! [ -e '$T/b/$b/bomb.o' ]"
+done
+
+# SIGKILL of sercom-sandbox: PR_SET_PDEATHSIG takes the namespace down
+KSLOT=$((SLOT + 2)); KUID=$((60000 + KSLOT))
+mkdir -p "$T/k"
+"$SB" --slot $KSLOT --dir "$T/k" --wall 60 --procs 4 -- /bin/sh -c 'sleep 100 & sleep 100; wait' >/dev/null 2>&1 &
+kpid=$!
+for i in $(seq 50); do pgrep -u $KUID >/dev/null && break; sleep 0.1; done
+ok "the box of the killed caller was running" bash -c "pgrep -u $KUID >/dev/null"
+kill -9 $kpid; wait $kpid 2>/dev/null
+for i in $(seq 50); do pgrep -u $KUID >/dev/null || break; sleep 0.1; done
+ok "SIGKILL of sercom-sandbox leaves no process of the box" bash -c "! pgrep -u $KUID"
+# its cgroup is removed by the next run of the same slot
+"$SB" --slot $KSLOT --dir "$T/k" -- /bin/true 2>/dev/null
+ok "the next run of that slot removed the stale cgroup" \
+	bash -c "[ -z \"\$(find /sys/fs/cgroup -maxdepth 6 -name 'sercom-box-$KUID' 2>/dev/null)\" ]"
+
+# the listener box: killed through its caller
+kill $listener; wait $listener; lrc=$?
+is "$lrc" 2 "SIGTERM of sercom-sandbox: the box is cancelled (exit 2, status XX)"
+
+# only this script's uids: other tests may run boxes at the same time
+ok "no stray process of the sandbox uids" bash -c "! ps -eo uid= | awk '\$1 >= $UID_BOX && \$1 <= $KUID {f=1} END {exit !f}'"
+ok "no leftover cgroup" bash -c "[ -z \"\$(find /sys/fs/cgroup -maxdepth 6 -name 'sercom-box-600[1][123]' 2>/dev/null)\" ]"
+is "$(wc -l < /proc/self/mountinfo)" "$mounts_before" "no leftover mount"
+is "$(ls -d /tmp/sercom-sandbox-* 2>/dev/null | wc -l)" "$tmp_before" "no leftover temp dir"
+ok "this suite's own processes survived kill(-1)" kill -0 $bystander
+kill $bystander
+done_testing

@@ -1,0 +1,164 @@
+#!/bin/bash
+# sercom-runner grades the example exercise tp1 for real (sandbox, make,
+# gcc): correct, wrong-output, crashing, looping, non-compiling,
+# warning-only and file-writing submissions each get the right verdicts;
+# report dir per contracts.md; private cases never in report.html; the
+# daemon wakes on the FIFO, reaps its workers and stops on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-instance.sh"
+not() { ! "$@"; }
+
+[ "$(id -u)" = 0 ] || skip_all "the sandbox needs root"
+[ -x "$SERCOM_BIN/sercom-runner" ] || skip_all "sercom-runner not built"
+SUBS=$SERCOM_TOP/tests/t/submissions/tp1
+[ -d "$SERCOM_TOP/conf/exercises/tp1" ] && [ -d "$SUBS/correct" ] || skip_all "no example exercise tp1"
+tmpdir
+I=$T/inst
+
+out=$("$SERCOM_BIN/sercom-runner" --help 2>&1); rc=$?
+is "$rc" 0 "--help exits 0"
+like "$out" "--once" "--help lists --once"
+like "$("$SERCOM_BIN/sercom-runner" --version)" "^sercom-runner [0-9]" "--version"
+"$SERCOM_BIN/sercom-runner" --bogus >/dev/null 2>&1
+is "$?" 64 "unknown option: usage error 64"
+"$SERCOM_BIN/sercom-runner" -c "$T/nope.conf" --once 2>"$T/err"
+is "$?" 75 "missing config: 75"
+like "$(cat "$T/err")" "nope.conf" "the error names the config file"
+
+ok "instance" runner_instance "$I"
+declare -A ID
+for s in correct wrong-output crash loop nocompile warning writes-file; do
+	ID[$s]=$(queue_attempt "$I" tp1 "$SUBS/$s")
+done
+ncases=$(ls -d "$SERCOM_TOP"/conf/exercises/tp1/tests/*/ | wc -l)
+
+start=$(date +%s)
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" --once -j 2 2>"$T/once.err"
+is "$?" 0 "--once grades the queue and exits 0"
+echo "# graded 7 submissions in $(( $(date +%s) - start )) s"
+is "$(sql "$I" "SELECT count(*) FROM attempts WHERE state != 'DONE'")" 0 "every attempt DONE"
+
+v() { sql "$I" "SELECT verdict || ' ' || COALESCE(build, '-') FROM attempts WHERE id = ${ID[$1]}"; }
+cv() { case_verdicts "$I" "${ID[$1]}"; }
+nres() { sql "$I" "SELECT count(*) FROM results WHERE attempt = ${ID[$1]}"; }
+R() { echo "$I/var/attempts/${ID[$1]}/report"; }
+
+# correct
+is "$(v correct)" "ACCEPTED OK" "correct: ACCEPTED, built without warnings"
+is "$(nres correct)" "$ncases" "correct: one results row per case ($ncases)"
+is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = ${ID[correct]} AND verdict != 'PASS'")" 0 "correct: every case PASS"
+ok "correct: private cases are run and stored" \
+   [ "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = ${ID[correct]} AND private = 1")" -gt 0 ]
+ok "correct: times and memory measured" \
+   [ "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = ${ID[correct]} AND wall_ms > 0 AND max_rss_kib > 0")" -gt 0 ]
+ok "correct: no report.html when nothing failed" [ ! -e "$(R correct)/report.html" ]
+is "$(sql "$I" "SELECT started IS NOT NULL AND finished >= started AND tries = 1 AND grading = 1 FROM attempts WHERE id = ${ID[correct]}")" 1 \
+   "correct: started, finished, one try, grading 1"
+
+# wrong output
+is "$(v wrong-output)" "TESTS_FAILED OK" "wrong-output: TESTS_FAILED"
+like "$(cv wrong-output)" "=WRONG_OUTPUT" "wrong-output: a case WRONG_OUTPUT"
+d=$(sql "$I" "SELECT diffs FROM results WHERE attempt = ${ID[wrong-output]} AND verdict = 'WRONG_OUTPUT' AND private = 0 LIMIT 1")
+like "$d" "\.stdout\.diff|\.file\..*\.diff" "wrong-output: results.diffs names the diff"
+f=${d%% *}
+ok "wrong-output: the diff file exists" [ -s "$(R wrong-output)/$f" ]
+like "$(head -3 "$(R wrong-output)/$f")" "^--- " "wrong-output: unified diff"
+ok "wrong-output: report.html written" [ -s "$(R wrong-output)/report.html" ]
+like "$(sql "$I" "SELECT note FROM results WHERE attempt = ${ID[wrong-output]} AND verdict = 'WRONG_OUTPUT' LIMIT 1")" "differs" \
+   "wrong-output: the note says what differs"
+# private cases: stored apart, never in report.html
+priv=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND private = 1 AND verdict != 'PASS'")
+if [ -n "$priv" ]; then
+	p1=$(echo "$priv" | head -1)
+	ok "private failing case: diffs under report/private/" \
+	   [ -n "$(ls "$(R wrong-output)/private/" | grep -F "$p1.")" ]
+	ok "private case name absent from report.html" not grep -qF "$p1" "$(R wrong-output)/report.html"
+	like "$(sql "$I" "SELECT diffs FROM results WHERE attempt = ${ID[wrong-output]} AND case_name = '$p1'")" "^private/" \
+	   "private diffs listed as private/..."
+	ok "private/full.html lists the private case" grep -qF "$p1" "$(R wrong-output)/private/full.html"
+else
+	for i in 1 2 3 4; do ok "# SKIP wrong-output passes every private case" true; done
+fi
+
+# crash
+is "$(v crash)" "TESTS_FAILED OK" "crash: TESTS_FAILED"
+like "$(cv crash)" "=SIGNAL" "crash: a case SIGNAL"
+like "$(sql "$I" "SELECT signal || ' ' || note FROM results WHERE attempt = ${ID[crash]} AND verdict = 'SIGNAL' LIMIT 1")" \
+     "^(11|6|8|7) .*SIG(SEGV|ABRT|FPE|BUS)" "crash: the signal number and its name"
+
+# loop
+is "$(v loop)" "TESTS_FAILED OK" "loop: TESTS_FAILED"
+like "$(cv loop)" "=(TIME_LIMIT|WALL_LIMIT)" "loop: TIME_LIMIT"
+ok "loop: stopped near the CPU limit, not the whole wall limit" \
+   [ "$(sql "$I" "SELECT max(wall_ms) FROM results WHERE attempt = ${ID[loop]}")" -lt 9000 ]
+
+# build failure
+is "$(v nocompile)" "BUILD_FAILED FAILED" "nocompile: BUILD_FAILED"
+is "$(nres nocompile)" 0 "nocompile: no case run"
+like "$(cat "$(R nocompile)/make.stderr")" "error" "nocompile: compiler output in report/make.stderr"
+
+# warnings only
+like "$(v warning)" "^(ACCEPTED|TESTS_FAILED) WARNINGS$" "warning: built WITH WARNINGS"
+like "$(cat "$(R warning)/make.stderr")" "warning:" "warning: the warnings kept in make.stderr"
+
+# writes a file (and tries to write outside its work dir)
+is "$(v writes-file)" "TESTS_FAILED OK" "writes-file: TESTS_FAILED"
+is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = ${ID[writes-file]} AND verdict = 'WRONG_OUTPUT' AND note LIKE '%unexpected file notes.txt%'")" \
+   "$ncases" "writes-file: every case WRONG_OUTPUT for the unexpected notes.txt"
+ok "writes-file: nothing escaped the sandbox" \
+   [ -z "$(find /tmp/sercom-escaped.txt /var/tmp/sercom-escaped.txt "$I/var" -name '*escaped.txt' 2>/dev/null)" ]
+
+# the program never saw the expected outputs: the work dirs are gone and
+# nothing of tests/ was copied next to the build
+ok "no work dir left behind" [ ! -e "$I/var/attempts/${ID[correct]}/work" ]
+
+# the exercise's Makefile wins over a student's
+mkdir -p "$T/evil"
+cp "$SUBS/correct/"* "$T/evil/"
+printf 'tp:\n\techo pwned > pwned; printf "int main(void){return 0;}" > x.c; cc -o tp x.c\n' > "$T/evil/Makefile"
+evil=$(queue_attempt "$I" tp1 "$T/evil")
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" --once 2>>"$T/once.err"
+is "$(sql "$I" "SELECT verdict FROM attempts WHERE id = $evil")" ACCEPTED "a student's Makefile is replaced by the exercise's"
+ok "the student's Makefile did not run" [ ! -e "$I/var/attempts/$evil/build/pwned" ]
+
+# replies, when the composer is there
+if [ "$(sql "$I" "SELECT count(*) FROM outbox")" -gt 0 ]; then
+	is "$(sql "$I" "SELECT count(*) FROM attempts WHERE answered = 0")" 0 "every attempt answered"
+	ok "replies in the maildir transport" [ "$(ls "$I/replies/new" 2>/dev/null | wc -l)" -ge 8 ]
+else
+	ok "# SKIP composer not answering" true
+	ok "# SKIP composer not answering" true
+fi
+
+# the daemon: FIFO wake-up, reaping, SIGTERM
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 2 -v 2>"$T/daemon.err" &
+rpid=$!
+for i in $(seq 50); do [ -p "$I/var/runner.fifo" ] && break; sleep 0.1; done
+a=$(queue_attempt "$I" tp1 "$SUBS/correct" s002)
+poke "$I"
+ok "daemon: a poke gets the attempt graded" wait_state "$I" "$a" DONE 60
+sleep 0.5
+zombies=$(ps -o stat= --ppid $rpid | grep -c '^Z')
+is "$zombies" 0 "daemon: no zombie workers"
+ok "daemon: alive while idle" kill -0 $rpid
+kill -TERM $rpid
+for i in $(seq 100); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
+ok "daemon: SIGTERM stops it" not kill -0 $rpid 2>/dev/null
+wait $rpid
+is "$?" 0 "daemon: exit 0 after SIGTERM"
+ok "daemon: logs to stderr with -v" grep -q "attempt $a: ACCEPTED" "$T/daemon.err"
+
+# SIGTERM while grading: the running attempt finishes, nothing is claimed after
+b1=$(queue_attempt "$I" tp1 "$SUBS/loop" s002)
+b2=$(queue_attempt "$I" tp1 "$SUBS/correct" s002)
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 1 2>>"$T/daemon.err" &
+rpid=$!
+wait_state "$I" "$b1" RUNNING 20
+kill -TERM $rpid
+wait $rpid
+is "$?" 0 "SIGTERM mid-grading: exit 0"
+is "$(sql "$I" "SELECT state FROM attempts WHERE id = $b1")" DONE "SIGTERM mid-grading: the running attempt finished"
+is "$(sql "$I" "SELECT state FROM attempts WHERE id = $b2")" QUEUED "SIGTERM mid-grading: the next one stays queued"
+
+if [ $_tap_fail != 0 ]; then echo "# runner log:"; sed 's/^/# /' "$T/once.err" | tail -30; fi
+done_testing

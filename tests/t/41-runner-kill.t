@@ -1,0 +1,77 @@
+#!/bin/bash
+# A runner killed with SIGKILL mid-grading, then started again: the attempt
+# is graded once, its results are not duplicated, its worker died with the
+# supervisor. A worker killed alone: the supervisor releases its attempt at
+# once and it is graded again. The retry budget ends in ERROR.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-instance.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "the sandbox needs root"
+[ -x "$SERCOM_BIN/sercom-runner" ] || skip_all "sercom-runner not built"
+SUBS=$SERCOM_TOP/tests/t/submissions/tp1
+[ -d "$SERCOM_TOP/conf/exercises/tp1" ] && [ -d "$SUBS/loop" ] || skip_all "no example exercise tp1"
+tmpdir
+I=$T/inst
+ok "instance" runner_instance "$I"
+ncases=$(ls -d "$SERCOM_TOP"/conf/exercises/tp1/tests/*/ | wc -l)
+
+workers_of() { ps -o pid= --ppid "$1" | tr -d ' '; }
+
+# 1. SIGKILL the supervisor while its worker grades (the loop submission
+# takes a CPU limit per case: long enough to be caught mid-way)
+a=$(queue_attempt "$I" tp1 "$SUBS/loop")
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 1 2>"$T/r1.err" &
+rpid=$!
+ok "attempt claimed" wait_state "$I" "$a" RUNNING 30
+# let the build finish and a case start
+for i in $(seq 100); do [ -d "$I/var/attempts/$a/work" ] && break; sleep 0.1; done
+w=$(workers_of $rpid)
+kill -KILL $rpid
+wait $rpid 2>/dev/null
+is "$(sql "$I" "SELECT state FROM attempts WHERE id = $a")" RUNNING "killed mid-grading: still RUNNING (lease held)"
+sleep 0.5
+# dead or a zombie (a container's pid 1 may not reap orphans)
+dead=1; for p in $w; do [ -e /proc/$p ] && ! grep -q '^[0-9]* ([^)]*) Z' /proc/$p/stat && dead=0; done
+ok "the worker died with its supervisor" [ $dead = 1 ]
+is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = $a")" 0 "nothing half-written"
+
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" --once -j 1 -v 2>"$T/r2.err"
+is "$?" 0 "restart --once exits 0"
+like "$(cat "$T/r2.err")" "gone: releasing|released" "the dead worker's attempt released at start-up"
+is "$(sql "$I" "SELECT state || ' ' || tries || ' ' || grading FROM attempts WHERE id = $a")" "DONE 2 1" \
+   "graded once: DONE, 2 claims, grading 1"
+is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = $a")" "$ncases" "results not duplicated ($ncases rows)"
+is "$(sql "$I" "SELECT count(DISTINCT case_name) FROM results WHERE attempt = $a")" "$ncases" "one row per case"
+
+# 2. SIGKILL only the worker: the supervisor releases and regrades at once
+b=$(queue_attempt "$I" tp1 "$SUBS/loop")
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 1 -v 2>"$T/r3.err" &
+rpid=$!
+ok "attempt claimed" wait_state "$I" "$b" RUNNING 30
+w=$(workers_of $rpid)
+kill -KILL $w
+ok "regraded after the worker's death" wait_state "$I" "$b" DONE 90
+is "$(sql "$I" "SELECT tries || ' ' || grading FROM attempts WHERE id = $b")" "2 1" "2 claims, one grading"
+is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = $b")" "$ncases" "results not duplicated"
+like "$(cat "$T/r3.err")" "killed by signal 9" "the supervisor logged the dead worker"
+kill -TERM $rpid; wait $rpid
+
+# 3. the retry budget: a worker killed at every claim ends in ERROR
+c=$(queue_attempt "$I" tp1 "$SUBS/loop")
+for n in 1 2 3; do
+	"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 1 2>>"$T/r4.err" &
+	rpid=$!
+	# RUNNING with this runner's claim (the previous one is released first)
+	for i in $(seq 300); do
+		[ "$(sql "$I" "SELECT state || tries FROM attempts WHERE id = $c")" = "RUNNING$n" ] && break
+		sleep 0.1
+	done
+	kill -KILL $rpid; wait $rpid 2>/dev/null
+	sleep 0.3
+done
+"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" --once -j 1 2>>"$T/r4.err"
+is "$(sql "$I" "SELECT state || ' ' || verdict FROM attempts WHERE id = $c")" "ERROR INTERNAL_ERROR" \
+   "after 3 lost claims: ERROR / INTERNAL_ERROR"
+is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = $c")" 0 "no results for it"
+
+done_testing

@@ -1,0 +1,68 @@
+# deliver-lib.sh: helpers of the sercom-deliver TAP scripts (10-13 and the
+# bench), sourced after lib.sh.
+
+# make_exercises DIR: the exercises the MDA tests need, with dates relative
+# to now so they never expire:
+#   tp1  open, files = *.c *.h, required = tp.c (like conf/exercises/tp1)
+#   tp2  closed yesterday        tp3  opens next year
+#   tp4  max_attempts = 2        tp5  open, no rules (concurrency tests)
+make_exercises() {
+	local d=$1 e
+	local past future
+	past=$(date -d '-1 day' '+%Y-%m-%d %H:%M')
+	future=$(date -d '+1 year' '+%Y-%m-%d %H:%M')
+	for e in tp1 tp2 tp3 tp4 tp5; do
+		mkdir -p "$d/$e/tests/01-suma"
+		printf 'tp: tp.c\n\tcc -O2 -o tp *.c\n' > "$d/$e/Makefile"
+		printf '[case]\nexit = 0\n' > "$d/$e/tests/01-suma/case.conf"
+		printf '2 3\n' > "$d/$e/tests/01-suma/stdin"
+		printf '5\n' > "$d/$e/tests/01-suma/stdout"
+	done
+	printf '[exercise]\ntitle = Suma\nfiles = *.c *.h\nrequired = tp.c\n' > "$d/tp1/exercise.conf"
+	printf '[exercise]\ntitle = Cerrado\ncloses = %s\nfiles = *.c *.h\nrequired = tp.c\n' "$past" > "$d/tp2/exercise.conf"
+	printf '[exercise]\ntitle = Futuro\nopens = %s\nfiles = *.c *.h\nrequired = tp.c\n' "$future" > "$d/tp3/exercise.conf"
+	printf '[exercise]\ntitle = Dos intentos\nmax_attempts = 2\nfiles = *.c *.h\nrequired = tp.c\n' > "$d/tp4/exercise.conf"
+	printf '[exercise]\ntitle = Libre\n' > "$d/tp5/exercise.conf"
+}
+
+# deliver INSTANCE FILE [ARGS...]: one delivery like an MTA does it; the
+# exit status is sercom-deliver's. ARGS of the form NAME=VALUE go to the
+# environment (EXTENSION=tp1).
+deliver() {
+	local inst=$1 f=$2; shift 2
+	local envs=() args=()
+	for a in "$@"; do
+		case $a in [A-Z]*=*) envs+=("$a") ;; *) args+=("$a") ;; esac
+	done
+	env "${envs[@]}" "$SERCOM_BIN/sercom-deliver" -c "$inst/sercom.conf" "${args[@]}" < "$f"
+}
+
+# need_mda: skips the whole script when the programs are not built yet.
+need_mda() {
+	[ -x "$SERCOM_BIN/sercom-deliver" ] || skip_all "no $SERCOM_BIN/sercom-deliver"
+	[ -x "$SERCOM_BIN/sercom" ] || skip_all "no $SERCOM_BIN/sercom"
+	command -v sqlite3 >/dev/null || skip_all "no sqlite3"
+}
+
+# gen_mail FILE MESSAGE-ID FROM EXERCISE [BODY_KIB]: a submission of tp.c
+# (base64) with BODY_KIB KiB of comments to make it bigger.
+gen_mail() {
+	local f=$1 mid=$2 from=$3 ex=$4 kib=${5:-0}
+	{
+		printf 'From: %s\nTo: entregas+%s@example.edu\nSubject: %s\n' "$from" "$ex" "$ex"
+		printf 'Message-ID: <%s>\nDate: Thu, 5 Mar 2026 10:00:00 -0300\nMIME-Version: 1.0\n' "$mid"
+		printf 'Content-Type: multipart/mixed; boundary="b-%s"\n\n' "$mid"
+		printf -- '--b-%s\nContent-Type: text/plain; charset=UTF-8\n\nHola, va el %s.\n\n' "$mid" "$ex"
+		printf -- '--b-%s\nContent-Type: text/x-csrc; name="tp.c"\n' "$mid"
+		printf 'Content-Disposition: attachment; filename="tp.c"\nContent-Transfer-Encoding: base64\n\n'
+		{
+			printf '/* %s */\n#include <stdio.h>\nint main(void){long a,b;if(scanf("%%ld %%ld",&a,&b)!=2)return 1;printf("%%ld\\n",a+b);return 0;}\n' "$mid"
+			local i=0
+			while [ $i -lt "$kib" ]; do
+				printf '/* %1020s */\n' "$i"
+				i=$((i + 1))
+			done
+		} | base64 -w 76
+		printf '\n--b-%s--\n' "$mid"
+	} > "$f"
+}

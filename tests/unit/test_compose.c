@@ -1,0 +1,620 @@
+/* Unit and golden tests of compose: every outcome in English and Spanish,
+ * parsed back with GMime and compared with tests/golden/compose/LANG/NAME.txt
+ * (a digest: the headers that do not change between runs, the MIME
+ * structure with attachment names, and every text). Plus the attacks of
+ * issue 5 (header injection, hostile file names, NUL and invalid UTF-8 in
+ * program output, robots) and the size caps.
+ *
+ * SERCOM_GOLDEN_UPDATE=1 rewrites the golden files (review the diff!). */
+#include "compose.h"
+#include "conf.h"
+#include "spool.h"
+#include "store.h"
+#include "util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gmime/gmime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *top;      /* checkout root */
+static char *tmp;      /* this run's instance dir */
+
+static void write_file(const char *path, const char *data, gssize len)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	assert_int_equal(util_mkdir_p(dir, 0755), 0);
+	assert_true(g_file_set_contents(path, data, len < 0 ? (gssize)strlen(data) : len, NULL));
+}
+
+static void writef(const char *content, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *p = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	write_file(p, content, -1);
+}
+
+/* The instance: config per language, exercise tp1, roster. */
+static struct sercom_conf *load_conf(const char *lang, const char *extra)
+{
+	g_autofree char *path = g_strdup_printf("%s/sercom-%s.conf", tmp, lang);
+	g_autofree char *text = g_strdup_printf(
+		"[general]\nvar = var\nexercises = exercises\ntemplates = %s/conf/templates\nlanguage = %s\n"
+		"[mail]\nfrom = Course Grader <grader@example.edu>\nadmin = Staff <staff@example.edu>\n"
+		"prefix = algo1\ntransport = maildir:replies\n%s\n",
+		top, lang, extra ? extra : "");
+	write_file(path, text, -1);
+	GError *e = NULL;
+	struct sercom_conf *c = conf_load(path, &e);
+	if (!c)
+		fail_msg("conf: %s", e->message);
+	return c;
+}
+
+static void make_exercise(void)
+{
+	writef("[exercise]\ntitle = Sum\nmax_attempts = 10\nfiles = *.c *.h\nrequired = tp.c\n[limits]\ncpu = 2s\n",
+	       "%s/exercises/tp1/exercise.conf", tmp);
+	const char *cases[] = {"01-basic", "02-negative", "03-crash", "04-slow", "05-exit", "06-private"};
+	for (int i = 0; i < 6; i++)
+		writef(i == 5 ? "[case]\nexit = 0\nprivate = true\n" : "[case]\nexit = 0\n",
+		       "%s/exercises/tp1/tests/%s/case.conf", tmp, cases[i]);
+	writef("[exercise]\ntitle = Other\n", "%s/exercises/tp2/exercise.conf", tmp);
+}
+
+static struct store *open_db(const struct sercom_conf *c)
+{
+	assert_int_equal(util_mkdir_p(c->var, 0755), 0);
+	GError *e = NULL;
+	struct store *s = store_open(c->db_path, 5000, &e);
+	if (!s)
+		fail_msg("store: %s", e->message);
+	return s;
+}
+
+static void exec(struct store *s, const char *sql)
+{
+	GError *e = NULL;
+	if (!store_exec(s, &e, "%s", sql))
+		fail_msg("%s: %s", sql, e->message);
+}
+
+/* A message row + attempt row; returns the attempt id. */
+static int64_t add_attempt(struct store *s, const char *email, const char *exercise, int number,
+                           const char *state, const char *verdict, const char *build, const char *reason,
+                           const char *detail, const char *subject, const char *spool)
+{
+	static int seq = 0;
+	seq++;
+	GError *e = NULL;
+	assert_true(store_exec(s, &e,
+		"INSERT INTO messages (message_id, spool_file, sender, subject, received, outcome)"
+		" VALUES ('sub%d.%d@student.example', %Q, %Q, %Q, 1767225600, %Q)",
+		seq, (int)getpid(), spool ? spool : "/nonexistent", email, subject ? subject : "tp1",
+		!strcmp(state, "REJECTED") ? "rejected" : "queued"));
+	int64_t mid = sqlite3_last_insert_rowid(store_db(s));
+	g_autofree char *num = number > 0 ? g_strdup_printf("%d", number) : g_strdup("NULL");
+	assert_true(store_exec(s, &e,
+		"INSERT INTO attempts (student, email, exercise, number, message, state, reason, detail, verdict,"
+		" build, grading, queued, finished) VALUES (%Q, %Q, %Q, %s, %lld, %Q, %Q, %Q, %Q, %Q, 1, 1767225600, 1767225660)",
+		!strcmp(email, "ana@example.edu") ? "s001" : NULL, email, exercise, num, (long long)mid, state,
+		reason, detail, verdict, build));
+	return sqlite3_last_insert_rowid(store_db(s));
+}
+
+static void add_result(struct store *s, int64_t a, int seqn, const char *name, const char *verdict, int exit_code,
+                       int sig, const char *note, const char *diffs, int priv)
+{
+	GError *e = NULL;
+	assert_true(store_exec(s, &e,
+		"INSERT INTO results (attempt, grading, seq, case_name, verdict, exit_code, signal, note, diffs, private)"
+		" VALUES (%lld, 1, %d, %Q, %Q, %d, %d, %Q, %Q, %d)",
+		(long long)a, seqn, name, verdict, exit_code, sig, note, diffs, priv));
+}
+
+static void report(const struct sercom_conf *c, int64_t a, const char *name, const char *data, gssize len)
+{
+	g_autofree char *p = g_strdup_printf("%s/%lld/report/%s", c->attempts_dir, (long long)a, name);
+	write_file(p, data, len);
+}
+
+/* ---- reading a reply back -------------------------------------------- */
+
+static char *outbox_file(struct store *s, int64_t ob)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT file FROM outbox WHERE id = ?", NULL);
+	sqlite3_bind_int64(st, 1, ob);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	char *f = g_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return f;
+}
+
+static GMimeMessage *parse_file(const char *path)
+{
+	GMimeStream *fs = g_mime_stream_fs_open(path, O_RDONLY, 0, NULL);
+	assert_non_null(fs);
+	GMimeParser *p = g_mime_parser_new_with_stream(fs);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	g_object_unref(p);
+	g_object_unref(fs);
+	assert_non_null(m);
+	return m;
+}
+
+static char *part_text(GMimeObject *o)
+{
+	GMimePart *p = GMIME_PART(o);
+	GMimeDataWrapper *w = g_mime_part_get_content(p);
+	GMimeStream *ms = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, ms);
+	GByteArray *b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	char *t = g_strndup((const char *)b->data, b->len);
+	g_object_unref(ms);
+	return t;
+}
+
+static void hdr(GString *d, GMimeMessage *m, const char *name)
+{
+	const char *v = g_mime_object_get_header(GMIME_OBJECT(m), name);
+	if (!v)
+		return;
+	g_autofree char *dec = g_mime_utils_header_decode_text(NULL, v);
+	g_autofree char *unf = g_mime_utils_header_unfold(dec);
+	g_string_append_printf(d, "%s: %s\n", name, unf);
+}
+
+/* The digest compared with a golden file. */
+static char *digest(GMimeMessage *m)
+{
+	GString *d = g_string_new(NULL);
+	static const char *const h[] = {"From", "To", "Reply-To", "Return-Path", "Subject", "In-Reply-To",
+	                                "References", "Auto-Submitted", "X-Sercom-Attempt", NULL};
+	for (int i = 0; h[i]; i++) {
+		if (!strcmp(h[i], "In-Reply-To") || !strcmp(h[i], "References")) {
+			/* ids carry the pid: show their shape only */
+			const char *v = g_mime_object_get_header(GMIME_OBJECT(m), h[i]);
+			if (v) {
+				int n = 0;
+				for (const char *p = v; *p; p++)
+					n += *p == '<';
+				g_string_append_printf(d, "%s: %d id(s)\n", h[i], n);
+			}
+			continue;
+		}
+		hdr(d, m, h[i]);
+	}
+	assert_non_null(g_mime_object_get_header(GMIME_OBJECT(m), "Message-Id"));
+	assert_non_null(g_mime_object_get_header(GMIME_OBJECT(m), "Date"));
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	GPtrArray *parts = g_ptr_array_new();
+	if (GMIME_IS_MULTIPART(body)) {
+		g_autofree char *ct = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(body));
+		g_string_append_printf(d, "%s\n", ct);
+		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(body)); i++)
+			g_ptr_array_add(parts, g_mime_multipart_get_part(GMIME_MULTIPART(body), i));
+	} else {
+		g_ptr_array_add(parts, body);
+	}
+	for (guint i = 0; i < parts->len; i++) {
+		GMimeObject *o = g_ptr_array_index(parts, i);
+		GMimeContentType *ct = g_mime_object_get_content_type(o);
+		g_autofree char *mt = g_mime_content_type_get_mime_type(ct);
+		const char *cs = g_mime_content_type_get_parameter(ct, "charset");
+		const char *fn = g_mime_part_get_filename(GMIME_PART(o));
+		const char *disp = g_mime_object_get_disposition(o);
+		g_string_append_printf(d, "part %u: %s; charset=%s; %s%s%s%s\n", i, mt, cs ? cs : "-", disp ? disp : "-",
+		                       fn ? " \"" : "", fn ? fn : "", fn ? "\"" : "");
+		if (!strcmp(mt, "text/html")) {
+			g_autofree char *t = part_text(o);
+			g_string_append_printf(d, "  (%zu bytes of html)\n", strlen(t));
+		} else {
+			g_autofree char *t = part_text(o);
+			g_string_append_printf(d, "---8<---\n%s---8<---\n", t);
+		}
+	}
+	g_ptr_array_free(parts, TRUE);
+	return g_string_free(d, FALSE);
+}
+
+static void golden(const char *lang, const char *name, const char *got)
+{
+	g_autofree char *path = g_strdup_printf("%s/tests/golden/compose/%s/%s.txt", top, lang, name);
+	if (getenv("SERCOM_GOLDEN_UPDATE")) {
+		write_file(path, got, -1);
+		return;
+	}
+	g_autofree char *want = NULL;
+	if (!g_file_get_contents(path, &want, NULL, NULL))
+		fail_msg("golden file %s missing (SERCOM_GOLDEN_UPDATE=1 writes it); got:\n%s", path, got);
+	if (strcmp(want, got)) {
+		g_autofree char *out = g_strdup_printf("%s/%s-%s.got", tmp, lang, name);
+		g_file_set_contents(out, got, -1, NULL);
+		fail_msg("%s differs from %s (diff -u %s %s)", name, path, path, out);
+	}
+}
+
+/* compose attempt a; returns the parsed reply (or NULL when none) */
+static GMimeMessage *compose(const struct sercom_conf *c, struct store *s, int64_t a, char **raw)
+{
+	GError *e = NULL;
+	int64_t ob = -1;
+	exec(s, "UPDATE attempts SET answered = 0");
+	if (!compose_reply(c, s, a, &ob, &e))
+		fail_msg("compose_reply(%lld): %s", (long long)a, e->message);
+	if (ob == 0)
+		return NULL;
+	int64_t answered;
+	assert_true(store_query_int(s, &answered, -1, NULL, "SELECT answered FROM attempts WHERE id = %lld", (long long)a));
+	assert_int_equal(answered, 1);
+	g_autofree char *f = outbox_file(s, ob);
+	if (raw)
+		assert_true(g_file_get_contents(f, raw, NULL, NULL));
+	return parse_file(f);
+}
+
+/* The header block of a raw message. */
+static char *raw_headers(const char *raw)
+{
+	const char *end = strstr(raw, "\n\n");
+	return g_strndup(raw, end ? (gsize)(end - raw + 1) : strlen(raw));
+}
+
+/* ---- the scenarios --------------------------------------------------- */
+
+struct scenario {
+	const char *name;
+	int64_t id;
+};
+static struct scenario scen[32];
+static int nscen;
+static struct store *db;
+static struct sercom_conf *conf_en, *conf_es;
+
+static void add_scen(const char *name, int64_t id)
+{
+	scen[nscen].name = name;
+	scen[nscen].id = id;
+	nscen++;
+}
+
+static int setup(void **state)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	g_mime_init();
+	const char *t = getenv("SERCOM_TOP");
+	top = g_strdup(t ? t : ".");
+	top = g_canonicalize_filename(top, NULL);
+	tmp = g_dir_make_tmp("sercom-compose-XXXXXX", NULL);
+	make_exercise();
+	conf_en = load_conf("en", NULL);
+	conf_es = load_conf("es", NULL);
+	db = open_db(conf_en);
+	exec(db, "INSERT INTO students (id, name) VALUES ('s001', 'Ana')");
+	exec(db, "INSERT INTO student_emails VALUES ('ana@example.edu', 's001')");
+
+	/* the submission in the spool, with References for In-Reply-To tests */
+	g_autofree char *spool = g_strdup_printf("%s/var/mail/new/1.sub", tmp);
+	write_file(spool,
+	           "From: Ana <ana@example.edu>\nTo: tp@example.edu\nSubject: tp1\n"
+	           "Message-ID: <sub1@student.example>\n"
+	           "References: <root@student.example> <mid@student.example>\n\nhi\n", -1);
+
+	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 1, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", spool);
+	for (int i = 0; i < 5; i++) {
+		const char *n[] = {"01-basic", "02-negative", "03-crash", "04-slow", "05-exit"};
+		add_result(db, a, i + 1, n[i], "PASS", 0, 0, NULL, NULL, 0);
+	}
+	add_result(db, a, 6, "06-private", "PASS", 0, 0, NULL, NULL, 1);
+	add_scen("ACCEPTED", a);
+
+	a = add_attempt(db, "ana@example.edu", "tp1", 2, "DONE", "TESTS_FAILED", "WARNINGS", NULL, NULL, "tp1", spool);
+	add_result(db, a, 1, "01-basic", "PASS", 0, 0, NULL, NULL, 0);
+	add_result(db, a, 2, "02-negative", "WRONG_OUTPUT", 0, 0, "stdout differs at line 1; out.txt differs",
+	           "02-negative.stdout.diff 02-negative.file.out.txt.diff", 0);
+	add_result(db, a, 3, "03-crash", "SIGNAL", 0, 11, NULL, NULL, 0);
+	add_result(db, a, 4, "04-slow", "TIME_LIMIT", 0, 0, NULL, NULL, 0);
+	add_result(db, a, 5, "05-exit", "WRONG_EXIT", 3, 0, NULL, NULL, 0);
+	add_result(db, a, 6, "06-private", "WRONG_OUTPUT", 0, 0, "secret differs", "private/06-private.stdout.diff", 1);
+	report(conf_en, a, "make.stderr", "tp.c:3:9: warning: unused variable 'x' [-Wunused-variable]\n", -1);
+	report(conf_en, a, "02-negative.stdout.diff",
+	       "--- expected\n+++ yours\n@@ -1 +1 @@\n--3\n+3\n", -1);
+	report(conf_en, a, "02-negative.file.out.txt.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-a\n+b\n", -1);
+	report(conf_en, a, "report.html", "<!doctype html><html><body><table><tr><td>-3</td><td>3</td></tr></table></body></html>\n", -1);
+	report(conf_en, a, "private/06-private.stdout.diff", "--- expected\n+++ yours\n-SECRET-EXPECTED\n", -1);
+	add_scen("TESTS_FAILED", a);
+
+	a = add_attempt(db, "ana@example.edu", "tp1", 3, "DONE", "BUILD_FAILED", "FAILED", NULL, NULL, "tp1", spool);
+	report(conf_en, a, "make.stderr", "tp.c:1:1: error: expected ';' before '}' token\nmake: *** [Makefile:2: tp] Error 1\n", -1);
+	add_scen("BUILD_FAILED", a);
+
+	a = add_attempt(db, "ana@example.edu", "tp1", 4, "ERROR", "INTERNAL_ERROR", NULL, NULL, NULL, "tp1", spool);
+	exec(db, "UPDATE attempts SET note = 'sandbox: clone: EPERM' WHERE id = (SELECT max(id) FROM attempts)");
+	add_scen("INTERNAL_ERROR", a);
+
+	static const char *const reasons[][3] = {
+		{"unknown_sender", "stranger@example.org", "tp1"},
+		{"untrusted_sender", "ana@gmail.com", "tp1"},
+		{"unknown_exercise", "tp9", NULL},
+		{"unknown_exercise", "", NULL},
+		{"not_open", "1798761600", "tp1"},
+		{"closed", "1767225600", "tp1"},
+		{"attempts_exhausted", "10", "tp1"},
+		{"no_files", "", "tp1"},
+		{"missing_required", "tp.c Makefile", "tp1"},
+		{"bad_archive", "tp.zip: Truncated ZIP file header", "tp1"},
+		{"too_large", "message:10485760", "tp1"},
+	};
+	static const char *const names[] = {"REJECTED-unknown_sender", "REJECTED-untrusted_sender",
+	                                    "REJECTED-unknown_exercise", "REJECTED-unknown_exercise_none",
+	                                    "REJECTED-not_open", "REJECTED-closed", "REJECTED-attempts_exhausted",
+	                                    "REJECTED-no_files", "REJECTED-missing_required",
+	                                    "REJECTED-bad_archive", "REJECTED-too_large"};
+	for (unsigned i = 0; i < G_N_ELEMENTS(reasons); i++) {
+		const char *email = i == 0 ? "stranger@example.org" : i == 1 ? "ana@gmail.com" : "ana@example.edu";
+		a = add_attempt(db, email, reasons[i][2], 0, "REJECTED", "REJECTED", NULL, reasons[i][0], reasons[i][1],
+		                i == 2 ? "tp9 please" : "tp1", spool);
+		if (i == 8)
+			exec(db, "UPDATE attempts SET note = 'ignored: notes.txt a.out' WHERE id = (SELECT max(id) FROM attempts)");
+		add_scen(names[i], a);
+	}
+	*state = NULL;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	store_close(db);
+	conf_free(conf_en);
+	conf_free(conf_es);
+	if (!getenv("SERCOM_KEEP"))
+		util_rm_rf(tmp);
+	return 0;
+}
+
+static void test_golden_lang(const struct sercom_conf *c, const char *lang)
+{
+	for (int i = 0; i < nscen; i++) {
+		g_autofree char *raw = NULL;
+		GMimeMessage *m = compose(c, db, scen[i].id, &raw);
+		assert_non_null(m);
+		g_autofree char *d = digest(m);
+		golden(lang, scen[i].name, d);
+		/* headers: never the student's subject; one Subject; Auto-Submitted */
+		g_autofree char *h = raw_headers(raw);
+		assert_null(strstr(h, "please"));
+		assert_non_null(strstr(h, "\nAuto-Submitted: auto-replied\n"));
+		g_object_unref(m);
+	}
+}
+
+static void test_golden_en(void **state) { test_golden_lang(conf_en, "en"); }
+static void test_golden_es(void **state) { test_golden_lang(conf_es, "es"); }
+
+/* structure checks that do not depend on the golden files */
+static void test_structure(void **state)
+{
+	g_autofree char *raw = NULL;
+	GMimeMessage *m = compose(conf_en, db, scen[1].id, &raw);
+	const char *subj = g_mime_message_get_subject(m);
+	assert_string_equal(subj, "[algo1] Result of attempt 2 (exercise tp1): TESTS FAILED");
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	assert_true(GMIME_IS_MULTIPART(body));
+	GMimeMultipart *mp = GMIME_MULTIPART(body);
+	/* summary, make.stderr, 2 diffs, report.html; no private diff */
+	assert_int_equal(g_mime_multipart_get_count(mp), 5);
+	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 1))), "make.stderr");
+	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 2))), "02-negative.stdout.diff");
+	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 4))), "report.html");
+	GMimeContentType *ct = g_mime_object_get_content_type(g_mime_multipart_get_part(mp, 2));
+	assert_true(g_mime_content_type_is_type(ct, "text", "x-diff"));
+	g_autofree char *text = part_text(g_mime_multipart_get_part(mp, 0));
+	assert_non_null(strstr(text, "02-negative: stdout differs (see 02-negative.stdout.diff); output file out.txt differs (see 02-negative.file.out.txt.diff)"));
+	assert_non_null(strstr(text, "03-crash: killed by SIGSEGV (segmentation fault)"));
+	assert_non_null(strstr(text, "04-slow: CPU time limit of 2 s exceeded"));
+	assert_non_null(strstr(text, "05-exit: exit code 3, expected 0"));
+	assert_non_null(strstr(text, "Test cases run but not shown here: 1."));
+	assert_non_null(strstr(text, "Attempts left for this exercise: 8 of 10"));
+	/* private cases never appear */
+	assert_null(strstr(raw, "06-private"));
+	assert_null(strstr(raw, "SECRET"));
+	assert_null(strstr(raw, "secret differs"));
+	/* threading: RFC 5322 3.6.4 */
+	const char *irt = g_mime_object_get_header(GMIME_OBJECT(m), "In-Reply-To");
+	assert_non_null(irt);
+	assert_non_null(strstr(irt, "@student.example>"));
+	g_autofree char *refs = g_mime_utils_header_unfold(g_mime_object_get_header(GMIME_OBJECT(m), "References"));
+	g_strdelimit(refs, "\t", ' ');
+	assert_true(g_str_has_prefix(refs, "<root@student.example> <mid@student.example> <sub"));
+	assert_non_null(g_mime_object_get_header(GMIME_OBJECT(m), "X-Sercom-Attempt"));
+	g_object_unref(m);
+
+	/* show_private_count = no: not even the count */
+	struct sercom_conf *c = load_conf("en", "show_private_count = no");
+	m = compose(c, db, scen[1].id, &raw);
+	g_autofree char *t2 = part_text(g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(m)), 0));
+	assert_null(strstr(t2, "not shown here"));
+	g_object_unref(m);
+	conf_free(c);
+}
+
+static void test_internal_error_notifies_admin(void **state)
+{
+	int64_t before, after;
+	assert_true(store_query_int(db, &before, 0, NULL, "SELECT count(*) FROM outbox WHERE attempt IS NULL AND recipients = 'staff@example.edu'"));
+	GMimeMessage *m = compose(conf_en, db, scen[3].id, NULL);
+	g_object_unref(m);
+	assert_true(store_query_int(db, &after, 0, NULL, "SELECT count(*) FROM outbox WHERE attempt IS NULL AND recipients = 'staff@example.edu'"));
+	assert_int_equal(after, before + 1);
+}
+
+static void test_caps(void **state)
+{
+	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 7, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp1", NULL);
+	add_result(db, a, 1, "01-basic", "WRONG_OUTPUT", 0, 0, NULL, "01-basic.stdout.diff", 0);
+	add_result(db, a, 2, "02-negative", "WRONG_OUTPUT", 0, 0, NULL, "02-negative.stdout.diff", 0);
+	GString *big = g_string_new(NULL);
+	for (int i = 0; i < 20000; i++)
+		g_string_append_printf(big, "-expected line %d\n+actual line %d\n", i, i);
+	report(conf_en, a, "01-basic.stdout.diff", big->str, (gssize)big->len);
+	report(conf_en, a, "02-negative.stdout.diff", big->str, (gssize)big->len);
+	report(conf_en, a, "report.html", big->str, (gssize)big->len);
+	g_string_free(big, TRUE);
+	struct sercom_conf *c = load_conf("en", "diff_max = 8K\nreply_max = 40K");
+	g_autofree char *raw = NULL;
+	GMimeMessage *m = compose(c, db, a, &raw);
+	assert_true(strlen(raw) < 40 * 1024);
+	GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+	g_autofree char *text = part_text(g_mime_multipart_get_part(mp, 0));
+	assert_non_null(strstr(text, "01-basic.stdout.diff was cut at 8 KiB."));
+	assert_non_null(strstr(text, "report.html is not attached: the reply would be larger than 40 KiB."));
+	g_autofree char *d1 = part_text(g_mime_multipart_get_part(mp, 1));
+	assert_true(strlen(d1) < 8 * 1024 + 200);
+	assert_non_null(strstr(d1, "[cut here: the file has"));
+	g_object_unref(m);
+	conf_free(c);
+}
+
+/* Issue 5's attacks. */
+static void test_attacks(void **state)
+{
+	/* 1. Subject with CR/LF and a fake Bcc: never reaches a header */
+	int64_t a = add_attempt(db, "ana@example.edu", NULL, 0, "REJECTED", "REJECTED", NULL, "unknown_exercise",
+	                        "tp9\r\nBcc: victim@evil.example", "tp9\r\nBcc: victim@evil.example\r\n", NULL);
+	g_autofree char *raw = NULL;
+	GMimeMessage *m = compose(conf_en, db, a, &raw);
+	g_autofree char *h = raw_headers(raw);
+	assert_null(strstr(h, "Bcc"));
+	assert_null(strstr(h, "evil"));
+	assert_null(g_mime_object_get_header(GMIME_OBJECT(m), "Bcc"));
+	InternetAddressList *bcc = g_mime_message_get_bcc(m);
+	assert_int_equal(internet_address_list_length(bcc), 0);
+	g_object_unref(m);
+
+	/* 2. a To: address with CR/LF or a list: no reply at all (it would be
+	 * a second recipient for sendmail), marked answered */
+	const char *bad_to[] = {"ana@example.edu\r\nBcc: victim@evil.example", "ana@example.edu, victim@evil.example",
+	                        "-oQ/tmp@example.edu", "\"a b\"@example.edu"};
+	for (int i = 0; i < 4; i++) {
+		a = add_attempt(db, bad_to[i], "tp1", 0, "REJECTED", "REJECTED", NULL, "no_files", "", "x", NULL);
+		exec(db, "UPDATE attempts SET answered = 0");
+		int64_t ob0 = -1;
+		assert_true(compose_reply(conf_en, db, a, &ob0, NULL));
+		assert_int_equal(ob0, 0);
+	}
+
+	/* 3. file name with quotes, slashes and 300 characters; NUL bytes and
+	 * invalid UTF-8 in program output; a path escaping report/ */
+	GString *name = g_string_new("01-basic.file.\"q'uo\"te;\\_x/\"y\"/");
+	while (name->len < 295)
+		g_string_append_c(name, name->len == 150 ? '/' : 'n');
+	g_string_append(name, ".diff");
+	assert_true(name->len == 300);
+	a = add_attempt(db, "ana@example.edu", "tp1", 8, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp1", NULL);
+	g_autofree char *note = g_strdup_printf("ignored: %s\r\nBcc: victim@evil.example", name->str);
+	exec(db, "UPDATE attempts SET note = 'x' WHERE id = (SELECT max(id) FROM attempts)");
+	GError *ue = NULL;
+	assert_true(store_exec(db, &ue, "UPDATE attempts SET note = %Q WHERE id = %lld", note, (long long)a));
+	g_autofree char *diffs = g_strdup_printf("%s ../../../../etc/passwd /etc/passwd 01-basic.stdout.diff", name->str);
+	add_result(db, a, 1, "01-basic", "WRONG_OUTPUT", 0, 0, NULL, diffs, 0);
+	report(conf_en, a, name->str, "-x\n+y\n", -1);
+	report(conf_en, a, "01-basic.stdout.diff", "-ok\n+o\0k\xff\xfe\xc3(\n\r\nFrom: x\n", 22);
+	m = compose(conf_en, db, a, &raw);
+	g_free(h);
+	h = raw_headers(raw);
+	assert_null(strstr(raw, "root:x:0"));
+	assert_null(strstr(h, "Bcc"));
+	assert_null(strstr(h, "nnnnnnnnnn"));
+	GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+	assert_int_equal(g_mime_multipart_get_count(mp), 3);
+	const char *fn = g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 1)));
+	assert_non_null(fn);
+	assert_true(strlen(fn) <= 125);
+	assert_null(strchr(fn, '/'));
+	assert_true(g_str_has_prefix(fn, "nnnn"));
+	assert_true(g_str_has_suffix(fn, "....diff"));
+	/* the summary names it in the body, on one line */
+	g_autofree char *sum = part_text(g_mime_multipart_get_part(mp, 0));
+	assert_non_null(strstr(sum, "output file \"q'uo\"te;\\_x/\"y\"/nnn"));
+	assert_non_null(strstr(sum, "Ignored (not accepted for this exercise): 01-basic.file."));
+	g_autofree char *d = part_text(g_mime_multipart_get_part(mp, 2));
+	assert_true(g_utf8_validate(d, -1, NULL));
+	assert_non_null(strstr(d, "o\xe2\x90\x80k"));   /* NUL shown as U+2400 */
+	assert_non_null(strstr(d, "\xef\xbf\xbd"));    /* invalid bytes as U+FFFD */
+	/* every line of the raw message is 7-bit and no raw part header leaked */
+	for (const char *p = raw; *p; p++)
+		assert_true((unsigned char)*p < 0x80 && *p != 0);
+	g_object_unref(m);
+	g_string_free(name, TRUE);
+
+	/* 4. robots never get an answer (mail loops), and are marked answered */
+	const char *robots[] = {"MAILER-DAEMON@example.edu", "", "owner-list@example.edu", "list-request@example.edu"};
+	for (int i = 0; i < 4; i++) {
+		a = add_attempt(db, robots[i], "tp1", 0, "REJECTED", "REJECTED", NULL, "unknown_sender", robots[i], "x", NULL);
+		exec(db, "UPDATE attempts SET answered = 0");
+		int64_t ob = -1;
+		GError *e = NULL;
+		assert_true(compose_reply(conf_en, db, a, &ob, &e));
+		assert_int_equal(ob, 0);
+		int64_t ans;
+		assert_true(store_query_int(db, &ans, -1, NULL, "SELECT answered FROM attempts WHERE id = %lld", (long long)a));
+		assert_int_equal(ans, 1);
+	}
+	/* automatic message outcome: defensive no answer */
+	a = add_attempt(db, "ana@example.edu", "tp1", 0, "REJECTED", "REJECTED", NULL, "no_files", "", "x", NULL);
+	exec(db, "UPDATE messages SET outcome = 'automatic' WHERE id = (SELECT message FROM attempts ORDER BY id DESC LIMIT 1)");
+	exec(db, "UPDATE attempts SET answered = 0");
+	int64_t ob = -1;
+	assert_true(compose_reply(conf_en, db, a, &ob, NULL));
+	assert_int_equal(ob, 0);
+}
+
+static void test_pending_and_once(void **state)
+{
+	exec(db, "UPDATE attempts SET answered = 1");
+	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 9, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", NULL);
+	add_attempt(db, "ana@example.edu", "tp1", 10, "QUEUED", NULL, NULL, NULL, NULL, "tp1", NULL);
+	GError *e = NULL;
+	assert_int_equal(compose_pending(conf_en, db, &e), 1);
+	/* answered: a second call composes nothing, and compose_reply says 0 */
+	assert_int_equal(compose_pending(conf_en, db, &e), 0);
+	int64_t ob = -1;
+	assert_true(compose_reply(conf_en, db, a, &ob, &e));
+	assert_int_equal(ob, 0);
+	int64_t rows;
+	assert_true(store_query_int(db, &rows, 0, NULL, "SELECT count(*) FROM outbox WHERE attempt = %lld", (long long)a));
+	assert_int_equal(rows, 1);
+	/* QUEUED: not yet */
+	assert_false(compose_reply(conf_en, db, a + 1, &ob, &e));
+	g_clear_error(&e);
+	/* override: a new reply with the staff's note */
+	assert_true(compose_override(conf_en, db, a, "Late penalty waived.\nSee you.", &e));
+	assert_true(store_query_int(db, &rows, 0, NULL, "SELECT count(*) FROM outbox WHERE attempt = %lld", (long long)a));
+	assert_int_equal(rows, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_en),
+		cmocka_unit_test(test_golden_es),
+		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_internal_error_notifies_admin),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_attacks),
+		cmocka_unit_test(test_pending_and_once),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
