@@ -52,11 +52,12 @@ UNIT_spool    = spool util log
 UNIT_mime     = mime util log
 UNIT_unpack   = unpack util log
 UNIT_policy   = policy conf util log
-UNIT_exercise = exercise conf util log
+UNIT_exercise = exercise compare conf util log
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
 UNIT_compose  = compose transport exercise compare store conf util log spool
 UNIT_transport = transport compose exercise compare store conf util log spool
+UNIT_sandbox  = sandbox util log
 UNIT_queue    = queue store conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -85,7 +86,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OBJ)/,$$(addsuffix .o,
 DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-dev \
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
-  libarchive-tools time xz-utils bzip2 ca-certificates perl chromium
+  libarchive-tools time xz-utils bzip2 ca-certificates perl chromium sasl2-bin openssl
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -13,7 +13,9 @@
  *    the retry is recorded normally. A directory left by a crashed
  *    transaction under a reused ID is removed before the rename.
  * 4. Any error: we remove our spool copy (the MTA still holds the message
- *    and retries after our 75) and report. */
+ *    and retries after our 75) and report.
+ * 5. The spool is the source of truth: a message in var/mail without a row
+ *    (a power cut lost the commit) is recorded by ingest_recover(). */
 #define _GNU_SOURCE
 #include "ingest.h"
 #include "exercise.h"
@@ -472,12 +474,8 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 		goto fail;
 	}
 	g_clear_pointer(&v->stage, g_free);
-	int r = util_fsync_dir(c->attempts_dir);
-	if (r < 0) {
-		g_set_error(err, SERCOM_ERROR, -r, "%s: fsync: %s", c->attempts_dir, g_strerror(-r));
-		util_rm_rf(dir);
-		goto fail;
-	}
+	/* no fsync of attempts/: like the row, the directory is derived from
+	 * the spooled message, which is on disk (see store.c) */
 	if (!store_commit(s, err)) {
 		util_rm_rf(dir);
 		return false;
@@ -560,4 +558,49 @@ bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
 	}
 	g_free(path);
 	return ok;
+}
+
+int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age, GError **err)
+{
+	static const char *const subs[] = { "new", "cur" };
+	int found = 0;
+	sqlite3_stmt *known = store_prepare(s, "SELECT 1 FROM messages WHERE spool_file = ?1 LIMIT 1", err);
+	if (!known)
+		return -1;
+	int64_t now = util_now();
+	for (size_t i = 0; i < G_N_ELEMENTS(subs); i++) {
+		g_autofree char *dir = g_build_filename(c->mail_dir, subs[i], NULL);
+		GDir *d = g_dir_open(dir, 0, NULL);
+		if (!d)
+			continue;
+		const char *n;
+		while ((n = g_dir_read_name(d))) {
+			if (n[0] == '.')
+				continue;
+			g_autofree char *path = g_build_filename(dir, n, NULL);
+			struct stat st;
+			/* younger files may belong to an MDA still at work */
+			if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || now - st.st_mtime < min_age)
+				continue;
+			sqlite3_reset(known);
+			sqlite3_bind_text(known, 1, path, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(known) == SQLITE_ROW)
+				continue;
+			struct ingest_opts o = { 0 };
+			struct ingest_result res = { 0 };
+			GError *e = NULL;
+			if (ingest_spooled(c, s, path, &o, &res, &e)) {
+				log_warn("%s: message without a record: recorded now as %s", path,
+				         ingest_outcome_name(res.outcome));
+				found++;
+			} else {
+				log_error("%s: message without a record: %s", path, e->message);
+				g_error_free(e);
+			}
+			ingest_result_clear(&res);
+		}
+		g_dir_close(d);
+	}
+	sqlite3_finalize(known);
+	return found;
 }

@@ -36,6 +36,10 @@ bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
 /* Records a message already in var/mail/new (e.g. found unrecorded). */
 bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *spool_path,
                     const struct ingest_opts *o, struct ingest_result *res, GError **err);
+/* Records every message of var/mail (new/ and cur/) older than min_age
+ * seconds that has no messages row (a commit lost to a power cut); returns
+ * how many, -1 on error. */
+int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age, GError **err);
 void ingest_result_clear(struct ingest_result *res);
 const char *ingest_outcome_name(enum ingest_outcome o);
 /* Pokes the runner through var/runner.fifo; never blocks, silent when no

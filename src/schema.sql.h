@@ -20,6 +20,7 @@ static const char *const store_migrations[] = {
 "  outcome TEXT NOT NULL,"
 "  note TEXT);"
 "CREATE UNIQUE INDEX messages_mid ON messages(message_id) WHERE message_id IS NOT NULL AND outcome != 'duplicate';"
+"CREATE INDEX messages_spool ON messages(spool_file);"
 /* state: QUEUED RUNNING DONE REJECTED SUPERSEDED ERROR
  * verdict: ACCEPTED TESTS_FAILED BUILD_FAILED REJECTED INTERNAL_ERROR
  * build: OK WARNINGS FAILED; grading: how many times graded (regrades keep
