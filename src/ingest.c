@@ -185,9 +185,15 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 	}
 	if (v->outcome != INGEST_QUEUED)
 		return true; /* already rejected: the raw mail is kept, no files */
+	/* the parser stopped collecting: the file list is incomplete, and
+	 * grading part of a submission would be a wrong answer */
 	if (m->too_large) {
 		reject(v, REJECT_TOO_LARGE, g_strdup_printf("attachments:%llu",
 		       (unsigned long long)v->ex->limits.unpacked_size));
+		return true;
+	}
+	if (m->too_many_parts) {
+		reject(v, REJECT_TOO_LARGE, g_strdup("parts:1000"));
 		return true;
 	}
 	struct unpack_limits lim = {

@@ -4,6 +4,9 @@
  * - The message is parsed from a seekable stream with GMime's persistent
  *   mode: parts keep offsets into the stream instead of copies, so memory is
  *   the decoded files plus GMime's tree, not the message twice.
+ * - A linear pre-scan (scan_stream) bounds what GMime may build: GMime
+ *   has no cap on parts or header lines, and 10 MB of empty parts costs it
+ *   gigabytes. Past the caps the message is cut and flagged.
  * - Decoding goes through a filter stream read in chunks, so the byte cap
  *   (max_file_bytes_total) stops a part as soon as it is crossed instead of
  *   after decoding it whole.
@@ -16,7 +19,6 @@
 #define _GNU_SOURCE
 #include "mime.h"
 #include "util.h"
-#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -594,13 +596,14 @@ static ssize_t stream_read_full(GMimeStream *s, char *buf, size_t len)
  * sees a truncated message of bounded cost and the info says too_many_parts.
  *
  * The scan errs on the side of counting: every line starting with "--"
- * opens a header block; a header block that has no Content-Type or that
- * names message/ (a nested mail, or a multipart/digest part) is followed by
- * another header block rather than a body. */
+ * opens a header block; a header block that names message/ (a nested mail),
+ * or a part's block without Content-Type (a multipart/digest part), is
+ * followed by another header block rather than a body. */
 struct scan {
 	uint64_t boundaries, header_lines, header_bytes;
 	uint64_t max_boundaries, max_header_lines;
 	bool in_headers, saw_ct, saw_msg;
+	bool part_block; /* this header block follows a boundary line */
 };
 
 #define SCAN_KEEP 256
@@ -630,6 +633,7 @@ static bool scan_line(struct scan *sc, const char *l, size_t kept, size_t len)
 		if (++sc->boundaries > sc->max_boundaries)
 			return true;
 		sc->in_headers = true;
+		sc->part_block = true;
 		sc->saw_ct = sc->saw_msg = false;
 		return false;
 	}
@@ -641,9 +645,11 @@ static bool scan_line(struct scan *sc, const char *l, size_t kept, size_t len)
 	if (sc->header_bytes > MAX_HEADER_BYTES)
 		return true;
 	if (len == 0) {
-		if (sc->saw_ct && !sc->saw_msg)
+		/* a nested message follows (message/rfc822, or a part without
+		 * Content-Type, which is one inside multipart/digest) */
+		if (!sc->saw_msg && !(sc->part_block && !sc->saw_ct))
 			sc->in_headers = false;
-		sc->saw_ct = sc->saw_msg = false;
+		sc->saw_ct = sc->saw_msg = sc->part_block = false;
 		return false;
 	}
 	if (header_like(l, kept)) {
@@ -696,8 +702,11 @@ static bool scan_stream(GMimeStream *s, struct ctx *c, gint64 *begin, gint64 *en
 	}
 
 	struct scan sc = {
-		.max_boundaries = 4 * c->lim.max_parts + 64,
-		.max_header_lines = 16 * c->lim.max_parts + 1024,
+		/* ~5 MiB and ~13 MiB of GMime objects at most; not lower
+		 * whatever max_parts is, so that text with many "--" or
+		 * "key: value" lines is not mistaken for a bomb */
+		.max_boundaries = MAX(4 * c->lim.max_parts + 64, 4096),
+		.max_header_lines = MAX(16 * c->lim.max_parts, 20000),
 		.in_headers = true,
 	};
 	char line[SCAN_KEEP];

@@ -867,6 +867,26 @@ static int cmd_import(struct admin *a, int argc, char **argv)
 	return r;
 }
 
+static int cmd_recover(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc != 1) {
+		fprintf(stderr, "usage: sercom recover\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	/* a minute old: younger files may belong to an MDA still at work */
+	int n = ingest_recover(a->conf, a->store, 60, &err);
+	if (n < 0)
+		return fail(err);
+	if (n)
+		ingest_wake_runner(a->conf);
+	printf("%d message%s of %s had no record and %s recorded now\n", n, n == 1 ? "" : "s",
+	       a->conf->mail_dir, n == 1 ? "is" : "are");
+	return 0;
+}
+
 static GOptionEntry list_options[] = {
 	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
 	{ NULL },
@@ -924,6 +944,9 @@ static const struct command commands[] = {
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
 	{ "import-maildir", cmd_import, "DIR|MBOX",
 	  "Feeds every message of a Maildir (new/ and cur/) or an mbox through the same path as sercom-deliver.", import_options },
+	{ "recover", cmd_recover, "",
+	  "Records the messages of var/mail that have no record (a power cut lost the commit);\n"
+	  "the runner does the same when it starts.", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

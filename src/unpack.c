@@ -161,31 +161,36 @@ refuse:
 }
 
 /* Opens (creating with 0755 when missing) the directory comps[0..n) below
- * dirfd, never following a symlink. -errno on failure. */
+ * dirfd, never following a symlink. -errno on failure; -E2BIG when creating
+ * one more directory would pass max_files (directories count as files). */
 static int open_dirs(struct job *j, char **comps, size_t n)
 {
 	int fd = dup(j->dirfd);
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
-		bool created = false;
-		if (mkdirat(fd, comps[i], 0755) == 0)
-			created = true;
-		else if (errno != EEXIST) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
 		int nfd = openat(fd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT) {
+			if (j->lim->max_files && j->st->files + 1 > j->lim->max_files) {
+				close(fd);
+				return -E2BIG;
+			}
+			if (mkdirat(fd, comps[i], 0755) < 0 && errno != EEXIST) {
+				int e = -errno;
+				close(fd);
+				return e;
+			}
+			nfd = openat(fd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (nfd >= 0) {
+				/* exact mode whatever the MDA's umask */
+				fchmod(nfd, 0755);
+				j->st->files++;
+			}
+		}
 		int e = -errno;
 		close(fd);
 		if (nfd < 0)
 			return e;
-		if (created) {
-			/* exact mode whatever the MDA's umask */
-			fchmod(nfd, 0755);
-			j->st->files++;
-		}
 		fd = nfd;
 	}
 	return fd;
@@ -373,6 +378,9 @@ static enum unpack_result extract_entry(struct job *j, struct archive *a,
 		int fd = open_dirs(j, comps, g_strv_length(comps));
 		if (fd >= 0)
 			close(fd);
+		else if (fd == -E2BIG)
+			res = fail(j, UNPACK_TOO_LARGE, "%s: more than %" G_GUINT64_FORMAT
+				   " files", j->name, j->lim->max_files);
 		else if (is_io_errno(-fd))
 			res = fail(j, UNPACK_IO_ERROR, "%s: creating %s: %s", j->name, rel,
 				   g_strerror(-fd));
@@ -397,7 +405,10 @@ static enum unpack_result extract_entry(struct job *j, struct archive *a,
 	int pfd = -1;
 	int fd = create_file(j, comps, &pfd);
 	if (fd < 0) {
-		if (is_io_errno(-fd))
+		if (fd == -E2BIG)
+			res = fail(j, UNPACK_TOO_LARGE, "%s: more than %" G_GUINT64_FORMAT
+				   " files", j->name, j->lim->max_files);
+		else if (is_io_errno(-fd))
 			res = fail(j, UNPACK_IO_ERROR, "%s: creating %s: %s", j->name, rel,
 				   g_strerror(-fd));
 		else

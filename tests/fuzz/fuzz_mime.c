@@ -1,7 +1,9 @@
 /* libFuzzer target over the MDA's parse path: one input is one mail, parsed
  * by mime_parse_buffer with tight caps; every file it yields is then put
  * through unpack into a scratch directory, so archive attachments reach
- * libarchive and our path checks too. A crash, a sanitizer report, a leak
+ * libarchive and our path checks too. The raw input is also unpacked as a
+ * file of its own: mutations of the raw archive seeds (corpus/raw-*) reach
+ * the archive code far faster than through base64 inside a mail. A crash, a sanitizer report, a leak
  * or a timeout is a finding. The lead may extend it with policy. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -20,6 +22,11 @@ static char *scratch;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void remove_scratch(void)
+{
+	util_rm_rf(scratch);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	mime_init();
@@ -27,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(tmpl))
 		abort();
 	scratch = strdup(tmpl);
+	atexit(remove_scratch);
 	return 0;
 }
 
@@ -61,12 +69,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct unpack_stats st = {0};
 		GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 		GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
-		for (guint i = 0; i < m->files->len; i++) {
-			struct mime_file *f = m->files->pdata[i];
-			gsize n;
-			const void *d = g_bytes_get_data(f->data, &n);
+		for (guint i = 0; i <= m->files->len; i++) {
+			const char *name = "input.bin";
+			gsize n = size;
+			const void *d = data;
+			if (i < m->files->len) {
+				struct mime_file *f = m->files->pdata[i];
+				name = f->name;
+				d = g_bytes_get_data(f->data, &n);
+			}
 			char *why = NULL;
-			enum unpack_result r = unpack_file_at(dfd, f->name, d, n, &ulim, &st,
+			enum unpack_result r = unpack_file_at(dfd, name, d, n, &ulim, &st,
 							      names, notes, &why);
 			g_free(why);
 			if (r == UNPACK_TOO_LARGE || r == UNPACK_IO_ERROR)

@@ -412,6 +412,37 @@ static void parser_bombs(void **state)
 	g_string_free(s, TRUE);
 }
 
+static void no_false_bombs(void **state)
+{
+	/* a text attachment of 30000 "key: value" lines and 5000 "--" lines
+	 * is text, not a header or boundary bomb */
+	GString *s = g_string_new(HDR "Content-Type: multipart/mixed; boundary=XX\n\n"
+				      "--XX\nContent-Type: text/plain\n"
+				      "Content-Disposition: attachment; filename=log.txt\n\n");
+	for (int i = 0; i < 30000; i++)
+		g_string_append_printf(s, "12:00:%02d: step %d\n", i % 60, i);
+	g_string_append(s, "--XX\nContent-Type: text/x-diff\n"
+			   "Content-Disposition: attachment; filename=p.diff\n\n");
+	for (int i = 0; i < 3000; i++)
+		g_string_append(s, "--- a\n");
+	g_string_append(s, "--XX--\n");
+	struct mime_info *m = parse(s->str);
+	assert_false(m->too_many_parts);
+	assert_int_equal(m->files->len, 2);
+	g_string_free(s, TRUE);
+	mime_info_free(m);
+
+	/* a 5 MB plain-text mail without MIME is not cut either */
+	s = g_string_new("From: a@example.edu\nSubject: long\n\n");
+	while (s->len < (5u << 20))
+		g_string_append(s, "Note: this is a long line of text in a plain mail.\n");
+	m = parse(s->str);
+	assert_false(m->too_many_parts);
+	assert_int_equal(m->notes->len, 0);
+	g_string_free(s, TRUE);
+	mime_info_free(m);
+}
+
 static void crlf_and_encodings(void **state)
 {
 	struct mime_info *m = parse(
@@ -461,6 +492,17 @@ static void signed_and_odd(void **state)
 		m = mime_parse_buffer(odd[i], strlen(odd[i]), NULL, NULL);
 		assert_non_null(m);
 		assert_non_null(m->recipients);
+		mime_info_free(m);
+	}
+	/* no usable From: NULL, the caller falls back to the envelope */
+	const char *nofrom[] = {"From: just a name\nSubject: x\n\nb\n",
+				"From: <>\nSubject: x\n\nb\n",
+				"From: alice\nSubject: x\n\nb\n",
+				"From: undisclosed-recipients:;\nSubject: x\n\nb\n"};
+	for (size_t i = 0; i < G_N_ELEMENTS(nofrom); i++) {
+		m = parse(nofrom[i]);
+		if (m->from_addr)
+			fail_msg("[%s] gave from_addr %s", nofrom[i], m->from_addr);
 		mime_info_free(m);
 	}
 	unsigned char noise[4096];
@@ -559,6 +601,7 @@ int main(void)
 		cmocka_unit_test(header_injection),
 		cmocka_unit_test(limits),
 		cmocka_unit_test(parser_bombs),
+		cmocka_unit_test(no_false_bombs),
 		cmocka_unit_test(crlf_and_encodings),
 		cmocka_unit_test(signed_and_odd),
 		cmocka_unit_test(parse_file),

@@ -383,6 +383,23 @@ static void too_many_files(void **state)
 	assert_int_equal(run(f, "many.tar.gz", ar->data, ar->len, NULL), UNPACK_TOO_LARGE);
 	assert_true(f->st.files <= LIM.max_files);
 	assert_non_null(strstr(f->why, "files"));
+	/* directories count too: nested levels of one file each */
+	struct ent deep[40];
+	GString *path = g_string_new(NULL);
+	for (int i = 0; i < 40; i++) {
+		g_string_append_printf(path, "d%d/", i);
+		deep[i] = (struct ent){.path = g_strdup_printf("%sf.c", path->str), .data = "x"};
+	}
+	GByteArray *ar3 = make_archive(ZIP, deep, 40);
+	struct unpack_limits lim = {.max_files = 20};
+	memset(&f->st, 0, sizeof f->st);
+	assert_int_equal(run(f, "deep.zip", ar3->data, ar3->len, &lim), UNPACK_TOO_LARGE);
+	assert_true(f->st.files <= 20);
+	for (int i = 0; i < 40; i++)
+		g_free((char *)deep[i].path);
+	g_string_free(path, TRUE);
+	g_byte_array_unref(ar3);
+
 	/* 10000 skipped entries (symlinks) are an entry flood: stopped too */
 	struct ent *links = g_new0(struct ent, 10000);
 	for (int i = 0; i < 10000; i++) {
