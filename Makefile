@@ -86,7 +86,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OBJ)/,$$(addsuffix .o,
 DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-dev \
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
-  libarchive-tools time xz-utils bzip2 ca-certificates perl chromium sasl2-bin openssl
+  libarchive-tools time xz-utils bzip2 ca-certificates perl patch chromium sasl2-bin openssl python3
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -40,6 +40,11 @@ struct diff *diff_buffers(const char *expected, size_t expected_len,
 struct diff *diff_files(const char *expected_path, const char *actual_path, GError **err);
 void diff_free(struct diff *d);
 
+/* The rule that sends an input to the byte comparison: a NUL byte, or
+ * more than a tenth of the bytes (and more than 8) invalid UTF-8; a few
+ * Latin-1 letters in a text stay text. */
+bool diff_looks_binary(const char *p, size_t n);
+
 /* The inputs are byte for byte equal. */
 bool diff_equal(const struct diff *d);
 /* The inputs were compared as binary; *first_byte (when not NULL) gets the

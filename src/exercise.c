@@ -110,7 +110,7 @@ static bool get_args(GKeyFile *kf, const char *file, const char *group, const ch
 		g_error_free(e);
 		return false;
 	}
-	if (nonempty && !**out) {
+	if (nonempty && (!**out || !***out)) {
 		g_strfreev(*out);
 		*out = NULL;
 		g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [%s] %s: expected a command, got nothing", file, group, key);
@@ -234,12 +234,10 @@ static bool load_case(const struct exercise *e, const char *tests_dir, const cha
 
 	if (is_file(conf_path)) {
 		GError *e2 = NULL;
-		kf = conf_keyfile_load(conf_path, &e2);
+		/* by the path as given, which the message names */
+		kf = conf_keyfile_load(file, &e2);
 		if (!kf) {
-			/* conf_keyfile_load names the absolute path; show the same
-			 * path as every other message */
-			g_set_error(err, SERCOM_ERROR, e2->code, "%s", e2->message);
-			g_error_free(e2);
+			g_propagate_error(err, e2);
 			goto out;
 		}
 		static const char *const groups[] = { "case", "limits", NULL };
@@ -315,7 +313,7 @@ static bool load_cases(struct exercise *e, const char *shown_dir, GError **err)
 	g_autofree char *tests = g_build_filename(e->dir, "tests", NULL);
 	g_autofree char *shown_tests = g_build_filename(shown_dir, "tests", NULL);
 	if (!is_dir(tests)) {
-		log_warn("%s: no tests/ directory: submissions are only built", shown_tests);
+		log_debug("%s: no tests/ directory: submissions are only built", shown_tests);
 		return true;
 	}
 	GError *e2 = NULL;
@@ -332,7 +330,7 @@ static bool load_cases(struct exercise *e, const char *shown_dir, GError **err)
 			continue;   /* .gitkeep and editors' droppings */
 		g_autofree char *p = g_build_filename(tests, n, NULL);
 		if (!is_dir(p)) {
-			log_warn("%s/%s: not a directory, ignored", shown_tests, n);
+			log_warn("%s/%s: not a directory (or a symlink), ignored", shown_tests, n);
 			continue;
 		}
 		if (!util_safe_filename(n)) {
@@ -383,7 +381,6 @@ struct exercise *exercise_load(const struct sercom_conf *c, const char *dir, GEr
 	e->dir = g_canonicalize_filename(dir, NULL);
 	e->name = g_path_get_basename(e->dir);
 	g_autofree char *file = g_build_filename(dir, "exercise.conf", NULL);
-	g_autofree char *abs_file = g_build_filename(e->dir, "exercise.conf", NULL);
 	g_autofree char *late = NULL;
 	GKeyFile *kf = NULL;
 	bool ok = false;
@@ -396,15 +393,16 @@ struct exercise *exercise_load(const struct sercom_conf *c, const char *dir, GEr
 	}
 	e->compare.mode = CMP_EXACT;
 
-	if (!is_dir(e->dir)) {
+	/* the exercise directory itself may be a link (into the teachers' git
+	 * checkout); what lies inside it may not */
+	if (!g_file_test(e->dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(err, SERCOM_ERROR, ENOENT, "%s: no such exercise directory", dir);
 		goto out;
 	}
 	GError *e2 = NULL;
-	kf = conf_keyfile_load(abs_file, &e2);
+	kf = conf_keyfile_load(file, &e2);
 	if (!kf) {
-		g_set_error(err, SERCOM_ERROR, e2->code, "%s", e2->message);
-		g_error_free(e2);
+		g_propagate_error(err, e2);
 		goto out;
 	}
 	static const char *const groups[] = { "exercise", "limits", "build-limits", NULL };
@@ -518,28 +516,18 @@ bool exercise_parse_args(const char *s, char ***argv, GError **err)
 	for (; *p; p++) {
 		char ch = *p;
 		if (ch == '\\') {
+			/* as the original params_to_list(): \n and \t are control
+			 * characters, any other escaped character stands for
+			 * itself (\" \' \\ and "\ " included), inside quotes too */
 			char nx = p[1];
-			char out;
-			switch (nx) {
-			case 'n': out = '\n'; break;
-			case 't': out = '\t'; break;
-			case '"': case '\'': case '\\': case ' ': out = nx; break;
-			case 0:
+			if (!nx) {
 				g_set_error(err, SERCOM_ERROR, EINVAL, "a backslash ends the arguments");
 				goto fail;
-			default:
-				/* unknown escapes stay as written: a regular
-				 * expression argument like \d+ means what it says */
-				out = 0;
 			}
 			if (!cur)
 				cur = g_string_new(NULL);
-			if (out) {
-				g_string_append_c(cur, out);
-				p++;
-			} else {
-				g_string_append_c(cur, '\\');
-			}
+			g_string_append_c(cur, nx == 'n' ? '\n' : nx == 't' ? '\t' : nx);
+			p++;
 			continue;
 		}
 		if (quote) {

@@ -1,7 +1,28 @@
 /* exercise: loads an exercise definition directory (DESIGN section 4):
  * exercise.conf, Makefile, skeleton/, solution/, tests/NAME/ cases. Errors
  * name the file and key. Also the shell-like argument parser of case.conf
- * (the original system's rules) and the accepted/required file rules. */
+ * (the original system's rules) and the accepted/required file rules.
+ *
+ * The rules a teacher meets (each mistake is an error naming file, group
+ * and key, e.g. "exercises/tp1/tests/02/case.conf: [case] exit: expected a
+ * number, 'nonzero' or 'any', got 'x'"):
+ *  - exercise.conf groups: [exercise] (title, opens, closes, max_attempts,
+ *    files, required, build, run, compare, late, private_counts), [limits],
+ *    [build-limits]. case.conf groups: [case] (args, exit, private, points,
+ *    compare, ignore_extra) and [limits]: a case's limit overrides go in its
+ *    own [limits] group, as in exercise.conf. Unknown groups and keys are
+ *    errors: a misspelt `privte = true` would otherwise publish a case.
+ *  - Defaults: title = the directory name, build = make, run = ./tp,
+ *    compare = exact, late = reject, private_counts = false, no dates, no
+ *    attempt limit; a case: no args, exit 0, public, 1 point, the
+ *    exercise's compare, ignore_extra = false. case.conf may be absent.
+ *  - A case directory holds only case.conf, stdin, stdout, stderr, in/,
+ *    out/ (regular files and directories, never symlinks); anything else is
+ *    an error ("stdout.txt" would leave a case checking nothing). Cases run
+ *    in strcmp order of their names; names starting with '.' are skipped.
+ *  - files/required globs (fnmatch, FNM_PERIOD): a glob with a '/' matches
+ *    the whole relative path, one without matches the last component (so
+ *    `*.c` accepts src/list.c). */
 #ifndef SERCOM_EXERCISE_H
 #define SERCOM_EXERCISE_H
 
@@ -61,9 +82,14 @@ struct exercise *exercise_find(const struct sercom_conf *c, const char *name, GE
 char **exercise_list_names(const struct sercom_conf *c);
 void exercise_free(struct exercise *e);
 
-/* Splits s with the original system's shell-like rules: blanks separate;
- * "..." and '...' group; \n, \t, \", \' and \\ escapes; an unclosed quote is
- * an error. */
+/* Splits s with the original system's shell-like rules (params_to_list()):
+ * spaces separate words (tabs and newlines too, here); "..." and '...'
+ * group and may be glued to other text (a"b c" is one word `ab c`); a
+ * backslash escapes everywhere, quotes included: \n and \t are newline and
+ * tab, any other \c is c (\" \' \\ "\ "). Differences from the original,
+ * both errors it let pass silently: an unclosed quote or a trailing
+ * backslash is an error, and "" is always an empty word. *argv is
+ * NULL-terminated (g_strfreev), NULL on error. */
 bool exercise_parse_args(const char *s, char ***argv, GError **err);
 /* Whether name matches one of the exercise's `files` globs (all when none). */
 bool exercise_file_accepted(const struct exercise *e, const char *name);

@@ -217,7 +217,8 @@ static void test_random_against_gnu(void **state)
 {
 	GRand *r = g_rand_new_with_seed(42);
 	const char *words[] = { "a", "b", "c", "d", "e", "", "  x", "sum: 1" };
-	bool have_patch = g_find_program_in_path("patch") != NULL;
+	g_autofree char *patch_prog = g_find_program_in_path("patch");
+	bool have_patch = patch_prog != NULL;
 	for (int iter = 0; iter < 300; iter++) {
 		GString *a = g_string_new(NULL), *b = g_string_new(NULL);
 		int na = g_rand_int_range(r, 0, 30), nb = g_rand_int_range(r, 0, 30);
@@ -336,6 +337,8 @@ static void test_truncation(void **state)
 	h = diff_html(d, &o);
 	assert_true(h->len <= 4096 + 300);
 	assert_true(g_str_has_suffix(h->str, "</table>\n"));
+	assert_non_null(strstr(h->str, "abcdefghijklmnopqrstuvwxyzabcdef"));   /* its beginning shows */
+	assert_non_null(strstr(h->str, "[diff truncated at 4096 bytes]"));
 	g_string_free(h, TRUE);
 	diff_free(d);
 	g_string_free(a, TRUE);
@@ -506,6 +509,47 @@ static void test_hostile_bounded(void **state)
 	g_free(g);
 }
 
+/* Random bytes (no NUL, so mostly text): the diff applies, the HTML is
+ * valid UTF-8 with balanced rows, whatever the bytes. */
+static void test_random_bytes(void **state)
+{
+	GRand *r = g_rand_new_with_seed(99);
+	const char alphabet[] = "ab\n\n\r \t<&\xff\xc3\xa9\x01";
+	for (int iter = 0; iter < 2000; iter++) {
+		GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+		int na = g_rand_int_range(r, 0, 60), nb = g_rand_int_range(r, 0, 60);
+		for (int i = 0; i < na; i++)
+			g_string_append_c(a, alphabet[g_rand_int_range(r, 0, sizeof alphabet - 1)]);
+		for (int i = 0; i < nb; i++)
+			g_string_append_c(b, alphabet[g_rand_int_range(r, 0, sizeof alphabet - 1)]);
+		struct diff *d = diff_buffers(a->str, a->len, b->str, b->len);
+		struct diff_options o = { .context = g_rand_int_range(r, 0, 4), .max_output = SIZE_MAX };
+		if (!diff_binary(d, NULL)) {
+			GString *u = diff_unified(d, &o);
+			g_autofree char *back = apply(a->str, u->str);
+			assert_string_equal(back, b->str);
+			g_string_free(u, TRUE);
+		}
+		o.max_output = (size_t)g_rand_int_range(r, 100, 3000);
+		GString *h = diff_html(d, &o);
+		assert_true(g_utf8_validate(h->str, (gssize)h->len, NULL));
+		size_t open = 0, close = 0;
+		for (const char *p = h->str; (p = strstr(p, "<tr")); p++)
+			open++;
+		for (const char *p = h->str; (p = strstr(p, "</tr>")); p++)
+			close++;
+		assert_int_equal(open, close);
+		g_string_free(h, TRUE);
+		diff_free(d);
+		g_string_free(a, TRUE);
+		g_string_free(b, TRUE);
+	}
+	assert_false(diff_looks_binary("plain text\n", 11));
+	assert_true(diff_looks_binary("a\0b", 3));
+	assert_false(diff_looks_binary("", 0));
+	g_rand_free(r);
+}
+
 /* A mid-size realistic case applies exactly (the whole diff, uncapped). */
 static void test_medium_applies(void **state)
 {
@@ -547,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_hostile_bounded),
 		cmocka_unit_test(test_medium_applies),
+		cmocka_unit_test(test_random_bytes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
