@@ -457,10 +457,12 @@ static const char *attempt_verdict(const struct attempt_info *a)
 {
 	if (!g_strcmp0(a->state, "REJECTED"))
 		return "REJECTED";
-	if (!g_strcmp0(a->state, "DONE") && a->verdict &&
-	    (!strcmp(a->verdict, "ACCEPTED") || !strcmp(a->verdict, "TESTS_FAILED") ||
-	     !strcmp(a->verdict, "BUILD_FAILED")))
-		return a->verdict;
+	/* DONE: graded, or set by `sercom override` (any of the five) */
+	static const char *const known[] = {"ACCEPTED", "TESTS_FAILED", "BUILD_FAILED", "REJECTED", NULL};
+	if (!g_strcmp0(a->state, "DONE") && a->verdict)
+		for (int i = 0; known[i]; i++)
+			if (!strcmp(a->verdict, known[i]))
+				return known[i];
 	return "INTERNAL_ERROR";
 }
 
@@ -488,8 +490,17 @@ static GMimeReferences *submission_references(const char *spool_file)
 	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
 	if (m) {
 		const char *v = g_mime_object_get_header(GMIME_OBJECT(m), "References");
-		if (v)
+		if (v) {
 			refs = g_mime_references_parse(NULL, v);
+		} else if ((v = g_mime_object_get_header(GMIME_OBJECT(m), "In-Reply-To"))) {
+			/* RFC 5322 3.6.4: no References but one In-Reply-To id:
+			 * that id starts the thread */
+			refs = g_mime_references_parse(NULL, v);
+			if (refs && g_mime_references_length(refs) != 1) {
+				g_mime_references_free(refs);
+				refs = NULL;
+			}
+		}
 		g_object_unref(m);
 	}
 	g_object_unref(p);
@@ -668,7 +679,8 @@ static char *reason_text(const struct sercom_conf *c, const struct tpl *t, const
                          const struct exercise *e)
 {
 	g_autoptr(GHashTable) v = vars_new();
-	const char *reason = a->reason ? a->reason : "unknown";
+	/* no reason: rejected by the staff (`sercom override --verdict REJECTED`) */
+	const char *reason = a->reason ? a->reason : "none";
 	g_autofree char *detail = one_line(a->detail);
 	g_autofree char *exname = one_line(a->exercise);
 	g_autofree char *admin = one_line(c->admin);
@@ -830,9 +842,15 @@ static struct attachment *read_report_file(const struct tpl *t, const char *repo
 	*cut = false;
 	if (!report_name_ok(name))
 		return NULL;
-	g_autofree char *path = g_build_filename(report_dir, name, NULL);
-	/* O_NOFOLLOW: a symlink planted in report/ must not pull in a host file */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* component by component with O_NOFOLLOW: a symlink planted in
+	 * report/ (file or directory) must not pull a host file into a reply */
+	int fd = open(report_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	g_auto(GStrv) comps = g_strsplit(name, "/", -1);
+	for (char **p = comps; fd >= 0 && *p; p++) {
+		int next = openat(fd, *p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (p[1] ? O_DIRECTORY : 0));
+		close(fd);
+		fd = next;
+	}
 	if (fd < 0)
 		return NULL;
 	struct stat sb;
@@ -969,7 +987,8 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 			continue;
 		/* quoted-printable or base64: about 4/3 of the text */
 		uint64_t cost = strlen(at->text) * 4 / 3 + 512;
-		if (used + cost > budget) {
+		/* half a page is no page: report.html is whole or absent */
+		if (used + cost > budget || (is_html && cut)) {
 			g_autoptr(GHashTable) nv = vars_new();
 			g_autofree char *lim = fmt_bytes(c->reply_max);
 			var_set(nv, "file", at->name);

@@ -260,7 +260,12 @@ static enum send_result smtp_fail(mailsmtp *smtp, const char *what, int r, char 
 	for (char *p = clean; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
-	*why = g_strdup_printf("SMTP %s: %s%s%s", what, mailsmtp_strerror(r), *clean ? ": " : "", g_strstrip(clean));
+	g_strstrip(clean);
+	if (smtp->response_code > 0)
+		*why = g_strdup_printf("SMTP %s: %d %s%s%s", what, smtp->response_code, mailsmtp_strerror(r),
+		                       *clean ? ": " : "", clean);
+	else
+		*why = g_strdup_printf("SMTP %s: %s", what, mailsmtp_strerror(r));
 	/* 5xx to MAIL, RCPT or DATA: the server will not take it, ever */
 	if (smtp->response_code >= 500 && smtp->response_code < 600 && strcmp(what, "connect") &&
 	    strcmp(what, "AUTH") && strcmp(what, "STARTTLS"))

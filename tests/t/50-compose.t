@@ -22,7 +22,7 @@ count() { ls "$R" 2>/dev/null | wc -l; }
 # --- a TESTS_FAILED grading, answered with `sercom resend` ---------------
 id=$(fx_attempt "$I" ana@example.edu DONE TESTS_FAILED 1)
 fx_failed_report "$I" "$id"
-ok "sercom resend composes and sends" sercom -c "$C" resend "$id" >/dev/null
+ok "sercom resend composes and sends" quiet sercom -c "$C" resend "$id"
 is "$(count)" 1 "one reply in the maildir transport"
 f=$(newest)
 is "$(mail_header "$f" subject)" "[algo1] Result of attempt 1 (exercise tp1): TESTS FAILED" "Subject"
@@ -52,7 +52,7 @@ ok "the reply stays in var/outbox" test -s "$(sql "$I" "SELECT file FROM outbox 
 
 # --- Spanish ---------------------------------------------------------------
 sed -i 's/^language = .*/language = es/' "$C"
-ok "resend in Spanish" sercom -c "$C" resend "$id" >/dev/null
+ok "resend in Spanish" quiet sercom -c "$C" resend "$id"
 f=$(newest)
 is "$(mail_header "$f" subject)" "[algo1] Resultado del intento 1 (ejercicio tp1): FALLA PRUEBAS" "Spanish Subject"
 text=$(mail_part "$f" "")
@@ -68,9 +68,9 @@ r2=$(fx_attempt "$I" ana@example.edu REJECTED REJECTED "" attempts_exhausted 10)
 r3=$(fx_attempt "$I" MAILER-DAEMON@example.edu REJECTED REJECTED "" unknown_sender MAILER-DAEMON@example.edu)
 e1=$(fx_attempt "$I" carla@example.edu ERROR INTERNAL_ERROR 1)
 if [ -x "$SERCOM_BIN/sercom-runner" ]; then
-	ok "sercom-runner --once" sercom-runner -c "$C" --once 2>/dev/null
+	ok "sercom-runner --once" quiet sercom-runner -c "$C" --once
 else
-	ok "compose via resend (no runner built)" sh -c "for i in $r1 $r2 $r3 $e1; do sercom -c '$C' resend \$i; done" >/dev/null 2>&1
+	ok "compose via resend (no runner built)" quiet sh -c "for i in $r1 $r2 $r3 $e1; do sercom -c '$C' resend \$i; done"
 fi
 is "$(( $(count) - before ))" 4 "3 replies + 1 admin notice"
 is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients LIKE '%MAILER-DAEMON%'")" 0 "no reply to MAILER-DAEMON"
@@ -87,7 +87,11 @@ is "$(mail_header "$f" subject)" "[algo1] Result of attempt 1 (exercise tp1): IN
 # --- hostile mails through the MDA ---------------------------------------------
 H=$SERCOM_TOP/tests/hostile/mail
 if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
-	before=$(count)
+	# mallory is a student: the submissions go as far as they can (nul-output
+	# is graded where the sandbox runs, and its output differs from 01-basic's)
+	sql "$I" "INSERT INTO students VALUES ('m1', 'Mallory'); INSERT INTO student_emails VALUES ('mallory@attacker.example', 'm1');"
+	printf 'ok\n' > "$T/ex/tp1/tests/01-basic/stdout"
+	last=$(sql "$I" "SELECT coalesce(max(id), 0) FROM outbox")
 	for m in subject-crlf-bcc filename-300 nul-output; do
 		ok "deliver $m" sercom-deliver -c "$C" -f mallory@attacker.example < "$H/$m.eml"
 	done
@@ -99,7 +103,10 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 			sercom -c "$C" resend "$i" >/dev/null 2>&1
 		done
 	fi
-	is "$(( $(count) - before ))" 3 "the three hostile submissions are answered, the bounce is not"
+	# (plus a notice to staff@ when a grading ends in INTERNAL_ERROR here)
+	is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients = 'mallory@attacker.example'")" 3 "the three hostile submissions are answered"
+	is "$(sql "$I" "SELECT count(*) FROM messages WHERE outcome = 'automatic' AND sender LIKE 'MAILER-DAEMON@%'")" 1 "the bounce is recorded as automatic"
+	is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients NOT IN ('mallory@attacker.example', 'staff@example.edu') AND id > $last")" 0 "and nobody else is"
 	leaked=0
 	for f in "$R"/*; do
 		mail_headers "$f" | grep -qi -e evil -e '^bcc' -e '^injected' && leaked=1
@@ -109,8 +116,15 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 	is "$leaked" 0 "no header of any reply has the injected Bcc, one To, one Subject"
 	is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients LIKE '%MAILER-DAEMON%' OR recipients = '' OR recipients LIKE '%evil%'")" 0 "no reply to the robot or the victim"
 	ok "every reply is 7-bit" sh -c "! LC_ALL=C grep -q -P '[\\x80-\\xff\\x00]' '$R'/*"
+	g=$(grep -l 'nul-output-1@attacker.example' "$R"/* | head -1)
+	if [ -n "$g" ] && mail_part "$g" 01-basic.stdout.diff > "$T/nul.diff" 2>/dev/null; then
+		ok "the NUL/invalid UTF-8 output's diff is valid UTF-8 without NUL" sh -c "iconv -f utf-8 -t utf-8 '$T/nul.diff' >/dev/null && ! LC_ALL=C grep -q -P '\\x00' '$T/nul.diff'"
+	else
+		_tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP nul-output was not graded here ($(mail_header "$g" subject))"
+	fi
 else
-	for n in 1 2 3 4 5 6 7 8; do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP sercom-deliver not built"; done
+	for n in 1 2 3 4 5 6 7 8 9 10 11; do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP sercom-deliver not built"; done
 fi
 
+[ -n "$SERCOM_KEEP" ] && cp -r "$I/replies" "$SERCOM_KEEP"
 done_testing

@@ -25,9 +25,14 @@ pf_setup() {
 	PF_PORT=$(pf_free_port)
 	mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$PF/vmail"
 	chmod 755 "$PF" "$PF/etc"
-	# the parents must be traversable by postfix and nobody
+	# the parents must be traversable by postfix and nobody (mktemp -d makes
+	# 0700 dirs); stop at the first one that already is
 	local d=$PF
-	while [ "$d" != / ]; do d=$(dirname "$d"); [ -O "$d" ] && chmod o+x "$d"; done
+	while [ "$d" != / ]; do
+		d=$(dirname "$d")
+		[ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] && break
+		chmod o+x "$d"
+	done
 	chown postfix "$PF/data"
 	chown nobody:nogroup "$PF/vmail" 2>/dev/null || chown 65534:65534 "$PF/vmail"
 	local nobody_uid nobody_gid
@@ -78,6 +83,7 @@ EOF
 	cat > "$PF/etc/master.cf" <<EOF
 127.0.0.1:$PF_PORT inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
@@ -217,6 +223,7 @@ mail_part() {
 		my ($b) = $m =~ /boundary="?([^";\s]+)"?/i or die "no boundary";
 		for my $p (split /^--\Q$b\E(?:--)?\r?$/m, $m) {
 			my ($h, $body) = split /\r?\n\r?\n/, $p, 2; next unless defined $body;
+			$body =~ s/\r?\n\z//;  # the line break before a boundary is part of it
 			$h =~ s/\r?\n[ \t]+/ /g;
 			my $fn = $h =~ /filename="?([^";\r\n]+)"?/i ? $1 : "";
 			next if $h =~ /content-type:\s*multipart/i;
@@ -228,3 +235,48 @@ mail_part() {
 		}
 		exit 1' "$1" "$2"
 }
+
+# pf_tls: a test CA and a server certificate (localhost, 127.0.0.1), STARTTLS
+# offered on the smtpd port, a second smtpd port $PF_TLS_PORT with TLS from
+# the first byte (smtps), and SASL AUTH (cyrus, sasldb) after STARTTLS only,
+# for user grader@test.example with password $PF_PASS. Then reloads.
+pf_tls() {
+	local t=$PF/tls
+	PF_PASS=s3cret-pass
+	PF_TLS_PORT=$(pf_free_port)
+	mkdir -p "$t" "$PF/etc/sasl"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Sercom Test CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null || return 1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$t/srv.key" -out "$t/srv.csr" 2>/dev/null || return 1
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$t/ext"
+	openssl x509 -req -in "$t/srv.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+		-out "$t/srv.pem" -extfile "$t/ext" 2>/dev/null || return 1
+	chmod 600 "$t/srv.key"
+	cat > "$PF/etc/sasl/smtpd.conf" <<EOC
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $PF/etc/sasldb2
+EOC
+	echo "$PF_PASS" | saslpasswd2 -f "$PF/etc/sasldb2" -p -c -u test.example grader || return 1
+	chown postfix "$PF/etc/sasldb2"
+	postconf -c "$PF/etc" -e \
+		"smtpd_tls_cert_file = $t/srv.pem" "smtpd_tls_key_file = $t/srv.key" \
+		"smtpd_tls_security_level = may" "smtpd_tls_auth_only = yes" "smtpd_tls_loglevel = 1" \
+		"smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = cyrus" "smtpd_sasl_path = smtpd" \
+		"cyrus_sasl_config_path = $PF/etc/sasl" "smtpd_sasl_local_domain =" \
+		"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject"
+	echo "127.0.0.1:$PF_TLS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" >> "$PF/etc/master.cf"
+	postfix -c "$PF/etc" reload >/dev/null 2>&1
+	local i
+	for i in $(seq 1 50); do
+		perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "127.0.0.1:'"$PF_TLS_PORT"'") ? 0 : 1)' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# quiet CMD...: runs CMD with its output discarded (for `ok "desc" quiet CMD`:
+# a redirection after `ok` would swallow the TAP line too).
+quiet() { "$@" >/dev/null 2>&1; }

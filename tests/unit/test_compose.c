@@ -259,8 +259,10 @@ static GMimeMessage *compose(const struct sercom_conf *c, struct store *s, int64
 	assert_true(store_query_int(s, &answered, -1, NULL, "SELECT answered FROM attempts WHERE id = %lld", (long long)a));
 	assert_int_equal(answered, 1);
 	g_autofree char *f = outbox_file(s, ob);
-	if (raw)
+	if (raw) {
+		g_free(*raw);
 		assert_true(g_file_get_contents(f, raw, NULL, NULL));
+	}
 	return parse_file(f);
 }
 
@@ -295,8 +297,7 @@ static int setup(void **state)
 	tzset();
 	g_mime_init();
 	const char *t = getenv("SERCOM_TOP");
-	top = g_strdup(t ? t : ".");
-	top = g_canonicalize_filename(top, NULL);
+	top = g_canonicalize_filename(t ? t : ".", NULL);
 	tmp = g_dir_make_tmp("sercom-compose-XXXXXX", NULL);
 	make_exercise();
 	conf_en = load_conf("en", NULL);
@@ -531,10 +532,20 @@ static void test_attacks(void **state)
 	add_result(db, a, 1, "01-basic", "WRONG_OUTPUT", 0, 0, NULL, diffs, 0);
 	report(conf_en, a, name->str, "-x\n+y\n", -1);
 	report(conf_en, a, "01-basic.stdout.diff", "-ok\n+o\0k\xff\xfe\xc3(\n\r\nFrom: x\n", 22);
+	/* symlinks planted in report/, as a file and as a directory */
+	g_autofree char *rdir = g_strdup_printf("%s/%lld/report", conf_en->attempts_dir, (long long)a);
+	g_autofree char *l1 = g_strdup_printf("%s/01-basic.stderr.diff", rdir);
+	g_autofree char *l2 = g_strdup_printf("%s/etc", rdir);
+	assert_int_equal(symlink("/etc/passwd", l1), 0);
+	assert_int_equal(symlink("/etc", l2), 0);
+	g_autofree char *diffs2 = g_strdup_printf("%s 01-basic.stderr.diff etc/passwd", diffs);
+	GError *se = NULL;
+	assert_true(store_exec(db, &se, "UPDATE results SET diffs = %Q WHERE attempt = %lld", diffs2, (long long)a));
 	m = compose(conf_en, db, a, &raw);
 	g_free(h);
 	h = raw_headers(raw);
 	assert_null(strstr(raw, "root:x:0"));
+	assert_null(strstr(raw, "cm9vdDp4OjA6")); /* "root:x:0:" in base64 */
 	assert_null(strstr(h, "Bcc"));
 	assert_null(strstr(h, "nnnnnnnnnn"));
 	GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
@@ -581,6 +592,19 @@ static void test_attacks(void **state)
 	assert_int_equal(ob, 0);
 }
 
+/* RFC 5322 3.6.4: a parent with In-Reply-To (one id) and no References */
+static void test_in_reply_to_only(void **state)
+{
+	g_autofree char *spool = g_strdup_printf("%s/var/mail/new/2.sub", tmp);
+	write_file(spool, "From: ana@example.edu\nSubject: tp1\nIn-Reply-To: <prev@example.edu>\n\nx\n", -1);
+	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 11, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", spool);
+	GMimeMessage *m = compose(conf_en, db, a, NULL);
+	g_autofree char *refs = g_mime_utils_header_unfold(g_mime_object_get_header(GMIME_OBJECT(m), "References"));
+	g_strdelimit(refs, "\t", ' ');
+	assert_true(g_str_has_prefix(refs, "<prev@example.edu> <sub"));
+	g_object_unref(m);
+}
+
 static void test_pending_and_once(void **state)
 {
 	exec(db, "UPDATE attempts SET answered = 1");
@@ -603,6 +627,20 @@ static void test_pending_and_once(void **state)
 	assert_true(compose_override(conf_en, db, a, "Late penalty waived.\nSee you.", &e));
 	assert_true(store_query_int(db, &rows, 0, NULL, "SELECT count(*) FROM outbox WHERE attempt = %lld", (long long)a));
 	assert_int_equal(rows, 2);
+	/* the note is in the body; an override to REJECTED says so */
+	g_autofree char *sql = g_strdup_printf("UPDATE attempts SET verdict = 'REJECTED' WHERE id = %lld", (long long)a);
+	exec(db, sql);
+	assert_true(compose_override(conf_en, db, a, "Copied from a classmate.", &e));
+	sqlite3_stmt *st = store_prepare(db, "SELECT file FROM outbox WHERE attempt = ? ORDER BY id DESC LIMIT 1", NULL);
+	sqlite3_bind_int64(st, 1, a);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	GMimeMessage *m = parse_file((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_string_equal(g_mime_message_get_subject(m), "[algo1] Result of attempt 9 (exercise tp1): REJECTED");
+	g_autofree char *text = part_text(g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(m)), 0));
+	assert_non_null(strstr(text, "A note from the staff: Copied from a classmate."));
+	assert_non_null(strstr(text, "The staff rejected this submission."));
+	g_object_unref(m);
 }
 
 int main(void)
@@ -614,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_internal_error_notifies_admin),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_attacks),
+		cmocka_unit_test(test_in_reply_to_only),
 		cmocka_unit_test(test_pending_and_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
