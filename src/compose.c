@@ -815,6 +815,9 @@ static GMimeMessage *message_new(const struct sercom_conf *c, const char *to_add
 	g_autofree char *mid = g_mime_utils_generate_message_id(dom);
 	g_mime_message_set_message_id(m, mid);
 	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", auto_submitted, NULL);
+	/* X-Loop: the filters (procmail, maildrop) recognise our own replies
+	 * by it and never feed them back to the robot */
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Loop", "sercom", NULL);
 	/* keeps Exchange-style out-of-office robots from answering the answer */
 	g_mime_object_set_header(GMIME_OBJECT(m), "X-Auto-Response-Suppress", "All", NULL);
 	return m;
