@@ -587,9 +587,36 @@ def build_submissions():
 
 
 # --------------------------------------------------------------------------
+def demo_sources():
+    """The demo's programs, made from the example exercise's reference
+    solution (conf/exercises/tp1/solution/tp.c: count, sum and average of
+    numbers) so that they keep matching it; the small sum program above
+    when the checkout has no such file."""
+    sol_path = os.path.join(TOP, "..", "conf", "exercises", "tp1", "solution", "tp.c")
+    if not os.path.exists(sol_path):
+        return TP_C, TP_WRONG, TP_NOCOMPILE, TP_CRASH, (TP_C_MODULAR, AUX_C, AUX_H)
+    sol = open(sol_path, "rb").read()
+
+    def sub(old, new, text=sol):
+        assert old in text, "demo: %r not in %s" % (old, sol_path)
+        return text.replace(old, new)
+    # wrong output: the average divides by one more than the count
+    wrong = sub(b"sum / count", b"sum / (count + 1)")
+    # does not compile: a missing semicolon
+    nocompile = sub(b"count++;", b"count++")
+    # crashes (SIGSEGV): strlen(NULL) when there is no --label
+    crash = sub(b"if (label)", b"if (strlen(label) > 0)")
+    # several files: the average in aux.c
+    modular = sub(b"sum / count", b"promedio(sum, count)", sub(b"#include <errno.h>\n", b"#include <errno.h>\n#include \"aux.h\"\n"))
+    aux_c = b'#include "aux.h"\n\ndouble promedio(double sum, long count)\n{\n\treturn sum / count;\n}\n'
+    aux_h = b"#ifndef AUX_H\n#define AUX_H\ndouble promedio(double sum, long count);\n#endif\n"
+    return sol, wrong, nocompile, crash, (modular, aux_c, aux_h)
+
+
 def demo_mails():
     """`make demo`: tp1 submissions from the roster students."""
     out = []
+    TP_C, TP_WRONG, TP_NOCOMPILE, TP_CRASH, (TP_C_MODULAR, AUX_C, AUX_H) = demo_sources()
 
     def add(slug, frm, subject, mid, parts_, n):
         out.append((slug, simple_mail(frm, ROBOT, subject, date_n(n), mid, parts_, "------------demo%02d" % n)))
@@ -653,7 +680,9 @@ expected/MAIL/ the exact tree var/attempts/ID/submitted must hold (files
                that the exercise does not accept are not in it).
 demo/          a Maildir for `make demo`: tp1 submissions from the roster
                (correct, wrong output, not compiling, crashing, a zip, an
-               unknown sender, several files, no attachment).
+               unknown sender, several files, no attachment), made from
+               conf/exercises/tp1/solution/tp.c: run the generator again
+               when that solution changes.
 
 Every delivery must exit 0 and keep the raw mail in var/mail/new (the bytes
 fed, or without the mbox From line).
@@ -661,6 +690,18 @@ fed, or without the mbox From line).
 Submissions
 -----------
 """
+
+
+DEMO_VERDICTS = {
+    "ana-correct": "ACCEPTED",
+    "beto-wrong": "TESTS_FAILED (WRONG_OUTPUT: the average)",
+    "carla-no-compile": "BUILD_FAILED",
+    "ana-gmail-crash": "TESTS_FAILED (SIGNAL SIGSEGV)",
+    "beto-zip": "ACCEPTED (tp.c in a zip)",
+    "unknown-sender": "REJECTED unknown_sender",
+    "carla-modular": "ACCEPTED (tp.c aux.c aux.h)",
+    "carla-no-attachment": "REJECTED no_files",
+}
 
 
 def write_readme(names, fixes, demo):
@@ -675,9 +716,13 @@ def write_readme(names, fixes, demo):
             res += "; submitted: " + " ".join(sorted(f["tree"]))
         args = "" if f["args"] == "-" else "  [delivered with %s]" % f["args"]
         out.append("%s\n    %s%s\n    -> %s\n" % (name, f["comment"], args, res))
-    out.append("\nDemo (all to entregas+tp1@example.edu)\n--------------------------------------\n")
+    out.append("\nDemo (all to entregas+tp1@example.edu)\n--------------------------------------\n"
+               "Expected verdicts when each mail is graded before the next one is\n"
+               "delivered (sercom-runner --once after each): delivered all at once, a\n"
+               "student's newer QUEUED attempt supersedes the older one (Ana's crash\n"
+               "replaces her correct one, and so on).\n")
     for name in demo:
-        out.append(name + "\n")
+        out.append("%s\n    -> %s\n" % (name, DEMO_VERDICTS[name.split("_", 1)[1].split(".")[0]]))
     with open(os.path.join(TOP, "README"), "w", encoding="utf-8") as fh:
         fh.write("".join(out))
 

@@ -378,8 +378,10 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
 	cleanup_free char *out = g_build_filename(gr->output, "checker.stdout", NULL);
 	cleanup_free char *errf = g_build_filename(gr->output, "checker.stderr", NULL);
 	struct run_result rr;
+	/* the teacher's program may be a script that forks (sh, awk, python):
+	 * the build limits, not the student's one process */
 	if (!run_sandboxed(gr->g, false, gr->check, argv, "/dev/null", out, errf,
-	                   &gr->e->limits, &rr, err))
+	                   &gr->e->build_limits, &rr, err))
 		return -1;
 	char *why = NULL;
 	GBytes *o = read_capped(out, 4096, &why);
@@ -682,11 +684,12 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	 * program ended on its own, even when the exit code or a signal already
 	 * decided the verdict: the diff often tells why */
 	if (exited || rr.status == SB_SG) {
-		int same = compare_case(gr, tc, &cr, out_path, err_path, before, err);
+		GError *ce = NULL;
+		int same = compare_case(gr, tc, &cr, out_path, err_path, before, &ce);
 		if (same < 0) {
 			/* a checker that failed: the case is not the student's fault */
-			note_add(cr.note, "%s", (*err)->message);
-			g_clear_error(err);
+			note_add(cr.note, "%s", ce ? ce->message : "comparison failed");
+			g_clear_error(&ce);
 			v = "SANDBOX_ERROR";
 		} else if (!same && !v) {
 			v = "WRONG_OUTPUT";

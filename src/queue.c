@@ -165,6 +165,15 @@ bool queue_requeue(struct store *s, int64_t attempt_id, const char *worker, GErr
 	                  (long long)attempt_id, (long long)attempt_id, worker);
 }
 
+bool queue_defer(struct store *s, int64_t attempt_id, const char *worker, int delay_s,
+                 GError **err)
+{
+	return store_exec(s, err,
+	                  "UPDATE attempts SET worker = worker || ' (failed)', lease_until = %lld "
+	                  "WHERE id = %lld AND state = 'RUNNING' AND worker = %Q",
+	                  (long long)(util_now() + delay_s), (long long)attempt_id, worker);
+}
+
 int queue_release(struct store *s, const char *worker, int64_t now, int max_tries,
                   int *errored, GError **err)
 {

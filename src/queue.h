@@ -58,6 +58,12 @@ bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,
  * back to the queue without counting the try (a graceful shutdown, not the
  * attempt's fault). */
 bool queue_requeue(struct store *s, int64_t attempt_id, const char *worker, GError **err);
+/* After a failed grading (an I/O or sandbox error that may pass): keeps the
+ * attempt RUNNING but no longer held by worker, with a lease of delay_s, so
+ * the release of expired leases retries it later (counted in the budget)
+ * instead of a tight claim-fail loop. */
+bool queue_defer(struct store *s, int64_t attempt_id, const char *worker, int delay_s,
+                 GError **err);
 /* Returns to QUEUED the RUNNING attempts whose lease expired before now, or
  * (when worker is not NULL) that worker holds whatever its lease: a worker
  * known dead. Those whose tries reached max_tries become ERROR with verdict

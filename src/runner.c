@@ -28,6 +28,7 @@
 #include "grade.h"
 #include "log.h"
 #include "queue.h"
+#include "sandbox.h"
 #include "store.h"
 #include "transport.h"
 #include "util.h"
@@ -50,6 +51,8 @@
 #define TICK_S 10
 #define MAX_TRIES 3     /* claims of one attempt before ERROR */
 #define MAX_SLOTS 64
+#define RETRY_DELAY_S 15 /* after a failed grading */
+#define COOLDOWN_MS 1000 /* after a worker died */
 
 struct runner {
 	struct sercom_conf *conf;
@@ -57,6 +60,7 @@ struct runner {
 	int nslots;
 	bool once, stopping;
 	int failures;                 /* workers that failed in a row */
+	int64_t cooldown_until;       /* ms: no new worker before (after a crash) */
 	int fifo_fd, sig_fd, timer_fd;
 	int stop_r, stop_w;           /* EOF on stop_r = stop claiming */
 	pid_t slot_pid[MAX_SLOTS];    /* 0 = free */
@@ -108,9 +112,15 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
 			log_error("attempt %lld: grading failed: %s", (long long)id,
 			          err ? err->message : "?");
 			GError *e2 = NULL;
-			/* counts against the retry budget like a crash would */
-			if (queue_release(s, worker, util_now(), MAX_TRIES, NULL, &e2) < 0) {
-				log_error("attempt %lld: release: %s", (long long)id, e2->message);
+			/* retried later, counted against the budget like a crash:
+			 * a failing sandbox (a cgroup still busy, a full disk) gets
+			 * time to recover instead of three failures in a second */
+			bool ok = r->once
+				/* --once must end with nothing pending: retry now */
+				? queue_release(s, worker, util_now(), MAX_TRIES, NULL, &e2) >= 0
+				: queue_defer(s, id, worker, RETRY_DELAY_S, &e2);
+			if (!ok) {
+				log_error("attempt %lld: defer: %s", (long long)id, e2->message);
 				g_clear_error(&e2);
 			}
 		}
@@ -194,6 +204,9 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	/* the supervisor's SQLite connection is not ours to use after fork;
 	 * it is left alone, the worker opens its own */
 	int rc = worker_main(r, slot);
+	/* _exit skips atexit(): remove the slot's cgroups ourselves, or the
+	 * next worker of this slot finds them with this one's limits */
+	sandbox_cleanup();
 	_exit(rc);
 }
 
@@ -207,9 +220,14 @@ static int busy_slots(const struct runner *r)
 	return n;
 }
 
+static bool cooling_down(const struct runner *r)
+{
+	return util_now_ms() < r->cooldown_until;
+}
+
 static void spawn_workers(struct runner *r)
 {
-	if (r->stopping)
+	if (r->stopping || cooling_down(r))
 		return;
 	GError *err = NULL;
 	int64_t queued = queue_length(r->store, &err);
@@ -316,6 +334,14 @@ static void reap(struct runner *r)
 			continue;
 		}
 		r->failures++;
+		/* the dead worker's boxes are being killed (PDEATHSIG) and reaped
+		 * by us; a worker started now in the same slot could meet their
+		 * cgroup before it is gone. A second also stops crash loops from
+		 * spending the retry budget in a blink. */
+		r->cooldown_until = util_now_ms() + COOLDOWN_MS;
+		struct itimerspec its = { .it_interval = { TICK_S, 0 },
+		                          .it_value = { 0, COOLDOWN_MS * 1000000L } };
+		timerfd_settime(r->timer_fd, 0, &its, NULL);
 		cleanup_free char *w = worker_name(r, pid);
 		if (WIFSIGNALED(status))
 			log_error("worker %s (slot %d) killed by signal %d", w, slot, WTERMSIG(status));
@@ -409,6 +435,12 @@ static int supervise(struct runner *r)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* the sandboxes of a worker that crashed or was killed are
+	 * reparented to us, not to a pid 1 that may never reap them (a
+	 * container's): a zombie box init still counts in its pids cgroup and
+	 * would make the slot's next box fail to fork */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("PR_SET_CHILD_SUBREAPER: %s", g_strerror(errno));
 	r->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	int pipefd[2];
@@ -438,7 +470,7 @@ static int supervise(struct runner *r)
 				log_error("workers keep failing: giving up");
 				return EX_TEMPFAIL_;
 			}
-			if (r->once) {
+			if (r->once && !cooling_down(r)) {
 				/* drained: nothing running, nothing claimable */
 				GError *err = NULL;
 				int64_t q = queue_length(r->store, &err);
@@ -446,6 +478,10 @@ static int supervise(struct runner *r)
 				if (q <= 0)
 					break;
 				spawn_workers(r);
+				if (busy_slots(r) == 0) {
+					log_error("cannot start a worker");
+					return EX_TEMPFAIL_;
+				}
 				continue;
 			}
 		}
@@ -532,7 +568,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sercom-runner: unexpected argument: %s\n", argv[1]);
 		return EX_USAGE_;
 	}
-	log_init("sercom-runner", true, verbose);
+	/* the daemon logs to syslog (and stderr with -v); --once is a command
+	 * run by hand, by cron or by tests: its errors belong on stderr */
+	log_init("sercom-runner", !once, verbose);
 	struct runner r = { .once = once, .stop_w = -1, .stop_r = -1, .self = getpid() };
 	r.conf = conf_load(conf_path, &err);
 	if (!r.conf) {

@@ -133,8 +133,7 @@ int main(int argc, char **argv)
 	} else {
 		tmpdir = g_dir_make_tmp("sercom-sandbox-XXXXXX", &err);
 		if (!tmpdir) {
-			fprintf(stderr, "sercom-sandbox: %s\n", err->message);
-			printf("status:XX\n");
+			fprintf(stderr, "sercom-sandbox: %s\nstatus:XX\n", err->message);
 			return 2;
 		}
 		o.work_dir = tmpdir;

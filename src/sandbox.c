@@ -3,31 +3,37 @@
  * Theory of operation
  * -------------------
  * The caller (root) prepares everything that needs memory or may fail in
- * an ordinary way: file descriptors of every bind source, of stdin, of the
- * output pipes, of the cgroup files; the seccomp program (compiled once per
- * process with libseccomp and exported as raw BPF); the exec candidates.
- * Then it clones, with a raw clone(2) (no glibc fork handlers: the runner
- * may have threads holding malloc locks), a child in new PID, mount, IPC
- * and UTS namespaces, and either a new network namespace or the slot's
- * shared empty one (made once per process and slot, joined with setns).
- * Between clone and exec the children call async-signal-safe syscalls
- * only and report failures as fixed-size records on a pipe.
+ * an ordinary way: the mount plan, stdin, the output pipes, the slot's
+ * cgroups (made on the slot's first run, kept until the process exits);
+ * the seccomp program (compiled once per process with libseccomp and
+ * exported as raw BPF); the exec candidates. Then it clones a child in new
+ * PID, mount, IPC and UTS namespaces, and either a new network namespace
+ * or the slot's shared empty one (made once per process and slot, joined
+ * with setns). The clone shares the caller's memory (CLONE_VM, as
+ * posix_spawn does): on this machine copying page tables for a fork costs
+ * more than every namespace and mount of the run together. So between
+ * clone and execve the box code makes raw syscalls only (no errno, no
+ * malloc, no locks: the caller's threads run on) and reports failures as
+ * fixed-size records on a pipe.
  *
  * The clone child is the PID namespace's init ("box init", pid 1, still
  * root). It joins the run's cgroups, makes every mount private, mounts a
  * tmpfs as the new root, binds the read-only directories, the work dir
  * (read-write, nosuid, nodev), a fresh /proc (hidepid=2), a /tmp tmpfs and
  * device nodes, pivot_roots into it and detaches the old root, remounts /
- * read-only. It then forks the program (pid 2), which drops to the slot's
- * uid: setsid, stdio, rlimits, bounding set emptied, setgroups, setresgid,
- * setresuid, capabilities cleared, no_new_privs, the seccomp filter, fds
- * above 2 marked close-on-exec, execve. Init stays root and undumpable and
+ * read-only, installs the seccomp filter on itself. It then starts the
+ * program (pid 2, vfork-style: init sleeps until its execve), which
+ * inherits the filter and drops to the slot's uid: setsid, stdio, rlimits,
+ * bounding set emptied, setgroups, setresgid, setresuid, capabilities
+ * cleared, no_new_privs, fds above 2 marked close-on-exec, execve. Init
+ * stays root (the program's uid differs, so /proc/1/{mem,root,fd} need CAP_SYS_PTRACE it lacks) and
  * waits: it reaps orphans, and when pid 2 exits it writes its wait status
  * to the parent and exits, which makes the kernel kill every remaining
  * process of the namespace (fork bombs, daemons, stopped children).
  *
- * Forbidden syscalls return SECCOMP_RET_USER_NOTIF: the program's filter
- * listener fd is passed to init over a socketpair before exec; init reads
+ * Forbidden syscalls return SECCOMP_RET_USER_NOTIF: init installs the
+ * filter on itself once its mounts are done (the program inherits it) and
+ * keeps the listener fd; init reads
  * the notification (syscall number and ABI), reports SY with the name and
  * exits, killing the box while the offending call is still blocked, so the
  * call never runs. Syscalls of a foreign ABI (i386 int 0x80, x32) hit the
@@ -49,9 +55,17 @@
  *
  * Clean-up: init has PR_SET_PDEATHSIG(SIGKILL), so if the caller dies, init
  * dies and the kernel kills the namespace; mounts live only in the dead
- * mount namespace; no host directory is created except the per-uid
- * cgroups, removed after each run (a cgroup left by a caller killed with
- * SIGKILL is removed by the next run of the same uid).
+ * mount namespace; no host directory is created except the per-slot
+ * cgroups "sercom-box-UID" (under the caller's own cgroup on v1), removed
+ * by sandbox_cleanup() at exit; one left by a caller killed with SIGKILL is
+ * emptied and reused by the next process that runs that slot, and removed
+ * at its exit. Between runs of a slot the memory cgroup is emptied
+ * (force_empty, when more than 1 MiB of page cache is left) and the peak
+ * reset; CPU and OOM counts are differences.
+ *
+ * Two processes must never run the same uid at once (two instances on one
+ * host need distinct uid_base ranges): they would share cgroups and
+ * RLIMIT_NPROC counts.
  *
  * Not defended here: disk space of the work dir (a program may write
  * file_size bytes per file until the CPU or wall limit); the caller must
@@ -151,8 +165,56 @@ static struct {
 } sb_cg;
 
 /* =========================================================================
- * Box side: async-signal-safe code only (no malloc, no stdio, no locks).
+ * Box side. Init and the program child share the caller's memory until the
+ * program's execve (clone with CLONE_VM, like posix_spawn): on this
+ * hypervisor a fork's page-table copy costs more than all the namespace
+ * work. So this code makes raw syscalls only (sb_sys returns -errno and
+ * never writes errno, which lives in the caller's thread-local storage),
+ * writes only to its own stack, the static stacks below and fields of the
+ * plan the caller no longer reads, and takes no lock.
  * ========================================================================= */
+
+#if defined(__x86_64__)
+#define SB_SHARED_VM 1
+static inline long sb_sys(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	long ret;
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+#else
+/* elsewhere: glibc's syscall() and a fork-like clone (private memory) */
+#define SB_SHARED_VM 0
+static long sb_sys(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	long r = syscall(n, a1, a2, a3, a4, a5, a6);
+	return r < 0 ? -errno : r;
+}
+#endif
+#define SYS6(n, a, b, c, d, e, f) sb_sys(SYS_##n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define SYS5(n, a, b, c, d, e) SYS6(n, a, b, c, d, e, 0)
+#define SYS4(n, a, b, c, d) SYS6(n, a, b, c, d, 0, 0)
+#define SYS3(n, a, b, c) SYS6(n, a, b, c, 0, 0, 0)
+#define SYS2(n, a, b) SYS6(n, a, b, 0, 0, 0, 0)
+#define SYS1(n, a) SYS6(n, a, 0, 0, 0, 0, 0)
+
+/* Stacks of init and of the program child before its execve. One run at
+ * a time per process (sandbox.h). */
+#define SB_STACK (256 * 1024)
+static char sb_init_stack[SB_STACK] __attribute__((aligned(64)));
+static char sb_exec_stack[SB_STACK] __attribute__((aligned(64)));
+
+__attribute__((noreturn)) static void box_exit(int code)
+{
+	for (;;)
+		SYS1(exit_group, code);
+}
 
 static void box_report(int fd, int type, const char *what, int err)
 {
@@ -166,148 +228,138 @@ static void box_report(int fd, int type, const char *what, int err)
 			n = sizeof r.what - 1;
 		memcpy(r.what, what, n);
 	}
-	ssize_t w = write(fd, &r, sizeof r);
-	(void)w;
+	SYS3(write, fd, &r, sizeof r);
 }
 
-__attribute__((noreturn)) static void box_die(struct box *b, const char *what)
+/* rc: the -errno of the failed call */
+__attribute__((noreturn)) static void box_die(struct box *b, const char *what, long rc)
 {
-	box_report(b->rep_w, REP_ERR, what, errno);
-	_exit(127);
+	box_report(b->rep_w, REP_ERR, what, (int)-rc);
+	box_exit(127);
 }
 
 /* mkdir -p of a path relative to the cwd; the last component is a file
- * when !is_dir. */
-static int box_mkpath(const char *path, bool is_dir)
+ * when !is_dir. -errno. */
+static long box_mkpath(const char *path, bool is_dir)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(path);
 	if (n >= sizeof buf)
-		return -1;
+		return -ENAMETOOLONG;
 	memcpy(buf, path, n + 1);
+	long rc;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
+		rc = SYS2(mkdir, buf, 0755);
+		if (rc < 0 && rc != -EEXIST)
+			return rc;
 		*p = '/';
 	}
-	if (is_dir)
-		return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-	int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	close(fd);
+	if (is_dir) {
+		rc = SYS2(mkdir, buf, 0755);
+		return rc == -EEXIST ? 0 : rc;
+	}
+	rc = SYS3(open, buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (rc < 0)
+		return rc;
+	SYS1(close, rc);
 	return 0;
 }
 
-static long box_clone(unsigned long flags, int *pidfd)
-{
-	/* raw clone without a new stack behaves like fork(2) */
-	return syscall(SYS_clone, flags, NULL, pidfd, NULL, NULL);
-}
+static int box_exec(void *arg);
 
 /* pid 2: drops privileges and executes the program. */
-__attribute__((noreturn)) static void box_exec(struct box *b, int sock)
+static int box_exec(void *arg)
 {
-	sigset_t none;
-	sigemptyset(&none);
+	struct box *b = arg;
+	long rc;
 	/* ignored signals survive execve: a runner ignoring SIGPIPE must not
-	 * change how the student's program behaves */
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	for (int s = 1; s < NSIG; s++)
+	 * change how the student's program behaves (raw rt_sigaction: the
+	 * kernel's struct, handler first) */
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = { 0 };
+	for (int s = 1; s <= 64; s++)
 		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &dfl, NULL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+			SYS4(rt_sigaction, s, &dfl, NULL, 8);
+	uint64_t none = 0;
+	SYS4(rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
 
 	/* TIOCSTI and job-control tricks need a controlling terminal: none */
-	setsid();
-	if (dup2(b->stdin_fd, 0) < 0 || dup2(b->out_w, 1) < 0 || dup2(b->err_w, 2) < 0)
-		box_die(b, "dup2 stdio");
+	SYS1(setsid, 0);
+	if ((rc = SYS2(dup2, b->stdin_fd, 0)) < 0 || (rc = SYS2(dup2, b->out_w, 1)) < 0 ||
+	    (rc = SYS2(dup2, b->err_w, 2)) < 0)
+		box_die(b, "dup2 stdio", rc);
 
 	struct rlimit zero = { 0, 0 };
-	if (setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_MEMLOCK, &zero) < 0 ||
-	    setrlimit(RLIMIT_MSGQUEUE, &zero) < 0 ||
-	    setrlimit(RLIMIT_CPU, &b->rl_cpu) < 0 || setrlimit(RLIMIT_FSIZE, &b->rl_fsize) < 0 ||
-	    setrlimit(RLIMIT_NOFILE, &b->rl_nofile) < 0 || setrlimit(RLIMIT_NPROC, &b->rl_nproc) < 0 ||
-	    setrlimit(RLIMIT_STACK, &b->rl_stack) < 0 ||
-	    (b->set_as && setrlimit(RLIMIT_AS, &b->rl_as) < 0))
-		box_die(b, "setrlimit");
+	static const int zeroed[] = { RLIMIT_CORE, RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE };
+	for (size_t i = 0; i < G_N_ELEMENTS(zeroed); i++)
+		if ((rc = SYS4(prlimit64, 0, zeroed[i], &zero, NULL)) < 0)
+			box_die(b, "setrlimit", rc);
+	const struct { int res; const struct rlimit *rl; } lim[] = {
+		{ RLIMIT_CPU, &b->rl_cpu }, { RLIMIT_FSIZE, &b->rl_fsize },
+		{ RLIMIT_NOFILE, &b->rl_nofile }, { RLIMIT_NPROC, &b->rl_nproc },
+		{ RLIMIT_STACK, &b->rl_stack }, { RLIMIT_AS, &b->rl_as },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(lim); i++)
+		if ((lim[i].res != RLIMIT_AS || b->set_as) &&
+		    (rc = SYS4(prlimit64, 0, lim[i].res, lim[i].rl, NULL)) < 0)
+			box_die(b, "setrlimit", rc);
 
 	/* a setuid binary would still get capabilities from the bounding set
 	 * without this; no_new_privs below blocks it a second time */
 	for (int c = 0; c <= 63; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			box_die(b, "PR_CAPBSET_DROP");
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	/* raw syscalls: glibc's set*id broadcast to threads that exist only in
-	 * the parent */
-	if (syscall(SYS_setgroups, 0, NULL) < 0)
-		box_die(b, "setgroups");
-	if (syscall(SYS_setresgid, b->uid, b->uid, b->uid) < 0)
-		box_die(b, "setresgid");
-	if (syscall(SYS_setresuid, b->uid, b->uid, b->uid) < 0)
-		box_die(b, "setresuid");
+		if ((rc = SYS2(prctl, PR_CAPBSET_DROP, c)) < 0 && rc != -EINVAL)
+			box_die(b, "PR_CAPBSET_DROP", rc);
+	SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if ((rc = SYS2(setgroups, 0, NULL)) < 0)
+		box_die(b, "setgroups", rc);
+	if ((rc = SYS3(setresgid, b->uid, b->uid, b->uid)) < 0)
+		box_die(b, "setresgid", rc);
+	if ((rc = SYS3(setresuid, b->uid, b->uid, b->uid)) < 0)
+		box_die(b, "setresuid", rc);
 	struct { uint32_t version; int pid; } caphdr = { 0x20080522, 0 };
 	struct { uint32_t eff, perm, inh; } capdata[2];
 	memset(capdata, 0, sizeof capdata);
-	if (syscall(SYS_capset, &caphdr, capdata) < 0)
-		box_die(b, "capset");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		box_die(b, "PR_SET_NO_NEW_PRIVS");
-	if (chdir("/work") < 0)
-		box_die(b, "chdir /work");
+	if ((rc = SYS2(capset, &caphdr, capdata)) < 0)
+		box_die(b, "capset", rc);
+	if ((rc = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+		box_die(b, "PR_SET_NO_NEW_PRIVS", rc);
+	if ((rc = SYS1(chdir, "/work")) < 0)
+		box_die(b, "chdir /work", rc);
 
-	int lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-	                       SECCOMP_FILTER_FLAG_NEW_LISTENER, &sb_filter);
-	if (lfd < 0)
-		box_die(b, "seccomp");
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	memset(cbuf, 0, sizeof cbuf);
-	char byte = 'L';
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	                     .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
-	if (sendmsg(sock, &mh, 0) != 1)
-		box_die(b, "sendmsg listener");
-	close(lfd);
-	close(sock);
 	/* only fds 0-2 reach the program; the report pipe stays open until
 	 * execve succeeds so an exec error can still be told */
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		box_die(b, "close_range");
+	if ((rc = SYS3(close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC)) < 0)
+		box_die(b, "close_range", rc);
 
-	int e = ENOENT;
+	long e = -ENOENT;
 	for (char **p = b->exec_paths; *p; p++) {
-		execve(*p, b->o->argv, b->envp);
-		if (errno != ENOENT || e == ENOENT)
-			e = errno;
+		rc = SYS3(execve, *p, b->o->argv, b->envp);
+		if (rc != -ENOENT || e == -ENOENT)
+			e = rc;
 	}
-	box_report(b->rep_w, REP_EXEC, b->exec_paths[0] ? b->exec_paths[0] : "", e);
-	_exit(127);
+	box_report(b->rep_w, REP_EXEC, b->exec_paths[0] ? b->exec_paths[0] : "", (int)-e);
+	box_exit(127);
 }
 
 static void box_mounts(struct box *b)
 {
+	long rc;
 	/* mounts made below must not propagate back to the host, and host
 	 * mounts must not appear in the box later */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		box_die(b, "make / private");
+	if ((rc = SYS5(mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
+		box_die(b, "make / private", rc);
 	/* sources are opened before the root tmpfs covers /tmp, so a work dir
-	 * under the host /tmp stays reachable */
+	 * under the host /tmp stays reachable (a mount of the caller's
+	 * namespace, which an fd from the caller would name, cannot be bound) */
 	for (size_t i = 0; i < b->nbinds; i++) {
 		struct box_bind *m = &b->binds[i];
 		if (m->fd < 0)
 			continue;
-		m->fd = open(m->host, O_PATH | O_CLOEXEC);
-		if (m->fd < 0)
-			box_die(b, m->host);
+		if ((rc = SYS3(open, m->host, O_PATH | O_CLOEXEC, 0)) < 0)
+			box_die(b, m->host, rc);
+		m->fd = (int)rc;
 		char *p = m->source;
 		memcpy(p, "/proc/self/fd/", 14);
 		p += 14;
@@ -320,175 +372,167 @@ static void box_mounts(struct box *b)
 		*p = '\0';
 	}
 	/* the new root is mounted over /tmp of this private namespace only */
-	if (mount("sercom-box", "/tmp", "tmpfs", MS_NOSUID, "size=1m,nr_inodes=512,mode=0755") < 0)
-		box_die(b, "mount root tmpfs");
-	if (chdir("/tmp") < 0)
-		box_die(b, "chdir new root");
+	if ((rc = SYS5(mount, "sercom-box", "/tmp", "tmpfs", MS_NOSUID, "size=1m,nr_inodes=512,mode=0755")) < 0)
+		box_die(b, "mount root tmpfs", rc);
+	if ((rc = SYS1(chdir, "/tmp")) < 0)
+		box_die(b, "chdir new root", rc);
 	for (size_t i = 0; i < b->nbinds; i++) {
 		struct box_bind *m = &b->binds[i];
 		if (m->fd < 0) {
-			if (box_mkpath(m->target, true) < 0 || rmdir(m->target) < 0 ||
-			    symlink(m->link, m->target) < 0)
-				box_die(b, m->target);
+			if ((rc = box_mkpath(m->target, true)) < 0 || (rc = SYS1(rmdir, m->target)) < 0 ||
+			    (rc = SYS2(symlink, m->link, m->target)) < 0)
+				box_die(b, m->target, rc);
 			continue;
 		}
-		if (box_mkpath(m->target, m->is_dir) < 0)
-			box_die(b, m->target);
-		if (mount(m->source, m->target, NULL, MS_BIND, NULL) < 0)
-			box_die(b, m->target);
+		if ((rc = box_mkpath(m->target, m->is_dir)) < 0)
+			box_die(b, m->target, rc);
+		if ((rc = SYS5(mount, m->source, m->target, NULL, MS_BIND, NULL)) < 0)
+			box_die(b, m->target, rc);
 		/* a bind keeps the source's flags; the remount applies ours.
 		 * nosuid and nodev: a setuid binary or device node in a bound
 		 * directory grants nothing */
 		unsigned long fl = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV;
 		if (!m->rw)
 			fl |= MS_RDONLY;
-		if (mount(NULL, m->target, NULL, fl, NULL) < 0)
-			box_die(b, m->target);
+		if ((rc = SYS5(mount, NULL, m->target, NULL, fl, NULL)) < 0)
+			box_die(b, m->target, rc);
+		SYS1(close, m->fd);
 	}
-	if (mkdir("proc", 0555) < 0 || mkdir("dev", 0755) < 0 || mkdir("tmp", 01777) < 0)
-		box_die(b, "mkdir proc dev tmp");
+	if ((rc = SYS2(mkdir, "proc", 0555)) < 0 || (rc = SYS2(mkdir, "dev", 0755)) < 0 ||
+	    (rc = SYS2(mkdir, "tmp", 01777)) < 0)
+		box_die(b, "mkdir proc dev tmp", rc);
 	/* a fresh proc of the new PID namespace: /proc/1/root of a host process
 	 * is not reachable; hidepid=2 hides init (root) from the program */
-	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
-		box_die(b, "mount /proc");
-	if (mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, b->tmp_opts) < 0)
-		box_die(b, "mount /tmp");
+	if ((rc = SYS5(mount, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")) < 0)
+		box_die(b, "mount /proc", rc);
+	if ((rc = SYS5(mount, "tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, b->tmp_opts)) < 0)
+		box_die(b, "mount /tmp", rc);
 	/* minimal /dev: no disks, no /dev/tty (TIOCSTI), no kmsg */
 	static const struct { const char *name; unsigned maj, min; } devs[] = {
 		{ "dev/null", 1, 3 }, { "dev/zero", 1, 5 }, { "dev/full", 1, 7 },
 		{ "dev/random", 1, 8 }, { "dev/urandom", 1, 9 },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(devs); i++)
-		if (mknod(devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
-			box_die(b, devs[i].name);
-	if (symlink("/proc/self/fd", "dev/fd") < 0 || symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
-	    symlink("/proc/self/fd/1", "dev/stdout") < 0 || symlink("/proc/self/fd/2", "dev/stderr") < 0)
-		box_die(b, "dev symlinks");
+		if ((rc = SYS4(mknodat, AT_FDCWD, devs[i].name, S_IFCHR | 0666,
+		               makedev(devs[i].maj, devs[i].min))) < 0)
+			box_die(b, devs[i].name, rc);
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" },
+		{ "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(links); i++)
+		if ((rc = SYS2(symlink, links[i][0], links[i][1])) < 0)
+			box_die(b, links[i][1], rc);
 	/* the old root stays stacked under "." until detached: the chroot
 	 * escape (chdir("..") out of a chroot) has nowhere to go */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		box_die(b, "pivot_root");
-	if (umount2(".", MNT_DETACH) < 0)
-		box_die(b, "detach old root");
-	if (chdir("/") < 0)
-		box_die(b, "chdir /");
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL) < 0)
-		box_die(b, "remount / read-only");
+	if ((rc = SYS2(pivot_root, ".", ".")) < 0)
+		box_die(b, "pivot_root", rc);
+	if ((rc = SYS2(umount2, ".", MNT_DETACH)) < 0)
+		box_die(b, "detach old root", rc);
+	if ((rc = SYS1(chdir, "/")) < 0)
+		box_die(b, "chdir /", rc);
+	if ((rc = SYS5(mount, NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL)) < 0)
+		box_die(b, "remount / read-only", rc);
 }
 
 /* pid 1 of the box. */
-__attribute__((noreturn)) static void box_init(struct box *b)
+static int box_init(void *arg)
 {
+	struct box *b = arg;
+	long rc;
 	/* the caller killed (even with SIGKILL) must take the box with it */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		box_die(b, "PR_SET_PDEATHSIG");
-	close(b->life_w);
+	if ((rc = SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL)) < 0)
+		box_die(b, "PR_SET_PDEATHSIG", rc);
+	SYS1(close, b->life_w);
 	struct pollfd lp = { b->life_r, POLLIN, 0 };
-	if (poll(&lp, 1, 0) != 0)
-		_exit(126); /* the caller died before PDEATHSIG was armed */
-	/* the program runs as another uid, but a root process must not let
-	 * anyone read its memory or /proc/1/{root,fd} */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	umask(0);
-	close(b->out_r);
-	close(b->err_r);
-	close(b->rep_r);
+	if (SYS3(poll, &lp, 1, 0) != 0)
+		box_exit(126); /* the caller died before PDEATHSIG was armed */
+#if !SB_SHARED_VM
+	/* a root process must not let anyone read its memory; with a shared
+	 * VM this flag would also change the caller's (and init is root, the
+	 * program another uid: /proc/1/{mem,root} need CAP_SYS_PTRACE) */
+	SYS2(prctl, PR_SET_DUMPABLE, 0);
+#endif
+	SYS1(umask, 0);
+	SYS1(close, b->out_r);
+	SYS1(close, b->err_r);
+	SYS1(close, b->rep_r);
 
 	for (int i = 0; i < b->ncg_procs; i++)
-		if (write(b->cg_procs[i], "0", 1) != 1)
-			box_die(b, "join cgroup");
-	if (b->netns_fd >= 0 && setns(b->netns_fd, CLONE_NEWNET) < 0)
-		box_die(b, "setns net");
+		if ((rc = SYS3(write, b->cg_procs[i], "0", 1)) != 1)
+			box_die(b, "join cgroup", rc);
+	if (b->netns_fd >= 0 && (rc = SYS2(setns, b->netns_fd, CLONE_NEWNET)) < 0)
+		box_die(b, "setns net", rc);
 	box_mounts(b);
-	if (sethostname("sercom-box", 10) < 0)
-		box_die(b, "sethostname");
+	if ((rc = SYS2(sethostname, "sercom-box", 10)) < 0)
+		box_die(b, "sethostname", rc);
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		box_die(b, "socketpair");
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	uint64_t chld = 1ULL << (SIGCHLD - 1);
+	SYS4(rt_sigprocmask, SIG_BLOCK, &chld, NULL, 8);
+	long sfd = SYS4(signalfd4, -1, &chld, 8, SFD_CLOEXEC);
 	if (sfd < 0)
-		box_die(b, "signalfd");
+		box_die(b, "signalfd", sfd);
 
-	long pid = box_clone(SIGCHLD, NULL);
-	if (pid < 0)
-		box_die(b, "fork program");
-	if (pid == 0) {
-		close(sv[0]);
-		box_exec(b, sv[1]);
-	}
-	close(sv[1]);
-	close(b->stdin_fd);
-	close(b->out_w);
-	close(b->err_w);
+	/* the filter goes on init (root: no no_new_privs needed), after its
+	 * mounts, and the program inherits it; init keeps the listener (it is
+	 * close-on-exec for the program). Nothing init calls from here on is
+	 * denied. */
+	long lfd_l = SYS3(seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &sb_filter);
+	if (lfd_l < 0)
+		box_die(b, "seccomp", lfd_l);
+	int lfd = (int)lfd_l;
 
-	/* the listener arrives before execve, or never (setup failed) */
-	int lfd = -1;
-	{
-		char byte;
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { &byte, 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-		                     .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-		ssize_t n;
-		do
-			n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
-		while (n < 0 && errno == EINTR);
-		struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-		if (cm && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&lfd, CMSG_DATA(cm), sizeof(int));
-		close(sv[0]);
-	}
+	/* the program child borrows this memory until its execve (vfork
+	 * semantics: init sleeps meanwhile), on a stack of its own */
+	int pid = clone(box_exec, sb_exec_stack + SB_STACK,
+	                (SB_SHARED_VM ? CLONE_VM | CLONE_VFORK : 0) | SIGCHLD, b);
+	if (pid < 0) /* glibc's clone sets errno: the caller's, best effort */
+		box_die(b, "start program", errno ? -errno : -EAGAIN);
+	SYS1(close, b->stdin_fd);
+	SYS1(close, b->out_w);
+	SYS1(close, b->err_w);
 
-	struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { lfd, POLLIN, 0 } };
+	struct pollfd pf[2] = { { (int)sfd, POLLIN, 0 }, { lfd, POLLIN, 0 } };
 	for (;;) {
-		int n = poll(pf, lfd >= 0 ? 2 : 1, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			box_die(b, "init poll");
-		}
+		long n = SYS3(poll, pf, lfd >= 0 ? 2 : 1, -1);
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			box_die(b, "init poll", n);
 		if (lfd >= 0 && (pf[1].revents & POLLIN)) {
 			union {
 				struct seccomp_notif n;
 				char pad[512];
 			} u;
 			memset(&u, 0, sizeof u);
-			if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, &u.n) == 0) {
+			if (SYS3(ioctl, lfd, SECCOMP_IOCTL_NOTIF_RECV, &u.n) == 0) {
 				struct rep r;
 				memset(&r, 0, sizeof r);
 				r.type = REP_SYSCALL;
 				r.nr = u.n.data.nr;
 				r.arch = u.n.data.arch;
-				ssize_t w = write(b->rep_w, &r, sizeof r);
-				(void)w;
+				SYS3(write, b->rep_w, &r, sizeof r);
 				/* exiting kills the namespace; the call never runs */
-				_exit(0);
+				box_exit(0);
 			}
 		} else if (lfd >= 0 && (pf[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
-			close(lfd);
+			SYS1(close, lfd);
 			lfd = -1;
 		}
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			ssize_t r = read(sfd, &si, sizeof si);
-			(void)r;
+			SYS3(read, sfd, &si, sizeof si);
 			int st;
-			pid_t w;
-			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			long w;
+			while ((w = SYS4(wait4, -1, &st, WNOHANG, NULL)) > 0) {
 				if (w != pid)
 					continue; /* an orphan reparented to init */
 				struct rep rp;
 				memset(&rp, 0, sizeof rp);
 				rp.type = REP_EXIT;
 				rp.status = st;
-				ssize_t wr = write(b->rep_w, &rp, sizeof rp);
-				(void)wr;
-				_exit(0);
+				SYS3(write, b->rep_w, &rp, sizeof rp);
+				box_exit(0);
 			}
 		}
 	}
@@ -501,6 +545,9 @@ __attribute__((noreturn)) static void box_init(struct box *b)
 static const char *const sb_default_binds[] = {
 	"/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", NULL
 };
+/* A fixed allowlist: the caller's environment (SERCOM_CONF, SMTP
+ * credentials, LD_PRELOAD of a debugging session) never reaches the
+ * program. */
 static const char *const sb_default_env[] = {
 	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/work", "TMPDIR=/tmp",
 	"LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL
@@ -702,7 +749,8 @@ static int sb_slot_netns(int slot, GError **err)
 		sb_fail(err, errno, "pipe: %s", g_strerror(errno));
 		return -1;
 	}
-	long pid = box_clone(CLONE_NEWNET | SIGCHLD, NULL);
+	/* fork-like raw clone: the child only reads a pipe */
+	long pid = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		char c;
 		close(p[1]);
@@ -800,14 +848,25 @@ static void sb_probe_cgroups(void)
 	         "memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC only");
 }
 
-struct sb_cgrun {
+/* One slot's cgroups, made on the slot's first run and kept until the
+ * process exits: creating a v1 memory cgroup costs milliseconds, more than
+ * the whole rest of a run. Runs of one slot never overlap, and every
+ * process of a run is dead when it ends, so the next run finds them empty;
+ * counters are read as differences. */
+struct sb_cgslot {
+	bool made;
 	char *dirs[3];
 	int ndirs;
-	char *cpu_file;   /* v1 cpuacct.usage (ns), v2 cpu.stat */
-	char *peak_file;
-	char *oom_file;
-	int cpu_fd;
+	int procs_fd[3];
+	int cpu_fd;          /* v1 cpuacct.usage (ns), v2 cpu.stat */
+	int peak_fd;         /* v1 memory.max_usage_in_bytes (reset per run) */
+	int empty_fd;        /* v1 memory.force_empty */
+	int usage_fd;        /* v1 memory.usage_in_bytes */
+	char *oom_file;      /* v1 memory.oom_control, v2 memory.events */
+	uint64_t memory, procs; /* limits in force */
 };
+static struct sb_cgslot *sb_cgslots;
+static int sb_ncgslots;
 
 static bool sb_write_file(const char *dir, const char *file, const char *val, GError **err)
 {
@@ -815,8 +874,9 @@ static bool sb_write_file(const char *dir, const char *file, const char *val, GE
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	int e = fd < 0 ? errno : 0;
 	if (fd >= 0) {
-		if (util_write_all(fd, val, strlen(val)) < 0)
-			e = errno ? errno : EIO;
+		int rc = util_write_all(fd, val, strlen(val));
+		if (rc < 0)
+			e = -rc;
 		close(fd);
 	}
 	if (e)
@@ -825,14 +885,14 @@ static bool sb_write_file(const char *dir, const char *file, const char *val, GE
 	return e == 0;
 }
 
-/* Kills what a killed caller may have left in a stale cgroup, removes it. */
-static void sb_cg_remove(const char *dir)
+/* Kills what a caller killed with SIGKILL may have left in a cgroup of
+ * this slot (PDEATHSIG should have done it already). */
+static void sb_cg_kill_stale(const char *dir)
 {
-	if (rmdir(dir) == 0 || errno == ENOENT)
-		return;
 	char *procs = g_build_filename(dir, "cgroup.procs", NULL);
 	char *text = NULL;
-	if (g_file_get_contents(procs, &text, NULL, NULL)) {
+	if (g_file_get_contents(procs, &text, NULL, NULL) && text[0]) {
+		log_warn("sandbox: killing processes left in %s", dir);
 		char **pids = g_strsplit(text, "\n", -1);
 		for (char **p = pids; *p; p++)
 			if (**p)
@@ -841,120 +901,216 @@ static void sb_cg_remove(const char *dir)
 	}
 	g_free(text);
 	g_free(procs);
+}
+
+static void sb_cg_remove(const char *dir)
+{
 	/* killed tasks leave the cgroup as they exit; a bounded wait */
 	for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++) {
+		sb_cg_kill_stale(dir);
 		struct timespec ts = { 0, 2000000 };
 		nanosleep(&ts, NULL);
 	}
 }
 
-static void sb_cg_free(struct sb_cgrun *cg)
+/* Closes and forgets the slot's cgroups; removes them when remove. */
+static void sb_cg_slot_free(struct sb_cgslot *cg, bool remove)
 {
 	for (int i = 0; i < cg->ndirs; i++) {
-		if (rmdir(cg->dirs[i]) < 0 && errno != ENOENT)
+		if (cg->procs_fd[i] >= 0)
+			close(cg->procs_fd[i]);
+		if (remove)
 			sb_cg_remove(cg->dirs[i]);
 		g_free(cg->dirs[i]);
 	}
 	if (cg->cpu_fd >= 0)
 		close(cg->cpu_fd);
-	g_free(cg->cpu_file);
-	g_free(cg->peak_file);
+	if (cg->peak_fd >= 0)
+		close(cg->peak_fd);
+	if (cg->empty_fd >= 0)
+		close(cg->empty_fd);
+	if (cg->usage_fd >= 0)
+		close(cg->usage_fd);
 	g_free(cg->oom_file);
 	memset(cg, 0, sizeof *cg);
-	cg->cpu_fd = -1;
 }
 
-static bool sb_cg_mkdir(struct sb_cgrun *cg, const char *base, const char *name, GError **err)
+void sandbox_cleanup(void)
+{
+	for (int i = 0; i < sb_ncgslots; i++)
+		if (sb_cgslots[i].made)
+			sb_cg_slot_free(&sb_cgslots[i], true);
+	g_clear_pointer(&sb_cgslots, g_free);
+	sb_ncgslots = 0;
+	for (int i = 0; i < sb_nnetns; i++)
+		if (sb_netns[i] >= 0)
+			close(sb_netns[i]);
+	g_clear_pointer(&sb_netns, g_free);
+	sb_nnetns = 0;
+}
+
+void sandbox_release_slot(int slot, uid_t uid_base)
+{
+	if (slot < 0 || slot > 65535)
+		return;
+	sb_probe_cgroups();
+	if (slot < sb_ncgslots && sb_cgslots[slot].made)
+		sb_cg_slot_free(&sb_cgslots[slot], false);
+	if (sb_cg.kind == CG_NONE)
+		return;
+	char name[64];
+	g_snprintf(name, sizeof name, "sercom-box-%u", (unsigned)(uid_base + (uid_t)slot));
+	const char *bases[] = { sb_cg.mem, sb_cg.pids, sb_cg.cpu };
+	for (size_t i = 0; i < G_N_ELEMENTS(bases); i++) {
+		if (!bases[i])
+			continue;
+		char *dir = g_build_filename(bases[i], name, NULL);
+		if (rmdir(dir) < 0 && errno == EBUSY)
+			sb_cg_remove(dir); /* processes a killed caller left */
+		g_free(dir);
+	}
+}
+
+static bool sb_cg_mkdir(struct sb_cgslot *cg, const char *base, const char *name, GError **err)
 {
 	char *dir = g_build_filename(base, name, NULL);
-	if (mkdir(dir, 0700) < 0 && errno == EEXIST) {
-		sb_cg_remove(dir); /* left by a caller that was killed */
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) < 0) {
+		if (errno != EEXIST) {
 			int e = errno;
 			g_free(dir);
-			return sb_fail(err, e, "cgroup %s: %s", name, g_strerror(e));
+			return sb_fail(err, e, "cgroup %s: %s", base, g_strerror(e));
 		}
-	} else if (errno != 0 && access(dir, F_OK) != 0) {
-		int e = errno;
-		g_free(dir);
-		return sb_fail(err, e, "cgroup %s: %s", base, g_strerror(e));
+		sb_cg_kill_stale(dir); /* left by a caller that was killed */
 	}
+	cg->procs_fd[cg->ndirs] = -1;
 	cg->dirs[cg->ndirs++] = dir;
 	return true;
 }
 
-static bool sb_cg_setup(struct sb_cgrun *cg, struct box *b, GError **err)
+static struct sb_cgslot *sb_cg_slot(int slot, uid_t uid, GError **err)
 {
-	const struct sandbox_opts *o = b->o;
-	char name[64], val[32];
-	g_snprintf(name, sizeof name, "sercom-box-%u", (unsigned)b->uid);
+	static bool registered;
+	if (slot >= sb_ncgslots) {
+		sb_cgslots = g_renew(struct sb_cgslot, sb_cgslots, slot + 1);
+		memset(sb_cgslots + sb_ncgslots, 0, sizeof *sb_cgslots * (size_t)(slot + 1 - sb_ncgslots));
+		sb_ncgslots = slot + 1;
+	}
+	struct sb_cgslot *cg = &sb_cgslots[slot];
+	if (cg->made)
+		return cg;
+	if (!registered) {
+		atexit(sandbox_cleanup);
+		registered = true;
+	}
+	char name[64];
+	/* named by uid: unique among concurrent runs, as the uid must be */
+	g_snprintf(name, sizeof name, "sercom-box-%u", (unsigned)uid);
+	cg->cpu_fd = cg->peak_fd = cg->empty_fd = cg->usage_fd = -1;
+	/* limits unknown (a stale cgroup keeps its last ones): the first run
+	 * writes them all */
+	cg->memory = cg->procs = UINT64_MAX;
+	cg->made = true;
+	bool ok;
 	if (sb_cg.kind == CG_V1) {
-		errno = 0;
-		if (!sb_cg_mkdir(cg, sb_cg.mem, name, err))
-			return false;
-		errno = 0;
-		if (!sb_cg_mkdir(cg, sb_cg.pids, name, err))
-			return false;
-		errno = 0;
-		if (!sb_cg_mkdir(cg, sb_cg.cpu, name, err))
-			return false;
-		if (o->memory) {
-			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, o->memory);
+		ok = sb_cg_mkdir(cg, sb_cg.mem, name, err) && sb_cg_mkdir(cg, sb_cg.pids, name, err) &&
+		     sb_cg_mkdir(cg, sb_cg.cpu, name, err);
+		if (ok) {
+			char *f = g_build_filename(cg->dirs[2], "cpuacct.usage", NULL);
+			cg->cpu_fd = open(f, O_RDONLY | O_CLOEXEC);
+			g_free(f);
+			f = g_build_filename(cg->dirs[0], "memory.max_usage_in_bytes", NULL);
+			cg->peak_fd = open(f, O_RDWR | O_CLOEXEC);
+			g_free(f);
+			f = g_build_filename(cg->dirs[0], "memory.force_empty", NULL);
+			cg->empty_fd = open(f, O_WRONLY | O_CLOEXEC);
+			g_free(f);
+			f = g_build_filename(cg->dirs[0], "memory.usage_in_bytes", NULL);
+			cg->usage_fd = open(f, O_RDONLY | O_CLOEXEC);
+			g_free(f);
+			cg->oom_file = g_build_filename(cg->dirs[0], "memory.oom_control", NULL);
+		}
+	} else {
+		ok = sb_cg_mkdir(cg, sb_cg.mem, name, err);
+		if (ok) {
+			char *f = g_build_filename(cg->dirs[0], "cpu.stat", NULL);
+			cg->cpu_fd = open(f, O_RDONLY | O_CLOEXEC);
+			g_free(f);
+			cg->oom_file = g_build_filename(cg->dirs[0], "memory.events", NULL);
+		}
+	}
+	for (int i = 0; ok && i < cg->ndirs; i++) {
+		char *p = g_build_filename(cg->dirs[i], "cgroup.procs", NULL);
+		cg->procs_fd[i] = open(p, O_WRONLY | O_CLOEXEC);
+		if (cg->procs_fd[i] < 0)
+			ok = sb_fail(err, errno, "%s: %s", p, g_strerror(errno));
+		g_free(p);
+	}
+	if (!ok) {
+		sb_cg_slot_free(cg, true);
+		return NULL;
+	}
+	return cg;
+}
+
+/* Sets the run's limits (only when they changed) and resets the peak. */
+static bool sb_cg_prepare(struct sb_cgslot *cg, const struct sandbox_opts *o, GError **err)
+{
+	char val[32];
+	uint64_t mem = o->memory, procs = o->procs;
+	if (mem != cg->memory) {
+		if (mem)
+			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, mem);
+		else
+			g_strlcpy(val, sb_cg.kind == CG_V1 ? "-1" : "max", sizeof val);
+		if (sb_cg.kind == CG_V1) {
+			/* memsw (memory + swap) must stay >= the memory limit at
+			 * every step, whatever a killed predecessor left here: lift
+			 * it, set the limit, then lower it to the limit. Without it
+			 * the box could page out to swap past the limit; absent when
+			 * the kernel has no swap accounting. */
+			char *sw = g_build_filename(cg->dirs[0], "memory.memsw.limit_in_bytes", NULL);
+			bool has_sw = access(sw, F_OK) == 0;
+			g_free(sw);
+			if (has_sw && !sb_write_file(cg->dirs[0], "memory.memsw.limit_in_bytes", "-1", err))
+				return false;
 			if (!sb_write_file(cg->dirs[0], "memory.limit_in_bytes", val, err))
 				return false;
-			/* without memsw the box could page out to swap past the
-			 * limit; absent when the kernel has no swap accounting */
-			char *sw = g_build_filename(cg->dirs[0], "memory.memsw.limit_in_bytes", NULL);
-			bool has = access(sw, F_OK) == 0;
-			g_free(sw);
-			if (has && !sb_write_file(cg->dirs[0], "memory.memsw.limit_in_bytes", val, err))
+			if (has_sw && mem && !sb_write_file(cg->dirs[0], "memory.memsw.limit_in_bytes", val, err))
 				return false;
-		}
-		if (o->procs) {
-			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, o->procs + 1); /* + init */
-			if (!sb_write_file(cg->dirs[1], "pids.max", val, err))
-				return false;
-		}
-		cg->cpu_file = g_build_filename(cg->dirs[2], "cpuacct.usage", NULL);
-		cg->peak_file = g_build_filename(cg->dirs[0], "memory.max_usage_in_bytes", NULL);
-		cg->oom_file = g_build_filename(cg->dirs[0], "memory.oom_control", NULL);
-	} else {
-		errno = 0;
-		if (!sb_cg_mkdir(cg, sb_cg.mem, name, err))
-			return false;
-		if (o->memory) {
-			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, o->memory);
+		} else {
 			if (!sb_write_file(cg->dirs[0], "memory.max", val, err))
 				return false;
-			/* absent without swap accounting */
 			sb_write_file(cg->dirs[0], "memory.swap.max", "0", NULL);
 		}
-		if (o->procs) {
-			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, o->procs + 1);
-			if (!sb_write_file(cg->dirs[0], "pids.max", val, err))
-				return false;
-		}
-		cg->cpu_file = g_build_filename(cg->dirs[0], "cpu.stat", NULL);
-		cg->peak_file = g_build_filename(cg->dirs[0], "memory.peak", NULL);
-		cg->oom_file = g_build_filename(cg->dirs[0], "memory.events", NULL);
+		cg->memory = mem;
 	}
-	cg->cpu_fd = open(cg->cpu_file, O_RDONLY | O_CLOEXEC);
-	for (int i = 0; i < cg->ndirs; i++) {
-		char *p = g_build_filename(cg->dirs[i], "cgroup.procs", NULL);
-		int fd = open(p, O_WRONLY | O_CLOEXEC);
-		int e = errno;
-		g_free(p);
-		if (fd < 0)
-			return sb_fail(err, e, "cgroup %s: %s", cg->dirs[i], g_strerror(e));
-		b->cg_procs[b->ncg_procs++] = fd;
+	if (procs != cg->procs) {
+		if (procs)
+			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, procs + 1); /* + init */
+		else
+			g_strlcpy(val, "max", sizeof val);
+		if (!sb_write_file(cg->dirs[sb_cg.kind == CG_V1 ? 1 : 0], "pids.max", val, err))
+			return false;
+		cg->procs = procs;
 	}
+	/* page cache the previous run left charged here (files it wrote)
+	 * would count in this run's peak: reclaim it, the cgroup is empty */
+	if (cg->empty_fd >= 0 && cg->usage_fd >= 0) {
+		char ub[32];
+		ssize_t un = pread(cg->usage_fd, ub, sizeof ub - 1, 0);
+		ub[un > 0 ? un : 0] = '\0';
+		if (g_ascii_strtoull(ub, NULL, 10) > (1u << 20) && pwrite(cg->empty_fd, "0", 1, 0) < 0)
+			log_debug("sandbox: memory.force_empty: %s", g_strerror(errno));
+	}
+	if (cg->peak_fd >= 0 && pwrite(cg->peak_fd, "0", 1, 0) < 0)
+		return sb_fail(err, errno, "resetting memory.max_usage_in_bytes: %s", g_strerror(errno));
 	return true;
 }
 
-/* CPU ms used by the box so far, from the cgroup; -1 if unknown. */
-static int64_t sb_cg_cpu_ms(struct sb_cgrun *cg)
+/* CPU ms used by the slot's cgroup so far; -1 if unknown. */
+static int64_t sb_cg_cpu_ms(struct sb_cgslot *cg)
 {
-	if (cg->cpu_fd < 0)
+	if (!cg || cg->cpu_fd < 0)
 		return -1;
 	char buf[512];
 	ssize_t n = pread(cg->cpu_fd, buf, sizeof buf - 1, 0);
@@ -994,7 +1150,7 @@ static bool sb_safe_inside(const char *p)
 	return strcmp(p, "/") != 0;
 }
 
-static bool sb_add_bind(struct box *b, GPtrArray *fds, const char *spec, bool rw, bool optional, GError **err)
+static bool sb_add_bind(struct box *b, const char *spec, bool rw, bool optional, GError **err)
 {
 	const char *colon = strchr(spec, ':');
 	char *host = colon ? g_strndup(spec, (gsize)(colon - spec)) : g_strdup(spec);
@@ -1088,12 +1244,12 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	b.o = o;
 	b.stdin_fd = b.out_r = b.out_w = b.err_r = b.err_w = -1;
 	b.rep_r = b.rep_w = b.life_r = b.life_w = b.netns_fd = -1;
-	struct sb_cgrun cg = { .cpu_fd = -1 };
-	GPtrArray *fds = g_ptr_array_new();
+	struct sb_cgslot *cg = NULL;
+	int64_t cpu0 = 0;
+	uint64_t oom0 = 0;
 	int out_fd = -1, errf_fd = -1, pidfd = -1, work_fd = -1;
 	struct stat work_st = { 0 };
 	bool chowned = false, ok = false;
-	GError *e2 = NULL;
 	char **paths = NULL;
 
 	if (geteuid() != 0) {
@@ -1110,7 +1266,7 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 		sb_ncpu = (int)MAX(1, sysconf(_SC_NPROCESSORS_ONLN));
 	sb_probe_cgroups();
 	b.uid = o->uid_base + (uid_t)o->slot;
-	if (o->slot < 0 || b.uid < o->uid_base || b.uid == 0) {
+	if (o->slot < 0 || o->slot > 65535 || b.uid < o->uid_base || b.uid == 0) {
 		sb_fail(err, EINVAL, "bad uid_base %u + slot %d", (unsigned)o->uid_base, o->slot);
 		goto out;
 	}
@@ -1127,12 +1283,27 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	}
 	chowned = true;
 
+	/* the read-only binds are resolved (lstat, readlink) once per process
+	 * and list: they are system directories, not the program's */
+	static char **cached_spec;
+	static struct box_bind *cached;
+	static size_t ncached;
 	const char *const *binds = o->binds ? o->binds : sb_default_binds;
-	for (const char *const *p = binds; *p; p++)
-		if (!sb_add_bind(&b, fds, *p, false, true, err))
-			goto out;
+	if (cached_spec && g_strv_equal((const char *const *)cached_spec, binds)) {
+		b.binds = g_memdup2(cached, sizeof *cached * ncached);
+		b.nbinds = ncached;
+	} else {
+		for (const char *const *p = binds; *p; p++)
+			if (!sb_add_bind(&b, *p, false, true, err))
+				goto out;
+		g_strfreev(cached_spec);
+		g_free(cached);
+		cached_spec = g_strdupv((char **)binds);
+		cached = g_memdup2(b.binds, sizeof *b.binds * b.nbinds);
+		ncached = b.nbinds;
+	}
 	for (const char *const *p = o->extra_binds; p && *p; p++)
-		if (!sb_add_bind(&b, fds, *p, false, false, err))
+		if (!sb_add_bind(&b, *p, false, false, err))
 			goto out;
 	{
 		/* by path: a magic /proc/self/fd link would still name the
@@ -1151,7 +1322,8 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	g_snprintf(b.tmp_opts, sizeof b.tmp_opts, "size=%" G_GUINT64_FORMAT ",mode=1777",
 	           o->tmp_size ? o->tmp_size : (uint64_t)16 << 20);
 
-	/* exec candidates: argv[0] as is, or searched in the box PATH */
+	/* exec candidates: argv[0] as is, or searched in the box PATH (the
+	 * box's view of /usr/bin is the host's, read-only) */
 	b.envp = (char *const *)(o->env ? o->env : sb_default_env);
 	{
 		GPtrArray *c = g_ptr_array_new();
@@ -1223,26 +1395,44 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	} else if ((b.netns_fd = sb_slot_netns(o->slot, err)) < 0) {
 		goto out;
 	}
-	if (sb_cg.kind != CG_NONE && !sb_cg_setup(&cg, &b, err))
-		goto out;
+	if (sb_cg.kind != CG_NONE) {
+		if (!(cg = sb_cg_slot(o->slot, b.uid, err)))
+			goto out;
+		if (!sb_cg_prepare(cg, o, err)) {
+			/* removed under us: another process with the same uid (two
+			 * instances sharing a uid range, a misconfiguration) or an
+			 * admin; make it again once */
+			if (!err || !*err || (*err)->code != ENOENT)
+				goto out;
+			log_warn("%s; making the cgroups of uid %u again", (*err)->message,
+			         (unsigned)b.uid);
+			g_clear_error(err);
+			sb_cg_slot_free(cg, false);
+			if (!(cg = sb_cg_slot(o->slot, b.uid, err)) || !sb_cg_prepare(cg, o, err))
+				goto out;
+		}
+		for (int i = 0; i < cg->ndirs; i++)
+			b.cg_procs[b.ncg_procs++] = cg->procs_fd[i];
+		cpu0 = MAX(0, sb_cg_cpu_ms(cg));
+		oom0 = sb_read_key(cg->oom_file, "oom_kill");
+	}
 
 	int64_t t0 = util_now_ms();
-	long pid = box_clone(flags, &pidfd);
+	if (SB_SHARED_VM)
+		flags |= CLONE_VM; /* no page-table copy: see "Box side" */
+	long pid = clone(box_init, sb_init_stack + SB_STACK, (int)flags, &b, &pidfd);
 	if (pid < 0) {
 		sb_fail(err, errno, "clone: %s", g_strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
-		box_init(&b);
 
-	/* parent */
-	sb_close(&b.out_w);
-	sb_close(&b.err_w);
-	sb_close(&b.rep_w);
-	sb_close(&b.life_r);
-	sb_close(&b.stdin_fd);
-	for (int i = 0; i < b.ncg_procs; i++)
-		sb_close(&b.cg_procs[i]);
+	/* parent: close its copies of the box's ends, leaving b as it is while
+	 * init (which may share this memory) still reads it */
+	close(b.out_w);
+	close(b.err_w);
+	close(b.rep_w);
+	close(b.life_r);
+	close(b.stdin_fd);
 
 	enum { KILL_NONE, KILL_WALL, KILL_CPU, KILL_OUTPUT, KILL_CANCEL } why = KILL_NONE;
 	bool over = false, init_done = false;
@@ -1251,7 +1441,9 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	while (!init_done) {
 		int64_t now = util_now_ms();
 		int64_t timeout = wall_end == INT64_MAX ? -1 : MAX(0, wall_end - now);
-		int64_t used = o->cpu_ms ? sb_cg_cpu_ms(&cg) : -1;
+		int64_t used = o->cpu_ms ? sb_cg_cpu_ms(cg) : -1;
+		if (used >= 0)
+			used = MAX(0, used - cpu0);
 		if (used >= 0 && (uint64_t)used > o->cpu_ms && why == KILL_NONE) {
 			why = KILL_CPU;
 			kill((pid_t)pid, SIGKILL);
@@ -1305,6 +1497,7 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	struct rusage ru;
 	while (wait4((pid_t)pid, &ist, 0, &ru) < 0 && errno == EINTR)
 		;
+	b.out_w = b.err_w = b.rep_w = b.life_r = b.stdin_fd = -1; /* closed above */
 	r->wall_ms = (uint64_t)(util_now_ms() - t0);
 	/* every process of the namespace is gone now: drain to EOF */
 	if (b.out_r >= 0)
@@ -1329,13 +1522,23 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 			errrec = rec;
 	}
 
-	int64_t cpu = sb_cg_cpu_ms(&cg);
+	int64_t cpu = sb_cg_cpu_ms(cg);
+	if (cpu >= 0)
+		cpu = MAX(0, cpu - cpu0);
 	r->cpu_ms = cpu >= 0 ? (uint64_t)cpu
 	                     : (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	                           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-	uint64_t peak = sb_read_key(cg.peak_file, NULL);
+	uint64_t peak = 0;
+	if (cg && cg->peak_fd >= 0) {
+		char pb[32];
+		ssize_t pn = pread(cg->peak_fd, pb, sizeof pb - 1, 0);
+		if (pn > 0) {
+			pb[pn] = '\0';
+			peak = g_ascii_strtoull(pb, NULL, 10);
+		}
+	}
 	r->max_rss_kib = peak ? peak / 1024 : (uint64_t)ru.ru_maxrss;
-	uint64_t ooms = sb_read_key(cg.oom_file, "oom_kill");
+	uint64_t ooms = cg ? sb_read_key(cg->oom_file, "oom_kill") - oom0 : 0;
 
 	if (exitrec.type) {
 		if (WIFEXITED(exitrec.status))
@@ -1423,17 +1626,10 @@ out:
 	sb_close(&pidfd);
 	sb_close(&out_fd);
 	sb_close(&errf_fd);
-	for (int i = 0; i < b.ncg_procs; i++)
-		sb_close(&b.cg_procs[i]);
-	sb_cg_free(&cg);
-	for (guint i = 0; i < fds->len; i++)
-		close(GPOINTER_TO_INT(fds->pdata[i]));
-	g_ptr_array_free(fds, TRUE);
 	if (chowned && fchown(work_fd, work_st.st_uid, work_st.st_gid) < 0)
 		log_warn("sandbox: giving back %s: %s", o->work_dir, g_strerror(errno));
 	sb_close(&work_fd);
 	g_free(b.binds);
 	g_strfreev(paths);
-	g_clear_error(&e2);
 	return ok;
 }

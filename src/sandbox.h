@@ -4,8 +4,11 @@
  * isolate-style verdict. See the theory of operation in sandbox.c.
  *
  * Called in-process by the runner (one run at a time per worker slot; the
- * slot picks the uid, the cgroup name and the network namespace, so two
+ * slot picks the uid, the cgroups and the network namespace, so two
  * concurrent runs must use different slots) and by sercom-sandbox.
+ * Not thread-safe: one sandbox_run at a time per process (the box borrows
+ * the caller's memory and static stacks until its execve), from a thread
+ * that outlives the run (init's PR_SET_PDEATHSIG follows that thread).
  * Must run as root (real uid 0 with all capabilities). */
 #ifndef SERCOM_SANDBOX_H
 #define SERCOM_SANDBOX_H
@@ -76,7 +79,8 @@ struct sandbox_result {
 	int signal;                   /* when killed (0 otherwise) */
 	uint64_t cpu_ms;              /* user+system of every process */
 	uint64_t wall_ms;
-	uint64_t max_rss_kib;         /* cgroup peak (v1 includes page cache) */
+	uint64_t max_rss_kib;         /* v1: the memory cgroup's peak (page cache
+	                               * included); else the largest process's */
 	uint64_t stdout_bytes;        /* produced, including discarded bytes */
 	uint64_t stderr_bytes;
 	bool output_truncated;
@@ -89,6 +93,14 @@ void sandbox_opts_init(struct sandbox_opts *o, enum sandbox_profile profile);
 /* Runs o->argv in a fresh box and fills *r. Returns false, with *err set
  * and r->status SB_XX, only for errors of the sandbox itself. */
 bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError **err);
+/* Removes the slots' cgroups and closes the shared network namespaces
+ * (also registered with atexit on first use; call it before _exit). */
+void sandbox_cleanup(void);
+/* Removes the cgroups of uid_base + slot whoever made them, killing what
+ * is left in them: for a supervisor whose worker of that slot died without
+ * sandbox_cleanup (SIGKILL, crash), and at its start for every slot. Must
+ * not be called while a run of that slot is under way anywhere. */
+void sandbox_release_slot(int slot, uid_t uid_base);
 /* Frees what sandbox_run allocated in *r (not r itself). */
 void sandbox_result_clear(struct sandbox_result *r);
 /* "OK", "RE", ... */

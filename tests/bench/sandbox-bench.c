@@ -7,11 +7,16 @@
 #include "util.h"
 #include "log.h"
 
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int run_argv(char *const *argv)
 {
@@ -25,9 +30,32 @@ static int run_argv(char *const *argv)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static double per_run_us(int64_t t0, int n)
+static double wall_now(void)
 {
-	return (double)(util_now_ms() - t0) * 1000.0 / n;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* user + system microseconds of this process and its reaped children */
+static double cpu_now(void)
+{
+	struct rusage a, b;
+	getrusage(RUSAGE_SELF, &a);
+	getrusage(RUSAGE_CHILDREN, &b);
+	return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec) * 1e6 +
+	       (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec + b.ru_stime.tv_usec);
+}
+
+static const char *load(void)
+{
+	static char buf[128];
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (!f || !fgets(buf, sizeof buf, f))
+		g_strlcpy(buf, "?\n", sizeof buf);
+	if (f)
+		fclose(f);
+	return buf;
 }
 
 int main(int argc, char **argv)
@@ -60,48 +88,9 @@ int main(int argc, char **argv)
 	}
 	sandbox_result_clear(&r);
 
-	int64_t t0 = util_now_ms();
-	for (int i = 0; i < n; i++)
-		if (run_argv(bare_argv) != 0)
-			return 1;
-	double bare = per_run_us(t0, n);
-
-	t0 = util_now_ms();
-	for (int i = 0; i < n; i++) {
-		if (!sandbox_run(&o, &r, &err) || r.status != SB_OK) {
-			fprintf(stderr, "sandbox-bench: run %d: %s\n", i, err ? err->message : sandbox_status_name(r.status));
-			return 1;
-		}
-		sandbox_result_clear(&r);
-	}
-	double shared = per_run_us(t0, n);
-
-	o.fresh_netns = true;
-	t0 = util_now_ms();
-	for (int i = 0; i < n; i++) {
-		if (!sandbox_run(&o, &r, &err) || r.status != SB_OK) {
-			fprintf(stderr, "sandbox-bench: run %d: %s\n", i, err ? err->message : sandbox_status_name(r.status));
-			return 1;
-		}
-		sandbox_result_clear(&r);
-	}
-	double fresh = per_run_us(t0, n);
-
 	/* bwrap with the same view: ro /usr (+ merged-usr links), rw /work,
 	 * fresh /proc, minimal /dev, tmpfs /tmp, every namespace */
-	char *bw_argv[] = {
-		"/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-		"--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
-		"--symlink", "usr/lib64", "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-		"--symlink", "usr/bin", "/bin", "--bind", (char *)work, "/work",
-		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/work",
-		"--uid", "60031", "--gid", "60031", "--cap-drop", "ALL", inside, NULL,
-	};
-	/* fix the /lib64 link's arguments */
-	bw_argv[11] = "/lib64";
-	bw_argv[10] = "usr/lib64";
-	bw_argv[9] = "--symlink";
-	char *bw_fixed[64];
+	char *bw[64];
 	int k = 0;
 	const char *pre[] = { "/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session",
 		"--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
@@ -110,30 +99,75 @@ int main(int argc, char **argv)
 		"--bind", work, "/work", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
 		"--chdir", "/work", "--uid", "60031", "--gid", "60031", "--cap-drop", "ALL", NULL };
 	for (; pre[k]; k++)
-		bw_fixed[k] = (char *)pre[k];
-	bw_fixed[k++] = inside;
-	bw_fixed[k] = NULL;
-	(void)bw_argv;
-	double bw = -1;
-	if (access("/usr/bin/bwrap", X_OK) == 0 && run_argv(bw_fixed) == 0) {
-		t0 = util_now_ms();
-		for (int i = 0; i < n; i++)
-			if (run_argv(bw_fixed) != 0)
-				return 1;
-		bw = per_run_us(t0, n);
-	}
+		bw[k] = (char *)pre[k];
+	bw[k++] = inside;
+	bw[k] = NULL;
+	bool have_bw = access("/usr/bin/bwrap", X_OK) == 0 && run_argv(bw) == 0;
 
-	printf("runs: %d of %s (static, exits 0)\n", n, prog);
-	printf("bare fork/exec/wait:             %8.0f us/run\n", bare);
-	printf("sandbox_run, shared slot netns:  %8.0f us/run  overhead %6.0f us\n", shared, shared - bare);
-	printf("sandbox_run, netns per run:      %8.0f us/run  overhead %6.0f us\n", fresh, fresh - bare);
-	if (bw >= 0) {
-		printf("bwrap --unshare-all:             %8.0f us/run  overhead %6.0f us\n", bw, bw - bare);
-		printf("bwrap overhead / sandbox overhead: %.1fx\n", (bw - bare) / (shared - bare));
-	} else {
-		printf("bwrap: not available\n");
+	/* interleaved rounds, so a load change on a shared machine hits every
+	 * method alike; wall and CPU (self + children, user + system) */
+	enum { BARE, SPAWN, SHARED, FRESH, BWRAP, NM };
+	static const char *const names[NM] = {
+		"bare fork/exec/wait", "bare posix_spawn/wait (vfork)", "sandbox_run, shared slot netns",
+		"sandbox_run, netns per run", "bwrap --unshare-all",
+	};
+	double wall[NM] = { 0 }, cpu[NM] = { 0 };
+	const int round = 25;
+	for (int done = 0; done < n; done += round) {
+		int m = MIN(round, n - done);
+		for (int meth = 0; meth < NM; meth++) {
+			if (meth == BWRAP && !have_bw)
+				continue;
+			o.fresh_netns = meth == FRESH;
+			double c0 = cpu_now(), t0 = wall_now();
+			for (int i = 0; i < m; i++) {
+				if (meth == BARE || meth == BWRAP) {
+					if (run_argv(meth == BARE ? bare_argv : bw) != 0)
+						return 1;
+					continue;
+				}
+				if (meth == SPAWN) {
+					pid_t sp;
+					int st;
+					if (posix_spawn(&sp, bare_argv[0], NULL, NULL, bare_argv, environ) != 0 ||
+					    waitpid(sp, &st, 0) != sp || st != 0)
+						return 1;
+					continue;
+				}
+				if (!sandbox_run(&o, &r, &err) || r.status != SB_OK) {
+					fprintf(stderr, "sandbox-bench: %s\n", err ? err->message : sandbox_status_name(r.status));
+					return 1;
+				}
+				sandbox_result_clear(&r);
+			}
+			wall[meth] += wall_now() - t0;
+			cpu[meth] += cpu_now() - c0;
+		}
 	}
-	printf("kept: %s\n", shared <= fresh ? "shared netns per slot (made once, setns)" : "netns per run would be faster");
+	printf("runs: %d of a tiny static program per method, interleaved in rounds of %d\n", n, round);
+	printf("load average at the end: %s", load());
+	printf("overhead: over bare fork/exec/wait (the brief's baseline); in brackets over posix_spawn\n");
+	printf("%-32s %12s %12s %22s %22s\n", "method", "wall us/run", "cpu us/run", "wall overhead", "cpu overhead");
+	for (int meth = 0; meth < NM; meth++) {
+		if (meth == BWRAP && !have_bw) {
+			printf("%-32s not available\n", names[meth]);
+			continue;
+		}
+		double w = wall[meth] / n, c = cpu[meth] / n;
+		printf("%-32s %12.0f %12.0f %12.0f [%7.0f] %12.0f [%7.0f]\n", names[meth], w, c,
+		       w - wall[BARE] / n, w - wall[SPAWN] / n, c - cpu[BARE] / n, c - cpu[SPAWN] / n);
+	}
+	if (have_bw) {
+		double base = MIN(wall[BARE], wall[SPAWN]);
+		double so = (wall[SHARED] - base) / n, bo = (wall[BWRAP] - base) / n;
+		if (so > 0)
+			printf("bwrap overhead / sandbox overhead (wall, over the faster bare): %.1fx\n", bo / so);
+		else
+			printf("sandbox_run is faster than the faster bare spawn; bwrap overhead %.0f us/run\n", bo);
+	}
+	printf("netns: shared per slot %.0f us/run, per run %.0f us/run: kept %s\n",
+	       wall[SHARED] / n, wall[FRESH] / n,
+	       wall[SHARED] <= wall[FRESH] ? "the shared one (setns)" : "per run would be faster");
 	g_free(inside);
 	g_free(host_prog);
 	return 0;

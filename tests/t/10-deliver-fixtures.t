@@ -16,7 +16,7 @@ tmpdir
 make_exercises "$T/exercises"
 SERCOM_EXERCISES=$T/exercises make_instance "$T/inst" || { echo "Bail out! make_instance failed"; exit 1; }
 I=$T/inst
-passwd_sum=$(md5sum < /etc/passwd)
+passwd_links=$(stat -c %h /etc/passwd)
 rm -f /tmp/sercom-fixture-*.c
 
 # the stored raw message must be the bytes fed, or those without the mbox
@@ -32,7 +32,7 @@ spool_path() { # the messages.spool_file value, absolute
 nul() { [ -n "$1" ] && echo "$1" || echo -; }
 # files outside every submitted/ dir of the instance (and the exercises)
 outside_files() {
-	find "$T" \( -path "$I/var/attempts/*/submitted" -prune \) -o \( -type f -o -type l \) -print | sort
+	find "$T" \( -path "$I/var/attempts/*/submitted" -prune \) -o \( -type f -o -type l \) ! -path "$T/stderr" -print | sort
 }
 
 while IFS=$'\t' read -r file args outcome state reason student exercise check comment; do
@@ -62,6 +62,7 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 		is "$n_att" 1 "$name: one attempt"
 		IFS='|' read -r aid astate areason astudent aexercise anumber aemail < <(sql "$I" \
 			"SELECT id, state, coalesce(reason,''), coalesce(student,''), coalesce(exercise,''), coalesce(number,''), email FROM attempts WHERE message = $mid")
+		echo "# $name: attempt $aid $astate $areason $(sql "$I" "SELECT coalesce(detail,'') || ' ' || coalesce(note,'') FROM attempts WHERE id = $aid")"
 		like "$astate" "^($state)\$" "$name: state $state"
 		like "$(nul "$areason")" "^($reason)\$" "$name: reason $reason"
 		is "$(nul "$astudent")" "$student" "$name: student $student"
@@ -98,13 +99,13 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 		is "$(find "$T" -samefile /etc/passwd 2>/dev/null)" "" "$name: no hard link to /etc/passwd"
 		ok "$name: nothing written through a symlink" test ! -e /tmp/sercom-fixture-symlink.c
 		is "$new_outside" "" "$name: nothing written outside submitted/ and the spool"
-		is "$(md5sum < /etc/passwd)" "$passwd_sum" "$name: /etc/passwd untouched"
+		is "$(stat -c %h /etc/passwd)" "$passwd_links" "$name: no new hard link to /etc/passwd anywhere"
 		[ "$astate" = QUEUED ] && ok "$name: queued: tp.c stored" test -f "$sub/tp.c"
 		;;
 	bomb)
 		ok "$name: rejected quickly (${ms} ms < 10 s)" test "$ms" -lt 10000
-		kb=$(du -sk "$I/var/attempts" | cut -f1)
-		ok "$name: nothing big left in var/attempts (${kb} KiB)" test "$kb" -lt 1024
+		kb=$(du -sc "$I/var/attempts/$aid" "$I"/var/attempts/.stage* 2>/dev/null | tail -1 | cut -f1)
+		ok "$name: nothing big left in var/attempts/$aid or a staging dir (${kb} KiB)" test "$kb" -lt 1024
 		;;
 	dup)
 		mid_hdr=$(sql "$I" "SELECT message_id FROM messages WHERE id = $mid")
@@ -177,6 +178,22 @@ last=$(sql "$I" "SELECT max(id) FROM messages")
 deliver "$I" "$T/unk-accept"; is $? 0 "unknown_sender = accept: exit 0"
 is "$(sql "$I" "SELECT m.outcome || ':' || a.state FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
 	"queued:QUEUED" "unknown_sender = accept: queued"
+
+# --- the envelope recipient: -r and $RECIPIENT carry the +tag; a typo in
+# an explicit choice is answered, not guessed from the Subject
+opte=$FIX/submissions/new/$(cd "$FIX/submissions/new" && ls | grep option-e)
+for how in "-r entregas+tp1@example.edu" "RECIPIENT=entregas+tp1@example.edu" "-e tp7"; do
+	tag=$(echo "$how" | tr -c 'a-zA-Z0-9\n' '-')
+	subj=; case $how in -e*) subj=" tp1" ;; esac
+	sed "s/fx19.opte@example.edu/fx19$tag@example.edu/; s/^Subject: mi entrega/Subject: mi entrega$subj/" "$opte" > "$T/rcpt"
+	last=$(sql "$I" "SELECT max(id) FROM messages")
+	deliver "$I" "$T/rcpt" $how; is $? 0 "recipient $how: exit 0"
+	got=$(sql "$I" "SELECT a.state || ':' || coalesce(a.reason,'') || ':' || coalesce(a.exercise,'') FROM attempts a WHERE a.message > $last")
+	case $how in
+	-e*) is "$got" "REJECTED:unknown_exercise:" "$how: unknown_exercise, not the Subject's tp1" ;;
+	*) is "$got" "QUEUED::tp1" "$how: exercise tp1 from the envelope recipient" ;;
+	esac
+done
 
 # --- command line
 "$SERCOM_BIN/sercom-deliver" --help > "$T/help" 2>&1; is $? 0 "--help exits 0"

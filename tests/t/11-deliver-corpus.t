@@ -54,7 +54,7 @@ pass() { # INSTANCE LABEL [ARGS...]
 	is "$(find "$I" -type l | wc -l)" 0 "$label: no symlink anywhere in the instance"
 	is "$(sql "$I" 'PRAGMA integrity_check')" ok "$label: integrity_check"
 	echo "# $label outcomes: $(sql "$I" "SELECT outcome || '=' || count(*) FROM messages GROUP BY outcome" | tr '\n' ' ')"
-	echo "# $label reasons: $(sql "$I" "SELECT coalesce(reason,state) || '=' || count(*) FROM attempts GROUP BY 1" | tr '\n' ' ')"
+	echo "# $label reasons: $(sql "$I" "SELECT r || '=' || n FROM (SELECT coalesce(reason, state) AS r, count(*) AS n FROM attempts GROUP BY r)" | tr '\n' ' ')"
 }
 
 SERCOM_EXERCISES=$T/exercises make_instance "$T/reject" || { echo "Bail out! make_instance failed"; exit 1; }

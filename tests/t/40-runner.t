@@ -6,6 +6,8 @@
 # daemon wakes on the FIFO, reaps its workers and stops on SIGTERM.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-instance.sh"
+# a uid range of its own: scripts may run side by side (prove -j)
+export SERCOM_UID_BASE=${SERCOM_UID_BASE_40:-60400}
 not() { ! "$@"; }
 
 [ "$(id -u)" = 0 ] || skip_all "the sandbox needs root"
@@ -159,6 +161,43 @@ wait $rpid
 is "$?" 0 "SIGTERM mid-grading: exit 0"
 is "$(sql "$I" "SELECT state FROM attempts WHERE id = $b1")" DONE "SIGTERM mid-grading: the running attempt finished"
 is "$(sql "$I" "SELECT state FROM attempts WHERE id = $b2")" QUEUED "SIGTERM mid-grading: the next one stays queued"
+
+# compare = checker:PROG: the exercise's checker runs in the sandbox
+C=$T/chk
+ok "checker instance" runner_instance "$C" "$SERCOM_TOP/tests/t/exercises"
+c1=$(queue_attempt "$C" chk "$SERCOM_TOP/tests/t/exercises/chk/solution")
+c2=$(queue_attempt "$C" chk "$SERCOM_TOP/tests/t/runner-submissions/chk-wrong" s002)
+"$SERCOM_BIN/sercom-runner" -c "$C/sercom.conf" --once 2>>"$T/once.err"
+is "$(sql "$C" "SELECT verdict FROM attempts WHERE id = $c1")" ACCEPTED "checker: a value within the tolerance passes"
+is "$(sql "$C" "SELECT verdict FROM attempts WHERE id = $c2")" TESTS_FAILED "checker: a value out of it fails"
+like "$(sql "$C" "SELECT verdict || ': ' || note FROM results WHERE attempt = $c2")" "^WRONG_OUTPUT: .*got 1.5, want 1.41421" \
+     "checker: its stdout is the note"
+
+# end to end through the MDA when it is built: a real mail, delivered by
+# sercom-deliver (which pokes the FIFO), graded by the daemon, answered
+if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
+	"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 2 2>>"$T/daemon.err" &
+	rpid=$!
+	for i in $(seq 50); do [ -p "$I/var/runner.fifo" ] && break; sleep 0.1; done
+	before=$(ls "$I/replies/new" 2>/dev/null | wc -l)
+	{
+		printf 'From: Beto <beto@example.edu>\nTo: grader+tp1@example.edu\nSubject: tp1 homework\n'
+		printf 'Message-ID: <e2e-%s@example.edu>\nMIME-Version: 1.0\n' "$$"
+		printf 'Content-Type: multipart/mixed; boundary="XyZ"\n\n--XyZ\nContent-Type: text/plain\n\nhere it is\n'
+		printf -- '--XyZ\nContent-Type: text/x-csrc; name="tp.c"\nContent-Disposition: attachment; filename="tp.c"\n\n'
+		cat "$SUBS/wrong-output/tp.c"
+		printf -- '\n--XyZ--\n'
+	} | "$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -f beto@example.edu
+	is "$?" 0 "e2e: sercom-deliver stored the mail"
+	m=$(sql "$I" "SELECT max(id) FROM attempts WHERE email = 'beto@example.edu'")
+	ok "e2e: delivered, poked, graded" wait_state "$I" "$m" DONE 60
+	is "$(sql "$I" "SELECT verdict FROM attempts WHERE id = $m")" TESTS_FAILED "e2e: TESTS_FAILED"
+	for i in $(seq 50); do [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ] && break; sleep 0.1; done
+	ok "e2e: the reply is in the maildir" [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ]
+	kill -TERM $rpid; wait $rpid
+else
+	for i in 1 2 3 4; do ok "# SKIP sercom-deliver not built" true; done
+fi
 
 if [ $_tap_fail != 0 ]; then echo "# runner log:"; sed 's/^/# /' "$T/once.err" | tail -30; fi
 done_testing

@@ -4,6 +4,8 @@
 # meanwhile is graded, SIGTERM is obeyed) and its memory stays bounded.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-instance.sh"
+# a uid range of its own: scripts may run side by side (prove -j)
+export SERCOM_UID_BASE=${SERCOM_UID_BASE_42:-60420}
 
 [ "$(id -u)" = 0 ] || skip_all "the sandbox needs root"
 [ -x "$SERCOM_BIN/sercom-runner" ] || skip_all "sercom-runner not built"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6, Shows: a real postfix (private instance, no listener) delivers
+# Issue 6, Shows: a real postfix (private instance, 127.0.0.1 only) delivers
 # submissions through the pipe route of filters/; sercom-runner grades them
 # and the replies come back through postfix into the students' Maildirs,
 # threaded, with Reply-To the admin, whose answer reaches staff. A failing

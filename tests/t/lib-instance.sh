@@ -29,7 +29,7 @@ uid_base = ${SERCOM_UID_BASE:-60000}
 CONF
 	# --once on an empty queue: creates (migrates) the database and exits
 	"$SERCOM_BIN/sercom-runner" -c "$d/sercom.conf" --once 2>/dev/null || return 1
-	sqlite3 -batch "$d/var/sercom.db" "
+	sqlite3 -batch -cmd ".timeout 20000" "$d/var/sercom.db" "
 	  INSERT OR IGNORE INTO students (id, name) VALUES ('s001','Ana'),('s002','Beto');
 	  INSERT OR IGNORE INTO student_emails (email, student) VALUES
 	    ('ana@example.edu','s001'),('beto@example.edu','s002');"
@@ -38,7 +38,7 @@ CONF
 # queue_attempt DIR EXERCISE SUBMISSION_DIR [STUDENT]: prints the attempt id.
 queue_attempt() {
 	local d=$1 ex=$2 sub=$3 st=${4:-s001} id
-	id=$(sqlite3 -batch -noheader "$d/var/sercom.db" "
+	id=$(sqlite3 -batch -noheader -cmd ".timeout 20000" "$d/var/sercom.db" "
 	  BEGIN IMMEDIATE;
 	  INSERT INTO messages (message_id, spool_file, sender, subject, received, outcome)
 	    VALUES ('t' || abs(random()) || '@test', 'none', '$st@example.edu', '$ex', strftime('%s','now'), 'queued');
@@ -60,9 +60,10 @@ poke() {
 
 # wait_state DIR ID STATE SECONDS: polls the database (tests only).
 wait_state() {
+	[ -n "$2" ] || return 1
 	local i=0
 	while [ $i -lt $(($4 * 10)) ]; do
-		[ "$(sqlite3 -batch -noheader "$1/var/sercom.db" "SELECT state FROM attempts WHERE id = $2")" = "$3" ] && return 0
+		[ "$(sqlite3 -batch -noheader -cmd ".timeout 20000" "$1/var/sercom.db" "SELECT state FROM attempts WHERE id = $2")" = "$3" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -71,8 +72,11 @@ wait_state() {
 
 # case_verdicts DIR ID: "case=VERDICT ..." of the latest grading.
 case_verdicts() {
-	sqlite3 -batch -noheader "$1/var/sercom.db" "
+	sqlite3 -batch -noheader -cmd ".timeout 20000" "$1/var/sercom.db" "
 	  SELECT group_concat(case_name || '=' || verdict, ' ') FROM
 	  (SELECT r.case_name, r.verdict FROM results r JOIN attempts a ON a.id = r.attempt
 	   WHERE r.attempt = $2 AND r.grading = a.grading ORDER BY r.seq)"
 }
+
+# sql with a busy timeout: the runner holds write locks while we look
+sql() { sqlite3 -batch -noheader -cmd ".timeout 20000" "$1/var/sercom.db" "$2"; }

@@ -36,6 +36,13 @@ mta_skip_unless_ready() {
 	done
 }
 
+# mta_ok DESC CMD...: ok, and the end of postfix's log when it fails
+mta_ok() {
+	local before=$_tap_fail
+	ok "$@"
+	[ "$_tap_fail" = "$before" ] || mta_show_log
+}
+
 # mta_diag MSG...: TAP comments
 mta_diag() { printf '# %s\n' "$@"; }
 
@@ -54,6 +61,14 @@ _mta_users=()
 _mta_adduser() {
 	local u=$1 home=$T/home/$1
 	mkdir -p "$home"
+	# a user of that name left by a killed run of ours (same pid): remove
+	# it; anyone else's: refuse
+	if id "$u" >/dev/null 2>&1; then
+		case $(getent passwd "$u" | cut -d: -f6) in
+		"${TMPDIR:-/tmp}"/sercom-mta.*/home/"$u") userdel "$u" || return 1 ;;
+		*) echo "# user $u exists and is not a leftover of this test" >&2; return 1 ;;
+		esac
+	fi
 	useradd -M -d "$home" -s /bin/sh "$u" || return 1
 	_mta_users+=("$u")
 	chown "$u:" "$home"
@@ -62,9 +77,15 @@ _mta_adduser() {
 
 mta_cleanup() {
 	local pid u
+	[ -n "${MTA_KEEP:-}" ] && { echo "# kept $T (MTA_KEEP): stop with postfix -c $PF/etc stop; userdel ${_mta_users[*]}"; return; }
+	# our master, by the pid it wrote; killed only if `postfix stop` did
+	# not end it and the pid is still a postfix master (not a reused pid)
+	pid=$(tr -d ' ' 2>/dev/null < "$T/pf/queue/pid/master.pid")
 	[ -n "${PF:-}" ] && [ -f "$PF/etc/main.cf" ] && pf_stop
-	pid=$(tr -d ' ' < "$T/pf/queue/pid/master.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+	   [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = /usr/lib/postfix/sbin/master ]; then
+		kill -9 "$pid"
+	fi
 	for u in "${_mta_users[@]}"; do
 		# a delivery agent still running as the user (killed by id, never by name)
 		for pid in $(pgrep -u "$u" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
@@ -78,6 +99,10 @@ mta_start() {
 	local route=$1
 	T=$(mktemp -d "${TMPDIR:-/tmp}/sercom-mta.XXXXXX")
 	trap mta_cleanup EXIT
+	# a killed test still stops its postfix and removes its user
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	chmod 755 "$T"
 	U=sx$$
 	COURSE=${U}c
@@ -143,7 +168,7 @@ mta_start() {
 		chown -R "$COURSE:" "$home/Maildir"
 		chown "$COURSE:" "$home/.mailfilter"
 		chmod 600 "$home/.mailfilter"
-		printf '%s /usr/bin/maildrop -d %s\n' "$COURSE" "$COURSE" > "$E/mailbox_command"
+		printf '%s /usr/bin/maildrop\n' "$COURSE" > "$E/mailbox_command"
 		;;
 	*) echo "mta_start: unknown route $route" >&2; return 1 ;;
 	esac
@@ -177,7 +202,8 @@ transport = sendmail
 unknown_sender = reject
 
 [sandbox]
-uid_base = ${SERCOM_UID_BASE:-60000}
+# a uid range of its own: other instances (tests) may grade at the same time
+uid_base = ${SERCOM_UID_BASE:-$((62000 + ($$ % 500) * 4))}
 CONF
 	cat > "$INST/roster.csv" <<CSV
 id,name,email
@@ -199,6 +225,8 @@ mta_runner() {
 		> "$T/runner.out" 2>&1 || rc=$?
 	chown -R "$COURSE:" "$INST/var"
 	[ $rc = 0 ] || { mta_diag "sercom-runner --once exit $rc:"; tail -20 "$T/runner.out" | sed 's/^/# /'; }
+	# the first errors, for whoever reads a failed verdict check below
+	grep -m3 'error:' "$T/runner.out" | sed 's/^/# runner: /'
 	return $rc
 }
 
@@ -234,6 +262,7 @@ maildir_count() { find "$(mbox "$1")/new" -type f 2>/dev/null | wc -l; }
 maildir_files() { ls -tr "$(mbox "$1")/new"/* 2>/dev/null; }
 # maildir_grep USER REGEX: the files of USER's new/ matching REGEX
 maildir_grep() { grep -l -E -- "$2" "$(mbox "$1")/new"/* 2>/dev/null; }
+maildir_has() { maildir_grep "$@" >/dev/null; }
 
 # header FILE NAME: the (unfolded) value of the first NAME: header
 header() {
@@ -291,8 +320,8 @@ mta_route_test() {
 	[ -d "$SERCOM_TOP/conf/exercises/tp1/solution" ] || skip_all "no conf/exercises/tp1/solution"
 	local sol=() f wrong
 	for f in "$SERCOM_TOP"/conf/exercises/tp1/solution/*; do [ -f "$f" ] && sol+=("$f"); done
-	wrong=$(ls "$SERCOM_TOP"/tests/t/submissions/tp1/*/tp.c 2>/dev/null | head -1)
-	[ -n "$wrong" ] || skip_all "no tests/t/submissions/tp1/*/tp.c"
+	wrong=$SERCOM_TOP/tests/t/submissions/tp1/wrong-output/tp.c
+	[ -f "$wrong" ] || skip_all "no $wrong"
 
 	if ! mta_start "$route"; then
 		echo "Bail out! could not start the private postfix ($route)"
@@ -307,8 +336,8 @@ mta_route_test() {
 	# the address has none (an empty ${extension}/$EXTENSION)
 	mta_submission "Ana Alumna <$STU1@$VDOM>" "$ROBOT" "my tp1" "$m1" "${sol[@]}" | mta_send "$STU1@$VDOM" "$ROBOT"
 	mta_submission "Beto <$STU2@$VDOM>" "$bare" "tp1 second try" "$m2" "$wrong" | mta_send "$STU2@$VDOM" "$bare"
-	ok "$route: submission to $ROBOT stored by sercom-deliver" mta_wait 30 stored_once "$m1" || mta_show_log
-	ok "$route: submission to $bare (exercise in Subject) stored" mta_wait 30 stored_once "$m2" || mta_show_log
+	mta_ok "$route: submission to $ROBOT stored by sercom-deliver" mta_wait 30 stored_once "$m1"
+	mta_ok "$route: submission to $bare (exercise in Subject) stored" mta_wait 30 stored_once "$m2"
 	is "$(attempt_of "$m1" "student || ' ' || exercise || ' ' || state")" "s001 tp1 QUEUED" "$route: attempt 1 queued for s001/tp1"
 	is "$(attempt_of "$m2" "student || ' ' || exercise || ' ' || state")" "s002 tp1 QUEUED" "$route: attempt 2 queued for s002/tp1"
 	ok "$route: postfix queue empty (delivered, not deferred)" mta_wait 10 queue_empty
@@ -323,7 +352,7 @@ mta_route_test() {
 	local r1 r2 id1
 	r1=$(maildir_files "$STU1" | tail -1)
 	r2=$(maildir_files "$STU2" | tail -1)
-	id1=$(attempt_of "$m1" id)
+	id1=$(attempt_of "$m1" a.id)
 	if [ -n "$r1" ] && [ -n "$r2" ]; then
 		is "$(header "$r1" In-Reply-To)" "<$m1>" "$route: reply 1 threaded (In-Reply-To)"
 		like "$(header "$r1" References)" "<$m1>" "$route: reply 1 threaded (References)"
@@ -347,7 +376,7 @@ mta_route_test() {
 	printf 'From: Ana Alumna <%s>\nTo: %s\nSubject: Re: %s\nMessage-ID: <%s>\nIn-Reply-To: <%s>\nReferences: <%s> <%s>\nDate: %s\n\nI think case 2 is wrong.\n' \
 		"$STU1@$VDOM" "${rt:-nobody@$DOM}" "$(header "$r1" Subject)" "$md" "$(header "$r1" Message-ID | tr -d '<>')" \
 		"$m1" "$(header "$r1" Message-ID | tr -d '<>')" "$(LC_ALL=C date -R)" | mta_send "$STU1@$VDOM" "${rt:-nobody@$DOM}"
-	ok "$route: the answer to the reply reached the admin's Maildir" mta_wait 30 maildir_grep "$STAFF" "$md"
+	ok "$route: the answer to the reply reached the admin's Maildir" mta_wait 30 maildir_has "$STAFF" "$md"
 	ok "$route: postfix queue empty" mta_wait 10 queue_empty
 	is "$(msql "SELECT count(*) FROM messages")" "$nmsg" "$route: the robot got no new message"
 	is "$(msql "SELECT count(*) FROM attempts")" "$natt" "$route: no new attempt"
@@ -356,14 +385,14 @@ mta_route_test() {
 	# keeps the message; once repaired, a flush delivers it exactly once
 	mta_break "$brk"
 	mta_submission "Beto <$STU2@$VDOM>" "$ROBOT" "fixed" "$m3" "${sol[@]}" | mta_send "$STU2@$VDOM" "$ROBOT"
-	ok "$route ($brk): postfix defers the submission (in the queue with a reason)" mta_wait 30 deferred_for "$ROBOT" || mta_show_log
+	mta_ok "$route ($brk): postfix defers the submission (in the queue with a reason)" mta_wait 30 deferred_for "$ROBOT"
 	postqueue -c "$PF/etc" -p 2>/dev/null | grep -A1 -B1 -F "$ROBOT" | sed 's/^/#   /'
 	is "$(maildir_count "$STU2")" 1 "$route ($brk): no bounce to the student"
 	is "$(maildir_count "$COURSE")" 0 "$route ($brk): nothing fell through to the course mailbox"
 	mta_fix "$brk"
 	is "$(stored "$m3")" 0 "$route ($brk): not stored while broken"
 	postqueue -c "$PF/etc" -f
-	ok "$route: after the repair and postqueue -f, stored" mta_wait 30 stored_once "$m3" || mta_show_log
+	mta_ok "$route: after the repair and postqueue -f, stored" mta_wait 30 stored_once "$m3"
 	ok "$route: queue empty after the flush" mta_wait 10 queue_empty
 	ok "$route: sercom-runner --once" mta_runner
 	is "$(attempt_of "$m3" "state || ' ' || verdict")" "DONE ACCEPTED" "$route: graded once, ACCEPTED"
@@ -371,7 +400,39 @@ mta_route_test() {
 	local r3
 	r3=$(maildir_grep "$STU2" "^In-Reply-To: <$m3>")
 	ok "$route: it answers the deferred submission" test -n "$r3"
-	is "$(msql "SELECT count(*) FROM outbox")" "$(msql "SELECT count(*) FROM attempts")" "$route: one reply per attempt"
+	is "$(msql "SELECT count(*) FROM outbox WHERE recipients NOT LIKE '%$STAFF@%'")" "$(msql "SELECT count(*) FROM attempts")" \
+		"$route: one reply per attempt (no duplicate)"
 	is "$(maildir_count "$COURSE")" 0 "$route: the course account's mailbox stayed empty"
+
+	# (5) loop protection: our own reply, sent back to the robot (a student
+	# forwarding to the course address), makes no attempt and no reply
+	nmsg=$(msql "SELECT count(*) FROM messages")
+	natt=$(msql "SELECT count(*) FROM attempts")
+	local nout rmid
+	nout=$(msql "SELECT count(*) FROM outbox")
+	rmid=$(header "$r1" Message-ID | tr -d '<>')
+	mta_send "$STAFF@$VDOM" "$ROBOT" < "$r1"
+	case $route in
+	procmail | maildrop)
+		ok "$route: a reply of ours sent to the robot stays in the course mailbox" \
+			mta_wait 30 _count_is maildir_count "$COURSE" 1
+		is "$(stored "$rmid")" 0 "$route: the robot never saw it" ;;
+	*)
+		ok "$route: a reply of ours sent to the robot is stored" mta_wait 30 stored_once "$rmid"
+		is "$(msql "SELECT outcome FROM messages WHERE message_id = '$rmid'")" automatic "$route: as automatic mail" ;;
+	esac
+	ok "$route: queue empty" mta_wait 10 queue_empty
+	ok "$route: sercom-runner --once" mta_runner
+	is "$(msql "SELECT count(*) FROM attempts")" "$natt" "$route: no attempt from our own reply"
+	is "$(msql "SELECT count(*) FROM outbox")" "$nout" "$route: and no reply to it"
 	done_testing
+}
+
+# mta_sercom ARGS...: the admin command on the instance, its replies sent
+# through the private postfix (files it creates handed back to $COURSE).
+mta_sercom() {
+	local rc=0
+	SERCOM_SENDMAIL=$PF/sendmail "$SERCOM_BIN/sercom" -c "$INST/sercom.conf" "$@" || rc=$?
+	chown -R "$COURSE:" "$INST/var"
+	return $rc
 }

@@ -157,6 +157,23 @@ static void test_release_dead_worker_and_requeue(void **state)
 	assert_int_equal(queue_length(f->s, &err), 2);
 }
 
+static void test_defer(void **state)
+{
+	struct fx *f = *state;
+	add_attempt(f, 1, "tp1", util_now());
+	int64_t id;
+	GError *err = NULL;
+	assert_int_equal(queue_claim(f->s, "h:1", 600, &id, &err), 1);
+	assert_true(queue_defer(f->s, id, "h:1", 30, &err));
+	/* no longer renewed by its worker, not claimable, retried when due */
+	assert_int_equal(queue_renew(f->s, "h:1", 600, &err), 0);
+	assert_int_equal(queue_claim(f->s, "h:2", 600, &id, &err), 0);
+	assert_int_equal(queue_release(f->s, NULL, util_now(), 3, NULL, &err), 0);
+	assert_int_equal(queue_release(f->s, NULL, util_now() + 31, 3, NULL, &err), 1);
+	assert_int_equal(queue_claim(f->s, "h:2", 600, &id, &err), 1);
+	assert_int_equal(q(f, "SELECT tries FROM attempts"), 2);
+}
+
 static void test_metrics(void **state)
 {
 	struct fx *f = *state;
@@ -186,6 +203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_finish_needs_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_and_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_dead_worker_and_requeue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
