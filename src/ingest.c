@@ -215,8 +215,9 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 			reject(v, REJECT_BAD_ARCHIVE, g_strdup_printf("%s:%s", f->name, why ? why : "unreadable archive"));
 			return true;
 		case UNPACK_TOO_LARGE:
+			/* detail "what:limit": the limit that was hit */
 			reject(v, REJECT_TOO_LARGE, g_strdup_printf("%s:%llu", why ? why : f->name,
-			       (unsigned long long)lim.max_total_bytes));
+			       (unsigned long long)(why && strstr(why, "files") ? lim.max_files : lim.max_total_bytes)));
 			return true;
 		default:
 			g_set_error(err, SERCOM_ERROR, EIO, "%s: cannot store %s: %s", sub, f->name, why ? why : "I/O error");

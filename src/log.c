@@ -34,7 +34,9 @@ static void log_v(int prio, const char *tag, const char *fmt, va_list ap)
 		vsyslog(prio, fmt, ap2);
 		va_end(ap2);
 	}
-	if (log_stderr) {
+	/* errors always reach stderr: under postfix local(8) and pipe(8) the
+	 * command's output is the deferral reason an admin sees in mailq */
+	if (log_stderr || prio <= LOG_WARNING) {
 		fprintf(stderr, "%s: %s", log_prog, tag);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);

@@ -26,6 +26,7 @@
 #include "compose.h"
 #include "conf.h"
 #include "grade.h"
+#include "ingest.h"
 #include "log.h"
 #include "queue.h"
 #include "sandbox.h"
@@ -348,6 +349,9 @@ static void reap(struct runner *r)
 		else
 			log_error("worker %s (slot %d) exited with %d", w, slot, WEXITSTATUS(status));
 		release(r, w);
+		/* a worker that died without sandbox_cleanup() leaves its slot's
+		 * cgroups behind */
+		sandbox_release_slot(slot, r->conf->uid_base);
 	}
 }
 
@@ -604,6 +608,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sercom-runner: %s\n", err->message);
 		log_error("%s", err->message);
 		return EX_TEMPFAIL_;
+	}
+	/* what a previous runner killed with SIGKILL left: its slots'
+	 * cgroups, and messages whose record a power cut lost */
+	for (int i = 0; i < r.nslots; i++)
+		sandbox_release_slot(i, r.conf->uid_base);
+	int recovered = ingest_recover(r.conf, r.store, 60, &err);
+	if (recovered < 0) {
+		log_error("recovering unrecorded messages: %s", err->message);
+		g_clear_error(&err);
 	}
 	log_info("started: %d worker slot(s)%s", r.nslots, once ? ", once" : "");
 	int ret = supervise(&r);

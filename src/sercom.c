@@ -418,8 +418,10 @@ static int cmd_regrade(struct admin *a, int argc, char **argv)
 		return 1;
 	/* the old verdict goes to history; results rows stay under their
 	 * grading number, so nothing is lost */
-	const char *which = id ? "id = %lld" : "exercise = %Q COLLATE NOCASE";
-	g_autofree char *cond = id ? g_strdup_printf(which, (long long)id) : sqlite3_mprintf(which, opt_exercise);
+	char *quoted = sqlite3_mprintf("%Q", opt_exercise);
+	g_autofree char *cond = id ? g_strdup_printf("id = %lld", (long long)id)
+	                           : g_strdup_printf("exercise = %s COLLATE NOCASE", quoted);
+	sqlite3_free(quoted);
 	int64_t n = 0;
 	if (!store_begin(a->store, &err) ||
 	    !store_query_int(a->store, &n, 0, &err, "SELECT count(*) FROM attempts WHERE %s AND state IN ('DONE', 'ERROR')", cond) ||

@@ -29,8 +29,8 @@ unknown_sender = reject
 uid_base = 60000
 CONF
 cat > "$demo/roster.csv" <<CSV
-id,name,email
-s001,Ana Alumna,ana@example.edu
+id,name,email,email
+s001,Ana Alumna,ana@example.edu,ana.alumna@gmail.com
 s002,Beto Barrios,beto@example.edu
 s003,Carla Núñez,carla@example.edu
 s004,Diego Díaz,diego@example.edu
@@ -41,15 +41,15 @@ echo "== instance"
 "$bin/sercom" -c "$conf" roster import "$demo/roster.csv"
 "$bin/sercom" -c "$conf" exercise list
 echo
-echo "== delivering $(ls "$top/maildir-fixtures/demo/new" | wc -l) mails through sercom-deliver"
+# one mail at a time, graded before the next: a newer submission of the
+# same student supersedes a queued one, and the demo should show every verdict
+echo "== delivering $(ls "$top/maildir-fixtures/demo/new" | wc -l) mails through sercom-deliver, grading each with sercom-runner --once"
 for m in "$top"/maildir-fixtures/demo/new/*; do
 	rc=0
 	"$bin/sercom-deliver" -c "$conf" < "$m" || rc=$?
-	printf '  %-40s exit %s\n' "$(basename "$m")" "$rc"
+	"$bin/sercom-runner" -c "$conf" --once 2>/dev/null
+	printf '  %-48s deliver exit %s\n' "$(basename "$m")" "$rc"
 done
-echo
-echo "== grading: sercom-runner --once"
-"$bin/sercom-runner" -c "$conf" --once
 echo
 echo "== attempts"
 "$bin/sercom" -c "$conf" attempts
