@@ -104,7 +104,7 @@ tap: all
 	SERCOM_BIN=$(CURDIR)/$(BIN) SERCOM_TOP=$(CURDIR) prove -v tests/t/
 
 # make check: unit tests then TAP scripts; prove prints the summary.
-check: all $(addprefix $(BUILD)/tests/test_,$(UNITS))
+check: deps all $(addprefix $(BUILD)/tests/test_,$(UNITS))
 	@echo "== unit tests (cmocka)"
 	@fail=0; for t in $(addprefix $(BUILD)/tests/test_,$(UNITS)); do $$t || fail=1; done; \
 	 echo "== integration tests (TAP)"; \

@@ -143,6 +143,8 @@ sleep 0.5
 zombies=$(ps -o stat= --ppid $rpid | grep -c '^Z')
 is "$zombies" 0 "daemon: no zombie workers"
 ok "daemon: alive while idle" kill -0 $rpid
+# the worker logs its verdict just after the commit that wait_state saw
+for i in $(seq 50); do grep -q "attempt $a: ACCEPTED" "$T/daemon.err" && break; sleep 0.1; done
 kill -TERM $rpid
 for i in $(seq 100); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
 ok "daemon: SIGTERM stops it" not kill -0 $rpid 2>/dev/null
