@@ -242,7 +242,7 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 }
 
 /* Decisions that need no lock: automatic mail, sender, exercise, dates,
- * files. Sets v->outcome; returns false only on errors (-> 75). */
+ * size. Sets v->outcome; returns false only on errors (-> 75). */
 static bool decide(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
                    const struct ingest_opts *o, uint64_t raw_size, struct verdict *v, GError **err)
 {
@@ -292,11 +292,10 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 
 	char **known = exercise_list_names(c);
 	g_autofree char *tried = NULL;
-	const char *rcpts_extra[2] = { o->recipient, NULL };
 	/* the envelope recipient first: it is what the MTA matched */
 	GPtrArray *rcpts = g_ptr_array_new();
 	if (o->recipient)
-		g_ptr_array_add(rcpts, (void *)rcpts_extra[0]);
+		g_ptr_array_add(rcpts, (void *)o->recipient);
 	for (char **r = m->recipients; r && *r; r++)
 		g_ptr_array_add(rcpts, *r);
 	g_ptr_array_add(rcpts, NULL);
@@ -307,24 +306,21 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 	if (!v->exercise) {
 		if (v->outcome == INGEST_QUEUED)
 			reject(v, REJECT_UNKNOWN_EXERCISE, g_strdup(tried ? tried : ""));
-		return stage_files(c, m, v, err);
+		return true;
 	}
 	v->ex = exercise_find(c, v->exercise, err);
 	if (!v->ex)
 		return false; /* a broken exercise.conf is the staff's to fix: 75, retried */
 	if (v->outcome != INGEST_QUEUED)
-		return stage_files(c, m, v, err);
+		return true;
+	/* the attempt budget needs the lock: checked again in record() */
 	char *detail = NULL;
 	enum reject_reason r = policy_check_window(v->ex, util_now(), 0, &detail);
-	if (r != REJECT_NONE) {
+	if (r != REJECT_NONE)
 		reject(v, r, detail);
-		return stage_files(c, m, v, err);
-	}
-	if (raw_size > v->ex->limits.message_size) {
+	else if (raw_size > v->ex->limits.message_size)
 		reject(v, REJECT_TOO_LARGE, g_strdup_printf("message:%llu", (unsigned long long)v->ex->limits.message_size));
-		return stage_files(c, m, v, err);
-	}
-	return stage_files(c, m, v, err);
+	return true;
 }
 
 /* Same Message-ID already recorded? Then this copy is the MTA's retry or a
@@ -425,10 +421,10 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 			goto fail;
 		number++;
 		char *detail = NULL;
-		if (v->outcome == INGEST_QUEUED && v->ex->max_attempts > 0 && used >= v->ex->max_attempts) {
-			detail = g_strdup_printf("%d", v->ex->max_attempts);
-			reject(v, REJECT_ATTEMPTS_EXHAUSTED, detail);
-		}
+		enum reject_reason r = v->outcome == INGEST_QUEUED ?
+			policy_check_window(v->ex, util_now(), used, &detail) : REJECT_NONE;
+		if (r != REJECT_NONE)
+			reject(v, r, detail);
 	}
 	res->outcome = v->outcome;
 	if (!insert_message(s, m, o, spool_path, ingest_outcome_name(v->outcome),
@@ -519,6 +515,8 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 		return false;
 	struct verdict v = { 0 };
 	bool ok = decide(c, s, m, o, (uint64_t)st.st_size, &v, err) &&
+	          (v.outcome == INGEST_AUTOMATIC || v.outcome == INGEST_IGNORED ||
+	           stage_files(c, m, &v, err)) &&
 	          record(c, s, m, o, spool_path, &v, res, err);
 	if (ok && !res->spool_path)
 		res->spool_path = g_strdup(spool_path);

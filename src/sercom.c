@@ -193,6 +193,22 @@ static bool attempt_exists(struct admin *a, int64_t id)
 	return n > 0;
 }
 
+/* The attempt named by the command's one argument, in an open store:
+ * 0 and *id, or the exit status (64 usage, 1 no such attempt). */
+static int attempt_arg(struct admin *a, int argc, char **argv, const char *usage, int64_t *id)
+{
+	GError *err = NULL;
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 64;
+	}
+	if (!parse_id(argv[1], id))
+		return 64;
+	if (!open_store(a, &err))
+		return fail(err);
+	return attempt_exists(a, *id) ? 0 : 1;
+}
+
 /* ---- exercise ----------------------------------------------------------- */
 
 /* Validates the definition in dir and grades its solution/ with the real
@@ -335,16 +351,9 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
 	int64_t id;
-	if (argc != 2) {
-		fprintf(stderr, "usage: sercom show ID\n");
-		return 64;
-	}
-	if (!parse_id(argv[1], &id))
-		return 64;
-	if (!open_store(a, &err))
-		return fail(err);
-	if (!attempt_exists(a, id))
-		return 1;
+	int r0 = attempt_arg(a, argc, argv, "sercom show ID", &id);
+	if (r0)
+		return r0;
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.student, s.name, a.email, a.exercise, a.number, a.state, a.reason, a.detail, a.verdict, "
 		"a.build, a.grading, a.tries, a.queued, a.started, a.finished, a.answered, a.note, "
@@ -448,16 +457,9 @@ static int cmd_resend(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
 	int64_t id, outbox = 0;
-	if (argc != 2) {
-		fprintf(stderr, "usage: sercom resend ID\n");
-		return 64;
-	}
-	if (!parse_id(argv[1], &id))
-		return 64;
-	if (!open_store(a, &err))
-		return fail(err);
-	if (!attempt_exists(a, id))
-		return 1;
+	int r0 = attempt_arg(a, argc, argv, "sercom resend ID", &id);
+	if (r0)
+		return r0;
 	if (!store_exec(a->store, &err, "UPDATE attempts SET answered = 0 WHERE id = %lld", (long long)id) ||
 	    !compose_reply(a->conf, a->store, id, &outbox, &err))
 		return fail(err);
@@ -479,21 +481,19 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 	GError *err = NULL;
 	int64_t id;
 	static const char *const verdicts[] = { "ACCEPTED", "TESTS_FAILED", "BUILD_FAILED", "REJECTED", "INTERNAL_ERROR", NULL };
-	if (argc != 2 || !opt_verdict || !opt_note) {
-		fprintf(stderr, "usage: sercom override ID --verdict V --note TEXT\n");
+	static const char usage[] = "sercom override ID --verdict V --note TEXT";
+	if (!opt_verdict || !opt_note) {
+		fprintf(stderr, "usage: %s\n", usage);
 		return 64;
 	}
-	if (!parse_id(argv[1], &id))
-		return 64;
 	g_autofree char *v = g_ascii_strup(opt_verdict, -1);
 	if (!g_strv_contains(verdicts, v)) {
 		fprintf(stderr, "sercom: --verdict must be one of ACCEPTED, TESTS_FAILED, BUILD_FAILED, REJECTED, INTERNAL_ERROR\n");
 		return 64;
 	}
-	if (!open_store(a, &err))
-		return fail(err);
-	if (!attempt_exists(a, id))
-		return 1;
+	int r0 = attempt_arg(a, argc, argv, usage, &id);
+	if (r0)
+		return r0;
 	if (!store_begin(a->store, &err) ||
 	    !store_exec(a->store, &err, "INSERT INTO history(attempt, at, what, verdict, note) "
 	                "SELECT id, %lld, 'override', verdict, %Q FROM attempts WHERE id = %lld",

@@ -229,18 +229,29 @@ int util_copy_tree(const char *from, const char *to)
 	return r;
 }
 
-bool util_parse_size(const char *s, uint64_t *out)
+/* A non-negative number and what follows it (blanks skipped): the shared
+ * start of sizes and durations. */
+static bool parse_number(const char *s, double *v, const char **unit)
 {
 	if (!s || !*s)
 		return false;
 	char *end;
 	errno = 0;
-	double v = g_ascii_strtod(s, &end);
-	if (errno || end == s || v < 0)
+	*v = g_ascii_strtod(s, &end);
+	if (errno || end == s || *v < 0)
 		return false;
 	while (*end == ' ')
 		end++;
-	double mul = 1;
+	*unit = end;
+	return true;
+}
+
+bool util_parse_size(const char *s, uint64_t *out)
+{
+	double v, mul = 1;
+	const char *end;
+	if (!parse_number(s, &v, &end))
+		return false;
 	switch (g_ascii_toupper(*end)) {
 	case 0: break;
 	case 'K': mul = 1024.0; end++; break;
@@ -260,16 +271,10 @@ bool util_parse_size(const char *s, uint64_t *out)
 
 bool util_parse_duration_ms(const char *s, uint64_t *out)
 {
-	if (!s || !*s)
+	double v, mul;
+	const char *end;
+	if (!parse_number(s, &v, &end))
 		return false;
-	char *end;
-	errno = 0;
-	double v = g_ascii_strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return false;
-	while (*end == ' ')
-		end++;
-	double mul;
 	if (!*end || !strcmp(end, "s"))
 		mul = 1000;
 	else if (!strcmp(end, "ms"))
