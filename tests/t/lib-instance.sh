@@ -45,11 +45,16 @@ queue_attempt() {
 	  INSERT INTO attempts (student, email, exercise, number, message, state, queued)
 	    VALUES ('$st', (SELECT email FROM student_emails WHERE student = '$st' LIMIT 1), '$ex',
 	            (SELECT COALESCE(max(number), 0) + 1 FROM attempts WHERE student = '$st' AND exercise = '$ex'),
-	            last_insert_rowid(), 'QUEUED', strftime('%s','now'));
+	            last_insert_rowid(), 'ERROR', strftime('%s','now'));
 	  SELECT last_insert_rowid();
 	  COMMIT;") || return 1
 	mkdir -p "$d/var/attempts/$id/submitted"
 	cp -r "$sub"/. "$d/var/attempts/$id/submitted/"
+	# queued only once its files are in place, as the MDA does (it renames
+	# the complete directory before its commit): a running daemon must not
+	# claim a half-copied submission
+	sqlite3 -batch -cmd ".timeout 20000" "$d/var/sercom.db" \
+		"UPDATE attempts SET state = 'QUEUED' WHERE id = $id" || return 1
 	echo "$id"
 }
 
