@@ -127,3 +127,7 @@ install: all
 
 clean:
 	rm -rf build build-san bin
+
+# objects are intermediate files of the pattern rules: keep them, or every
+# make deletes them and the next one compiles everything again
+.SECONDARY:

@@ -25,7 +25,12 @@
 struct store {
 	sqlite3 *db;
 	char *path;
+	int busy_ms;
 };
+
+/* The WAL is checkpointed and truncated by the commit that takes it past
+ * this many frames (4 KiB pages; an MDA's commit writes about 7). */
+enum { WAL_RESET_FRAMES = 64 };
 
 int store_schema_version(void)
 {
@@ -145,6 +150,25 @@ fail:
 	return false;
 }
 
+/* Why not SQLite's own PASSIVE autocheckpoint: each MDA is a new process,
+ * often the only connection (no runner up), and a first connection rebuilds
+ * the WAL index from the whole WAL, forgetting what was already copied back.
+ * So the WAL was never reset: it grew with every mail (3 MB after 120
+ * mails), and every MDA read all of it and checkpointed all of it again,
+ * one more mail slower each time. A TRUNCATE checkpoint empties it; it waits
+ * at most 100 ms for readers (a runner's query) and otherwise does what it
+ * can, leaving the rest to the next commit. */
+static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	if (frames < WAL_RESET_FRAMES)
+		return SQLITE_OK;
+	sqlite3_busy_timeout(db, 100);
+	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(db, s->busy_ms);
+	return SQLITE_OK;
+}
+
 struct store *store_open(const char *path, int busy_ms, GError **err)
 {
 	struct store *s = g_new0(struct store, 1);
@@ -156,18 +180,20 @@ struct store *store_open(const char *path, int busy_ms, GError **err)
 		store_close(s);
 		return NULL;
 	}
+	s->busy_ms = busy_ms;
 	sqlite3_busy_timeout(s->db, busy_ms);
 	/* the MDA opens the database once per mail: a checkpoint at every
 	 * close would cost two more fsyncs per mail. The WAL is checkpointed
-	 * by whichever commit takes it past 100 pages instead: kept small,
-	 * because a process that opens the database alone must read all of it
-	 * to rebuild the WAL index. */
+	 * by whichever commit takes it past WAL_RESET_FRAMES instead: kept
+	 * small, because a process that opens the database alone must read
+	 * all of it to rebuild the WAL index. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(s->db, store_wal_hook, s);
 	sqlite3_extended_result_codes(s->db, 0);
 	/* journal_mode=WAL needs the lock too; the busy timeout covers it */
 	if (!exec_plain(s, "PRAGMA journal_mode=WAL", err) ||
 	    !exec_plain(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-	                   "PRAGMA wal_autocheckpoint=100; PRAGMA journal_size_limit=1048576", err) ||
+	                   "PRAGMA journal_size_limit=1048576", err) ||
 	    !migrate(s, err)) {
 		store_close(s);
 		return NULL;
