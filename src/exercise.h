@@ -75,6 +75,9 @@ struct exercise {
 
 /* Loads the exercise in dir with the instance's limits as defaults. */
 struct exercise *exercise_load(const struct sercom_conf *c, const char *dir, GError **err);
+/* Loads exercise.conf alone (no cases): the rules the MDA applies to a
+ * submission, without reading every case.conf once per mail. */
+struct exercise *exercise_load_rules(const struct sercom_conf *c, const char *dir, GError **err);
 /* Loads conf->exercises/NAME, NAME matched case-insensitively; NULL with
  * err (code ENOENT) when there is no such exercise. */
 struct exercise *exercise_find(const struct sercom_conf *c, const char *name, GError **err);

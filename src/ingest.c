@@ -308,7 +308,11 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 			reject(v, REJECT_UNKNOWN_EXERCISE, g_strdup(tried ? tried : ""));
 		return true;
 	}
-	v->ex = exercise_find(c, v->exercise, err);
+	/* v->exercise is a name of the exercises directory (the pick matched
+	 * it against that list): loaded without its cases, which the runner
+	 * reads and checks when it grades */
+	g_autofree char *exdir = g_build_filename(c->exercises, v->exercise, NULL);
+	v->ex = exercise_load_rules(c, exdir, err);
 	if (!v->ex)
 		return false; /* a broken exercise.conf is the staff's to fix: 75, retried */
 	if (v->outcome != INGEST_QUEUED)
