@@ -1046,12 +1046,21 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		g_autofree char *line = tpl_expand(t, "note", "attempts_left", nv);
 		g_string_append_printf(notes, "%s\n", line);
 	}
-	if (a->note && g_str_has_prefix(a->note, "ignored: ")) {
-		g_autoptr(GHashTable) nv = vars_new();
-		g_autofree char *files = one_line(a->note + strlen("ignored: "));
-		var_set(nv, "files", files);
-		g_autofree char *line = tpl_expand(t, "note", "ignored", nv);
-		g_string_append_printf(notes, "%s\n", line);
+	/* the MDA's note: "ignored: FILES" and "skipped: ENTRIES" lines (an
+	 * override replaces it with the staff's note, mailed apart) */
+	g_auto(GStrv) note_lines = a->note ? g_strsplit(a->note, "\n", -1) : NULL;
+	for (char **l = note_lines; l && *l; l++) {
+		static const char *const kinds[][2] = { { "ignored: ", "files" }, { "skipped: ", "entries" } };
+		for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+			if (!g_str_has_prefix(*l, kinds[k][0]))
+				continue;
+			g_autoptr(GHashTable) nv = vars_new();
+			g_autofree char *what = one_line(*l + strlen(kinds[k][0]));
+			var_set(nv, kinds[k][1], what);
+			g_autofree char *key = g_strndup(kinds[k][0], strlen(kinds[k][0]) - 2);
+			g_autofree char *line = tpl_expand(t, "note", key, nv);
+			g_string_append_printf(notes, "%s\n", line);
+		}
 	}
 	bool any_diff = false;
 	for (guint i = 0; i < atts->len; i++)

@@ -73,6 +73,7 @@ struct verdict {
 	struct exercise *ex;
 	char *stage;        /* staging dir (holds submitted/, maybe ignored/) */
 	GString *ignored;   /* names of files not accepted by the exercise */
+	GPtrArray *skipped; /* unpack's notes: archive entries not written and why */
 };
 
 static void verdict_clear(struct verdict *v)
@@ -90,6 +91,26 @@ static void verdict_clear(struct verdict *v)
 	}
 	if (v->ignored)
 		g_string_free(v->ignored, TRUE);
+	if (v->skipped)
+		g_ptr_array_free(v->skipped, TRUE);
+}
+
+/* The attempt's note: one line per kind, read back by the composer. Names
+ * come from archives: a newline in one must not start a line of its own. */
+static char *attempt_note(const struct verdict *v)
+{
+	GString *n = g_string_new(NULL);
+	if (v->ignored && v->ignored->len) {
+		g_autofree char *files = g_strdelimit(g_strdup(v->ignored->str), "\r\n", ' ');
+		g_string_append_printf(n, "ignored: %s", files);
+	}
+	if (v->skipped && v->skipped->len) {
+		g_ptr_array_add(v->skipped, NULL);
+		g_autofree char *list = g_strdelimit(g_strjoinv("; ", (char **)v->skipped->pdata), "\r\n", ' ');
+		g_ptr_array_remove_index(v->skipped, v->skipped->len - 1);
+		g_string_append_printf(n, "%sskipped: %s", n->len ? "\n" : "", list);
+	}
+	return g_string_free(n, n->len == 0);
 }
 
 static void reject(struct verdict *v, enum reject_reason r, char *detail)
@@ -202,12 +223,15 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 		.max_ratio = 200,
 	};
 	struct unpack_stats stats = { 0 };
+	/* zip-slip paths, links, devices are left out, not fatal: the student
+	 * is told which and why (and a required file among them is missing) */
+	v->skipped = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < m->files->len; i++) {
 		const struct mime_file *f = m->files->pdata[i];
 		gsize len;
 		const void *data = g_bytes_get_data(f->data, &len);
 		g_autofree char *why = NULL;
-		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, NULL, &why);
+		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, v->skipped, &why);
 		switch (r) {
 		case UNPACK_OK:
 			break;
@@ -441,7 +465,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	if (!st)
 		goto fail;
 	bool rejected = v->outcome == INGEST_REJECTED;
-	note = v->ignored->len ? g_strdup_printf("ignored: %s", v->ignored->str) : NULL;
+	note = attempt_note(v);
 	sqlite3_bind_text(st, 1, v->student, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v->email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, v->exercise, -1, SQLITE_STATIC);

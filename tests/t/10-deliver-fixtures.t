@@ -92,6 +92,9 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 		if [ "$astate" = QUEUED ]; then
 			ok "$name: queued: tp.c stored" test -f "$sub/tp.c"
 			ok "$name: queued: no entry stored outside the tree" test -z "$(cd "$sub" && find . -name 'evil*' -path '*..*')"
+			# the reply tells the student which entries were left out
+			like "$(sql "$I" "SELECT note FROM attempts WHERE id = $aid")" 'skipped: .*evil.c refused: ".." in path \(zip-slip\).*absolute path' \
+				"$name: queued: the refused entries are in the attempt's note"
 		fi
 		;;
 	symlink)
@@ -100,7 +103,11 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 		ok "$name: nothing written through a symlink" test ! -e /tmp/sercom-fixture-symlink.c
 		is "$new_outside" "" "$name: nothing written outside submitted/ and the spool"
 		is "$(stat -c %h /etc/passwd)" "$passwd_links" "$name: no new hard link to /etc/passwd anywhere"
-		[ "$astate" = QUEUED ] && ok "$name: queued: tp.c stored" test -f "$sub/tp.c"
+		if [ "$astate" = QUEUED ]; then
+			ok "$name: queued: tp.c stored" test -f "$sub/tp.c"
+			like "$(sql "$I" "SELECT note FROM attempts WHERE id = $aid")" 'skipped: .*symbolic link .*passwd.* skipped' \
+				"$name: queued: the skipped links are in the attempt's note"
+		fi
 		;;
 	bomb)
 		ok "$name: rejected quickly (${ms} ms < 10 s)" test "$ms" -lt 10000

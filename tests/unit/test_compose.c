@@ -570,6 +570,19 @@ static void test_attacks(void **state)
 	g_object_unref(m);
 	g_string_free(name, TRUE);
 
+	/* 3b. the MDA's note lines: files set aside, archive entries left out */
+	a = add_attempt(db, "ana@example.edu", "tp1", 38, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", NULL);
+	assert_true(store_exec(db, &ue, "UPDATE attempts SET note = %Q WHERE id = %lld",
+	                       "ignored: notes.txt\nskipped: tp.zip: symbolic link up skipped\nBcc: x@evil.example",
+	                       (long long)a));
+	m = compose(conf_en, db, a, &raw);
+	mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+	g_autofree char *sum2 = part_text(g_mime_multipart_get_part(mp, 0));
+	assert_non_null(strstr(sum2, "Ignored (not accepted for this exercise): notes.txt\n"));
+	assert_non_null(strstr(sum2, "Left out of the archives (unsafe, or not a plain file): tp.zip: symbolic link up skipped\n"));
+	assert_null(strstr(sum2, "Bcc"));
+	g_object_unref(m);
+
 	/* 4. robots never get an answer (mail loops), and are marked answered */
 	const char *robots[] = {"MAILER-DAEMON@example.edu", "", "owner-list@example.edu", "list-request@example.edu"};
 	for (int i = 0; i < 4; i++) {
