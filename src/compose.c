@@ -1050,15 +1050,18 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	 * override replaces it with the staff's note, mailed apart) */
 	g_auto(GStrv) note_lines = a->note ? g_strsplit(a->note, "\n", -1) : NULL;
 	for (char **l = note_lines; l && *l; l++) {
-		static const char *const kinds[][2] = { { "ignored: ", "files" }, { "skipped: ", "entries" } };
+		/* line prefix, template key, its variable */
+		static const char *const kinds[][3] = {
+			{ "ignored: ", "ignored", "files" },
+			{ "skipped: ", "skipped", "entries" },
+		};
 		for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
 			if (!g_str_has_prefix(*l, kinds[k][0]))
 				continue;
 			g_autoptr(GHashTable) nv = vars_new();
 			g_autofree char *what = one_line(*l + strlen(kinds[k][0]));
-			var_set(nv, kinds[k][1], what);
-			g_autofree char *key = g_strndup(kinds[k][0], strlen(kinds[k][0]) - 2);
-			g_autofree char *line = tpl_expand(t, "note", key, nv);
+			var_set(nv, kinds[k][2], what);
+			g_autofree char *line = tpl_expand(t, "note", kinds[k][1], nv);
 			g_string_append_printf(notes, "%s\n", line);
 		}
 	}
