@@ -102,7 +102,8 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OBJ)/,$$(addsuffix .o,
 
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-dev \
-  libgpgme-dev libunistring-dev libzstd-dev libmount-dev libselinux1-dev libffi-dev nettle-dev \
+  libgpgme-dev libassuan-dev libgpg-error-dev libidn2-dev libunistring-dev libffi-dev nettle-dev \
+  zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libmount-dev libblkid-dev libselinux1-dev libpcre2-dev \
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
   libarchive-tools time xz-utils bzip2 ca-certificates perl patch chromium sasl2-bin openssl python3
