@@ -17,13 +17,14 @@
  * fixed-size records on a pipe.
  *
  * The clone child is the PID namespace's init ("box init", pid 1, still
- * root). It joins the run's cgroups, makes every mount private, mounts a
+ * root). It makes every mount private, mounts a
  * tmpfs as the new root, binds the read-only directories, the work dir
  * (read-write, nosuid, nodev), a fresh /proc (hidepid=2), a /tmp tmpfs and
  * device nodes, pivot_roots into it and detaches the old root, remounts /
  * read-only, installs the seccomp filter on itself. It then starts the
  * program (pid 2, vfork-style: init sleeps until its execve), which
- * inherits the filter and drops to the slot's uid: setsid, stdio, rlimits,
+ * inherits the filter, joins the run's cgroups (init stays out of them:
+ * see box_exec) and drops to the slot's uid: setsid, stdio, rlimits,
  * bounding set emptied, setgroups, setresgid, setresuid, capabilities
  * cleared, no_new_privs, fds above 2 marked close-on-exec, execve. Init
  * stays root (the program's uid differs, so /proc/1/{mem,root,fd} need CAP_SYS_PTRACE it lacks) and
@@ -285,6 +286,22 @@ static int box_exec(void *arg)
 	uint64_t none = 0;
 	SYS4(rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
 
+	/* The program joins the run's cgroups, init does not. Init shares the
+	 * caller's memory (CLONE_VM), and when the kernel's OOM killer picks
+	 * a process it kills every process sharing its memory: init in the
+	 * box's memory cgroup, scored by the caller's few MB, was the victim
+	 * whenever the program filled the cgroup with memory that is not its
+	 * own (files in a tmpfs work dir or /tmp, pipe buffers, kernel
+	 * objects), and the kernel killed the runner's worker with it. Out of
+	 * the cgroup, init is never a candidate: the victims are the program
+	 * and its descendants, and an OOM kill is ML again. (Its CPU, kernel
+	 * memory and pid are not the program's either: the counts are the
+	 * program's own.) This child still shares init's memory until its
+	 * execve, but the OOM killer passes over vfork children. */
+	for (int i = 0; i < b->ncg_procs; i++)
+		if ((rc = SYS3(write, b->cg_procs[i], "0", 1)) != 1)
+			box_die(b, "join cgroup", rc);
+
 	/* TIOCSTI and job-control tricks need a controlling terminal: none */
 	SYS1(setsid, 0);
 	if ((rc = SYS2(dup2, b->stdin_fd, 0)) < 0 || (rc = SYS2(dup2, b->out_w, 1)) < 0 ||
@@ -458,9 +475,6 @@ static int box_init(void *arg)
 	SYS1(close, b->err_r);
 	SYS1(close, b->rep_r);
 
-	for (int i = 0; i < b->ncg_procs; i++)
-		if ((rc = SYS3(write, b->cg_procs[i], "0", 1)) != 1)
-			box_die(b, "join cgroup", rc);
 	if (b->netns_fd >= 0 && (rc = SYS2(setns, b->netns_fd, CLONE_NEWNET)) < 0)
 		box_die(b, "setns net", rc);
 	box_mounts(b);
@@ -1038,8 +1052,14 @@ static struct sb_cgslot *sb_cg_slot(int slot, uid_t uid, GError **err)
 			cg->oom_file = g_build_filename(cg->dirs[0], "memory.events", NULL);
 		}
 	}
+	/* v1: the program child joins through "tasks", moving only itself (a
+	 * single thread; its children inherit the cgroups). The kernel moves
+	 * the current thread without the global threadgroup lock that a write
+	 * to cgroup.procs takes for writing, which waits for an RCU grace
+	 * period: 0.2-1.6 ms per run and cgroup on this machine. v2 has no
+	 * "tasks" outside threaded cgroups. */
 	for (int i = 0; ok && i < cg->ndirs; i++) {
-		char *p = g_build_filename(cg->dirs[i], "cgroup.procs", NULL);
+		char *p = g_build_filename(cg->dirs[i], sb_cg.kind == CG_V1 ? "tasks" : "cgroup.procs", NULL);
 		cg->procs_fd[i] = open(p, O_WRONLY | O_CLOEXEC);
 		if (cg->procs_fd[i] < 0)
 			ok = sb_fail(err, errno, "%s: %s", p, g_strerror(errno));
@@ -1086,7 +1106,7 @@ static bool sb_cg_prepare(struct sb_cgslot *cg, const struct sandbox_opts *o, GE
 	}
 	if (procs != cg->procs) {
 		if (procs)
-			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, procs + 1); /* + init */
+			g_snprintf(val, sizeof val, "%" G_GUINT64_FORMAT, procs); /* init is not in it */
 		else
 			g_strlcpy(val, "max", sizeof val);
 		if (!sb_write_file(cg->dirs[sb_cg.kind == CG_V1 ? 1 : 0], "pids.max", val, err))
