@@ -677,6 +677,13 @@ static bool sb_build_filter(GError **err)
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/* a binary tree of syscall numbers instead of a list: the same
+	 * decisions, and the kernel's per-syscall action cache, computed by
+	 * running the filter for every syscall number when it is installed
+	 * (on every run), costs half as much (0.2 ms -> 0.1 ms here). Older
+	 * libseccomp lacks the attribute: the list then. */
+	if (rc == 0 && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) != 0)
+		log_debug("sandbox: libseccomp without binary-tree filters");
 	for (const char *const *n = sb_denied; rc == 0 && *n; n++) {
 		int nr = seccomp_syscall_resolve_name(*n);
 		if (nr == __NR_SCMP_ERROR)
