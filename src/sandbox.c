@@ -149,6 +149,8 @@ struct box {
 	int ncg_procs;
 	struct rlimit rl_cpu, rl_as, rl_fsize, rl_nofile, rl_nproc, rl_stack;
 	bool set_as;
+	uint64_t ignored;       /* signals the caller ignores (bit s-1) */
+	int last_cap;           /* highest capability number of the kernel */
 };
 
 /* ---- per-process caches ------------------------------------------------- */
@@ -278,10 +280,12 @@ static int box_exec(void *arg)
 	long rc;
 	/* ignored signals survive execve: a runner ignoring SIGPIPE must not
 	 * change how the student's program behaves (raw rt_sigaction: the
-	 * kernel's struct, handler first) */
+	 * kernel's struct, handler first). Handlers are reset by execve
+	 * itself; the caller listed the ignored ones (this copy of its signal
+	 * table was made at clone time, after that). */
 	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = { 0 };
 	for (int s = 1; s <= 64; s++)
-		if (s != SIGKILL && s != SIGSTOP)
+		if ((b->ignored >> (s - 1)) & 1)
 			SYS4(rt_sigaction, s, &dfl, NULL, 8);
 	uint64_t none = 0;
 	SYS4(rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
@@ -325,7 +329,7 @@ static int box_exec(void *arg)
 
 	/* a setuid binary would still get capabilities from the bounding set
 	 * without this; no_new_privs below blocks it a second time */
-	for (int c = 0; c <= 63; c++)
+	for (int c = 0; c <= b->last_cap; c++)
 		if ((rc = SYS2(prctl, PR_CAPBSET_DROP, c)) < 0 && rc != -EINVAL)
 			box_die(b, "PR_CAPBSET_DROP", rc);
 	SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -1401,6 +1405,28 @@ bool sandbox_run(const struct sandbox_opts *o, struct sandbox_result *r, GError 
 	sb_rl(&b.rl_stack, o->stack);
 	sb_rl(&b.rl_as, o->memory);
 	b.set_as = sb_cg.kind == CG_NONE && o->memory;
+
+	/* what the program child resets: the caller's ignored signals, and
+	 * the bounding set up to the kernel's last capability (63 when it
+	 * cannot be read: then every bit is dropped, the EINVALs ignored) */
+	for (int s = 1; s <= 64; s++) {
+		struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } k;
+		if (s != SIGKILL && s != SIGSTOP && syscall(SYS_rt_sigaction, s, NULL, &k, 8) == 0 &&
+		    k.handler == (void *)SIG_IGN)
+			b.ignored |= (uint64_t)1 << (s - 1);
+	}
+	static int last_cap = -1;
+	if (last_cap < 0) {
+		char *t = NULL;
+		last_cap = 63;
+		if (g_file_get_contents("/proc/sys/kernel/cap_last_cap", &t, NULL, NULL)) {
+			int64_t v = g_ascii_strtoll(t, NULL, 10);
+			if (v > 0 && v < 63)
+				last_cap = (int)v;
+		}
+		g_free(t);
+	}
+	b.last_cap = last_cap;
 
 	/* stdio */
 	b.stdin_fd = open(o->stdin_path ? o->stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC);
