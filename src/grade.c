@@ -1,9 +1,13 @@
 /* grade: build and test one attempt. See grade.h.
  *
  * Theory of operation. var/attempts/ID/ holds submitted/ (the MDA's, never
- * written here), build/ (recreated at each grading), work/ (one case at a
- * time, recreated for each), output/ (the actual stdout/stderr of each
- * case, for staff), check/ (a checker's sandbox) and report/ (contracts.md).
+ * written here), build/ (recreated at each grading), output/ (the actual
+ * stdout/stderr of each case that did not pass, for staff: a passing one
+ * printed what tests/NAME/ expects) and report/ (contracts.md). The work
+ * dir (one case at a time, recreated for each), check/ (a checker's
+ * sandbox) and out/ (the captured outputs of the running case) live in the
+ * worker's scratch tmpfs (see "the work dir of a case" below), or under
+ * the attempt dir (out/ is then output/ itself) when there is none.
  * Every program of the student (make, the tests, and the exercise's checker)
  * runs in the sandbox as the worker slot's uid with the work dir at /work;
  * the expected outputs stay in the exercise dir, which is never bound into
@@ -21,8 +25,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -335,9 +341,11 @@ struct grading {
 	const struct grade_ctx *g;
 	const struct exercise *e;
 	char *adir, *build, *work, *output, *check, *report, *private_dir;
+	char *captures;                       /* out/ or output/ (no scratch) */
 	GPtrArray *pub_captions, *pub_html;   /* report.html sections */
 	GPtrArray *all_captions, *all_html;   /* private/full.html sections */
 	uint64_t diff_max;
+	int64_t renewed_ms;                   /* last lease renewal */
 };
 
 /* Runs the exercise's checker in the sandbox on (input, expected, actual):
@@ -375,8 +383,8 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
 	}
 	cleanup_free char *prog_arg = g_strconcat("./", base, NULL);
 	char *argv[] = { prog_arg, "input", "expected", "actual", NULL };
-	cleanup_free char *out = g_build_filename(gr->output, "checker.stdout", NULL);
-	cleanup_free char *errf = g_build_filename(gr->output, "checker.stderr", NULL);
+	cleanup_free char *out = g_build_filename(gr->captures, "checker.stdout", NULL);
+	cleanup_free char *errf = g_build_filename(gr->captures, "checker.stderr", NULL);
 	struct run_result rr;
 	/* the teacher's program may be a script that forks (sh, awk, python):
 	 * the build limits, not the student's one process */
@@ -577,6 +585,133 @@ static int compare_case(struct grading *gr, const struct test_case *tc, struct c
 	return all;
 }
 
+/* ---- the work dir of a case --------------------------------------------- */
+
+/* The work dirs are on a tmpfs the worker mounted in a mount namespace of
+ * its own (nobody else sees it, and it dies with the worker). Why not the
+ * spool's disk: a case recreated its work dir there (the build copied in,
+ * everything removed after), and on ext4 without a journal, creating an
+ * inode soon after deleting many scans every recently freed one: each case
+ * made every later file creation slower, up to half of the grading time.
+ * The tmpfs is resized for each attempt to what it must hold: the copy of
+ * the build and of in/, the captured outputs, plus the memory limit of the
+ * program. Its files are charged to the box's memory cgroup, so with
+ * cgroups a program cannot write more than its memory limit (then it is
+ * the OOM victim: MEMORY_LIMIT; the sandbox keeps its init out of the
+ * cgroup for that), and without cgroups the size is the bound. A program
+ * that fills its work dir fills neither the spool's disk nor the RAM: the
+ * disk space the sandbox does not defend (sandbox.c) is defended here. */
+bool grade_scratch_mount(const char *dir, GError **err)
+{
+	if (unshare(CLONE_NEWNS) < 0) {
+		g_set_error(err, SERCOM_ERROR, errno, "unshare(CLONE_NEWNS): %s", g_strerror(errno));
+		return false;
+	}
+	/* slave: host mounts made later still show here; ours never go back */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		g_set_error(err, SERCOM_ERROR, errno, "making / a slave mount: %s", g_strerror(errno));
+		return false;
+	}
+	/* 0700 root: only root passes; the box binds its dir by path, as root */
+	if (mount("sercom-scratch", dir, "tmpfs", MS_NOSUID | MS_NODEV,
+	          "size=16m,nr_inodes=1024,mode=0700") < 0) {
+		g_set_error(err, SERCOM_ERROR, errno, "%s: mounting a tmpfs: %s", dir, g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* What a tmpfs needs to hold a copy of path: pages of its regular files,
+ * and inodes (what util_copy_tree copies). */
+static void tree_usage(const char *path, uint64_t *bytes, uint64_t *inodes)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	(*inodes)++;
+	if (S_ISREG(st.st_mode))
+		*bytes += ((uint64_t)st.st_size + 4095) & ~(uint64_t)4095;
+	if (!S_ISDIR(st.st_mode))
+		return;
+	GDir *d = g_dir_open(path, 0, NULL);
+	if (!d)
+		return;
+	const char *name;
+	while ((name = g_dir_read_name(d))) {
+		cleanup_free char *p = g_build_filename(path, name, NULL);
+		tree_usage(p, bytes, inodes);
+	}
+	g_dir_close(d);
+}
+
+static uint64_t mem_or_default(const struct limits *l)
+{
+	return l->memory ? l->memory : (uint64_t)1 << 30;
+}
+
+/* an output cap, 0 = none */
+static uint64_t cap_or_default(uint64_t cap)
+{
+	return cap ? cap : (uint64_t)256 << 20;
+}
+
+/* Empties the scratch tmpfs and sizes it for this attempt's largest case:
+ * its work dir (build + in/ + what the program may write) and, with a
+ * checker, the checker's dir beside it (program, input, expected, actual,
+ * and what the checker may write). */
+static bool scratch_prepare(struct grading *gr, GError **err)
+{
+	const char *dir = gr->g->scratch;
+	util_rm_rf(gr->work);
+	util_rm_rf(gr->check);
+	util_rm_rf(gr->captures);
+	uint64_t bbytes = 0, binodes = 0, need = 0, inodes = 0;
+	tree_usage(gr->build, &bbytes, &binodes);
+	for (guint i = 0; i < gr->e->cases->len; i++) {
+		const struct test_case *tc = g_ptr_array_index(gr->e->cases, i);
+		uint64_t b = bbytes, n = binodes;
+		if (tc->in_dir)
+			tree_usage(tc->in_dir, &b, &n);
+		/* the program's writes; the captures of its stdout and stderr */
+		b += mem_or_default(&tc->limits) + 2 * cap_or_default(tc->limits.output);
+		if (tc->compare.mode == CMP_CHECKER) {
+			uint64_t cb = 0, cn = 0;
+			cleanup_free char *prog = g_build_filename(gr->e->dir, tc->compare.checker, NULL);
+			tree_usage(prog, &cb, &cn);
+			if (tc->stdin_path)
+				tree_usage(tc->stdin_path, &cb, &cn);
+			uint64_t expected = 0;
+			const char *streams[] = { tc->stdout_path, tc->stderr_path, tc->out_dir };
+			for (size_t k = 0; k < G_N_ELEMENTS(streams); k++) {
+				uint64_t eb = 0, en = 0;
+				if (streams[k])
+					tree_usage(streams[k], &eb, &en);
+				expected = MAX(expected, eb);
+			}
+			b += cb + expected + MAX(cap_or_default(tc->limits.output), tc->limits.file_size) +
+			     mem_or_default(&gr->e->build_limits) +
+			     2 * cap_or_default(gr->e->build_limits.output);
+			n += cn + 8;
+		}
+		need = MAX(need, b);
+		inodes = MAX(inodes, n);
+	}
+	char opts[96];
+	g_snprintf(opts, sizeof opts, "size=%" G_GUINT64_FORMAT ",nr_inodes=%" G_GUINT64_FORMAT,
+	           need + ((uint64_t)16 << 20), inodes + 16384);
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0) {
+		g_set_error(err, SERCOM_ERROR, errno, "%s: resizing the scratch tmpfs (%s): %s", dir, opts,
+		            g_strerror(errno));
+		return false;
+	}
+	int r = util_mkdir_p(gr->captures, 0700);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: %s", gr->captures, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
+
 /* ---- one case ------------------------------------------------------------- */
 
 static const char *status_verdict(enum sandbox_status s)
@@ -606,7 +741,13 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
                      GError **err)
 {
 	const struct grade_ctx *g = gr->g;
-	if (g->store && g->worker) {
+	/* the supervisor renews the lease every few seconds; this renewal is
+	 * for a worker whose supervisor is slow, and tells a worker whose
+	 * attempt was taken back (expired, requeued by staff) to stop. A
+	 * transaction per case is not needed for either: once a quarter of
+	 * the lease (queue_finish() checks the holder again anyway). */
+	int64_t now = util_now_ms();
+	if (g->store && g->worker && now - gr->renewed_ms >= (int64_t)g->lease_s * 1000 / 4) {
 		int n = queue_renew(g->store, g->worker, g->lease_s, err);
 		if (n < 0)
 			return false;
@@ -614,6 +755,7 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 			g_set_error(err, SERCOM_ERROR, ESTALE, "lease lost before case %s", tc->name);
 			return false;
 		}
+		gr->renewed_ms = now;
 	}
 	if (!fresh_dir(gr->work, err))
 		return false;
@@ -636,8 +778,8 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	for (char **a = tc->args; a && *a; a++)
 		g_ptr_array_add(argv, *a);
 	g_ptr_array_add(argv, NULL);
-	cleanup_free char *out_path = g_strdup_printf("%s/%s.stdout", gr->output, tc->name);
-	cleanup_free char *err_path = g_strdup_printf("%s/%s.stderr", gr->output, tc->name);
+	cleanup_free char *out_path = g_strdup_printf("%s/%s.stdout", gr->captures, tc->name);
+	cleanup_free char *err_path = g_strdup_printf("%s/%s.stderr", gr->captures, tc->name);
 	struct run_result rr;
 	bool ran = run_sandboxed(g, false, gr->work, (char **)argv->pdata,
 	                         tc->stdin_path ? tc->stdin_path : "/dev/null", out_path, err_path,
@@ -715,6 +857,24 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	g_ptr_array_free(cr.html, TRUE);
 	run_result_clear(&rr);
 	g_hash_table_destroy(before);
+	if (strcmp(gr->captures, gr->output) != 0) {
+		/* what staff may want to see: the outputs of a case that did not
+		 * pass (a file per case on the spool's disk costs more than the
+		 * rest of a run) */
+		const char *caps[] = { out_path, err_path };
+		bool kept = true;
+		for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
+			cleanup_free char *base = g_path_get_basename(caps[i]);
+			cleanup_free char *keep = g_build_filename(gr->output, base, NULL);
+			if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
+				kept = copy_file(caps[i], keep, err);
+			unlink(caps[i]);
+		}
+		if (!kept) {
+			queue_result_free(res);
+			return false;
+		}
+	}
 	*out = res;
 	return true;
 }
@@ -781,6 +941,7 @@ static void grading_free(struct grading *gr)
 	g_free(gr->build);
 	g_free(gr->work);
 	g_free(gr->output);
+	g_free(gr->captures);
 	g_free(gr->check);
 	g_free(gr->report);
 	g_free(gr->private_dir);
@@ -825,9 +986,11 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 		.g = g, .e = e,
 		.adir = g_strdup(attempt_dir),
 		.build = g_build_filename(attempt_dir, "build", NULL),
-		.work = g_build_filename(attempt_dir, "work", NULL),
+		.work = g_build_filename(g->scratch ? g->scratch : attempt_dir, "work", NULL),
 		.output = g_build_filename(attempt_dir, "output", NULL),
-		.check = g_build_filename(attempt_dir, "check", NULL),
+		.check = g_build_filename(g->scratch ? g->scratch : attempt_dir, "check", NULL),
+		.captures = g->scratch ? g_build_filename(g->scratch, "out", NULL)
+		                       : g_build_filename(attempt_dir, "output", NULL),
 		.report = g_build_filename(attempt_dir, "report", NULL),
 		.private_dir = g_build_filename(attempt_dir, "report", "private", NULL),
 		.pub_captions = g_ptr_array_new_with_free_func(g_free),
@@ -835,6 +998,7 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 		.all_captions = g_ptr_array_new_with_free_func(g_free),
 		.all_html = g_ptr_array_new_with_free_func(g_free),
 		.diff_max = g->conf->diff_max ? g->conf->diff_max : 64 * 1024,
+		.renewed_ms = util_now_ms(), /* the claim set the lease */
 	};
 	memset(out, 0, sizeof *out);
 	out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
@@ -883,6 +1047,8 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 	}
 	run_result_clear(&rr);
 	out->build = has_warning(merr) ? "WARNINGS" : "OK";
+	if (g->scratch && !scratch_prepare(&gr, err))
+		goto done;
 
 	bool all_pass = true, sandbox_error = false;
 	for (guint i = 0; i < e->cases->len; i++) {

@@ -22,7 +22,16 @@ struct grade_ctx {
 	const char *worker;    /* lease holder (renewed before each step) */
 	int lease_s;
 	int slot;              /* sandbox uid = conf->uid_base + slot */
+	const char *scratch;   /* a tmpfs of this process (grade_scratch_mount)
+	                        * for the cases' work dirs; NULL: on disk,
+	                        * under the attempt dir */
 };
+
+/* Moves the calling (single-threaded) process into a mount namespace of
+ * its own, which receives the host's mounts but never shows its own, and
+ * mounts a tmpfs on dir there (an existing dir, owned by root) for
+ * grade_ctx.scratch. */
+bool grade_scratch_mount(const char *dir, GError **err);
 
 /* Grades attempt_id into *out (verdict, build, results rows) and rewrites
  * var/attempts/ID/{build,report}/. An exercise that no longer exists or a

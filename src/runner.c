@@ -65,6 +65,8 @@ struct runner {
 	int fifo_fd, sig_fd, timer_fd;
 	int stop_r, stop_w;           /* EOF on stop_r = stop claiming */
 	pid_t slot_pid[MAX_SLOTS];    /* 0 = free */
+	char *scratch;                /* var/work: each worker's own tmpfs */
+	bool scratch_mounted;         /* in a worker: grade_scratch_mount() done */
 	char host[256];
 	pid_t self;
 };
@@ -102,7 +104,8 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
                       int64_t id)
 {
 	struct grade_ctx g = { .conf = r->conf, .store = s, .worker = worker,
-	                       .lease_s = LEASE_S, .slot = slot };
+	                       .lease_s = LEASE_S, .slot = slot,
+	                       .scratch = r->scratch_mounted ? r->scratch : NULL };
 	struct queue_outcome o;
 	GError *err = NULL;
 	int64_t t0 = util_now_ms();
@@ -204,6 +207,12 @@ static pid_t spawn_worker(struct runner *r, int slot)
 		close(r->stop_w);
 	/* the supervisor's SQLite connection is not ours to use after fork;
 	 * it is left alone, the worker opens its own */
+	GError *err = NULL;
+	r->scratch_mounted = grade_scratch_mount(r->scratch, &err);
+	if (!r->scratch_mounted) {
+		log_warn("worker %d: %s: the cases' work dirs go to the disk", slot, err->message);
+		g_clear_error(&err);
+	}
 	int rc = worker_main(r, slot);
 	/* _exit skips atexit(): remove the slot's cgroups ourselves, or the
 	 * next worker of this slot finds them with this one's limits */
@@ -603,6 +612,12 @@ int main(int argc, char **argv)
 		log_error("%s: %s", r.conf->attempts_dir, g_strerror(-rc));
 		return EX_TEMPFAIL_;
 	}
+	/* the mount point of the workers' scratch tmpfs (each its own) */
+	r.scratch = g_build_filename(r.conf->var, "work", NULL);
+	if ((rc = util_mkdir_p(r.scratch, 0700)) < 0) {
+		log_error("%s: %s", r.scratch, g_strerror(-rc));
+		return EX_TEMPFAIL_;
+	}
 	r.store = store_open(r.conf->db_path, 30000, &err);
 	if (!r.store) {
 		fprintf(stderr, "sercom-runner: %s\n", err->message);
@@ -622,6 +637,7 @@ int main(int argc, char **argv)
 	int ret = supervise(&r);
 	store_close(r.store);
 	conf_free(r.conf);
+	g_free(r.scratch);
 	g_free(conf_path);
 	return ret;
 }

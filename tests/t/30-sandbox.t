@@ -44,6 +44,12 @@ is "$(cat "$T/out")" "FOO=bar" "--env replaces the environment"
 like "$(cat "$T/out")" '^PATH=' "default environment: a fixed allowlist"
 ok "the host environment does not leak" bash -c "! grep -q SERCOM_TOP '$T/out'"
 
+# the minimal /dev works for the program (not root): the nodes are 0666
+"$SB" --slot $SLOT --procs 8 --dir "$W" --stdout "$T/out" --meta "$T/meta" -- /bin/sh -c \
+	'echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c && stat -c %a /dev/null /dev/zero /dev/full /dev/random /dev/urandom | sort -u && ls /dev | wc -l'
+is "$(meta status)" OK "writing /dev/null, reading /dev/zero and /dev/urandom"
+is "$(tr '\n' ' ' < "$T/out")" "3 3 666 9 " "the device nodes are rw for everyone; only null zero full random urandom and the fd links"
+
 # exit codes and signals
 "$SB" --slot $SLOT --dir "$W" --meta "$T/meta" -- /bin/sh -c 'exit 7'
 is "$(meta status):$(meta exitcode)" "RE:7" "non-zero exit: RE with the code"

@@ -29,7 +29,7 @@ like "$(cat "$T/err")" "nope.conf" "the error names the config file"
 
 ok "instance" runner_instance "$I"
 declare -A ID
-for s in correct wrong-output crash loop nocompile warning writes-file; do
+for s in correct wrong-output crash loop nocompile warning writes-file fill-workdir; do
 	ID[$s]=$(queue_attempt "$I" tp1 "$SUBS/$s")
 done
 ncases=$(ls -d "$SERCOM_TOP"/conf/exercises/tp1/tests/*/ | wc -l)
@@ -37,7 +37,7 @@ ncases=$(ls -d "$SERCOM_TOP"/conf/exercises/tp1/tests/*/ | wc -l)
 start=$(date +%s)
 "$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" --once -j 2 2>"$T/once.err"
 is "$?" 0 "--once grades the queue and exits 0"
-echo "# graded 7 submissions in $(( $(date +%s) - start )) s"
+echo "# graded 8 submissions in $(( $(date +%s) - start )) s"
 is "$(sql "$I" "SELECT count(*) FROM attempts WHERE state != 'DONE'")" 0 "every attempt DONE"
 
 v() { sql "$I" "SELECT verdict || ' ' || COALESCE(build, '-') FROM attempts WHERE id = ${ID[$1]}"; }
@@ -110,9 +110,27 @@ is "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = ${ID[writes-file]} 
 ok "writes-file: nothing escaped the sandbox" \
    [ -z "$(find /tmp/sercom-escaped.txt /var/tmp/sercom-escaped.txt "$I/var" -name '*escaped.txt' 2>/dev/null)" ]
 
+# fills its work dir (a tmpfs charged to the box's memory cgroup)
+is "$(v fill-workdir)" "TESTS_FAILED OK" "fill-workdir: TESTS_FAILED, not INTERNAL_ERROR"
+is "$(sql "$I" "SELECT group_concat(DISTINCT verdict) FROM results WHERE attempt = ${ID[fill-workdir]}")" MEMORY_LIMIT \
+   "fill-workdir: MEMORY_LIMIT on every case (the program was the OOM victim)"
+is "$(sql "$I" "SELECT tries FROM attempts WHERE id = ${ID[fill-workdir]}")" 1 "fill-workdir: graded at the first try (no worker killed)"
+ok "no worker died" not grep -q "killed by signal" "$T/once.err"
+
 # the program never saw the expected outputs: the work dirs are gone and
 # nothing of tests/ was copied next to the build
 ok "no work dir left behind" [ ! -e "$I/var/attempts/${ID[correct]}/work" ]
+# the work dirs were on each worker's own tmpfs, mounted over var/work in
+# its mount namespace: the host sees the empty mount point only
+ok "var/work: an empty mount point on the host" [ -d "$I/var/work" ] && [ -z "$(ls -A "$I/var/work")" ]
+not_mounted() { ! grep -q " $I/var/work " /proc/self/mountinfo; }
+ok "the scratch tmpfs never shows on the host" not_mounted
+# output/ keeps what staff need: the outputs of the cases that did not pass
+is "$(ls "$I/var/attempts/${ID[correct]}/output" | wc -l)" 0 "correct: every case passed, no output kept"
+wo=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND verdict != 'PASS' ORDER BY seq LIMIT 1")
+ok "wrong-output: the stdout of failing case $wo kept in output/" [ -f "$I/var/attempts/${ID[wrong-output]}/output/$wo.stdout" ]
+pass1=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND verdict = 'PASS' ORDER BY seq LIMIT 1")
+[ -n "$pass1" ] && ok "wrong-output: nothing kept for passing case $pass1" [ ! -e "$I/var/attempts/${ID[wrong-output]}/output/$pass1.stdout" ]
 
 # the exercise's Makefile wins over a student's
 mkdir -p "$T/evil"
