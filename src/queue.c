@@ -174,6 +174,14 @@ bool queue_defer(struct store *s, int64_t attempt_id, const char *worker, int de
 	                  (long long)(util_now() + delay_s), (long long)attempt_id, worker);
 }
 
+bool queue_note_failure(struct store *s, int64_t attempt_id, const char *why, GError **err)
+{
+	return store_exec(s, err,
+	                  "INSERT INTO history (attempt, at, what, verdict, note) "
+	                  "VALUES (%lld, %lld, 'grading failed', NULL, %Q)",
+	                  (long long)attempt_id, (long long)util_now(), why);
+}
+
 int queue_release(struct store *s, const char *worker, int64_t now, int max_tries,
                   int *errored, GError **err)
 {
@@ -192,8 +200,13 @@ int queue_release(struct store *s, const char *worker, int64_t now, int max_trie
 	if (!store_exec(s, err,
 	                "UPDATE attempts SET state = 'ERROR', verdict = 'INTERNAL_ERROR', "
 	                "finished = %lld, lease_until = NULL, answered = 0, "
-	                "note = 'worker ' || COALESCE(worker, '?') || ' lost the attempt ' || tries || "
-	                "' times (crash or timeout); retry budget spent' "
+	                /* staff and the admin notice get the cause: the last
+	                 * recorded failure, else a worker that vanished */
+	                "note = COALESCE('graded ' || tries || ' times; last failure: ' || "
+	                "  (SELECT h.note FROM history h WHERE h.attempt = attempts.id "
+	                "   AND h.what = 'grading failed' ORDER BY h.rowid DESC LIMIT 1), "
+	                "  'worker ' || COALESCE(worker, '?') || ' lost the attempt ' || tries || "
+	                "  ' times (crash or timeout)') || '; retry budget spent' "
 	                "WHERE %s AND tries >= %d", (long long)now, cond, max_tries))
 		goto fail;
 	gave_up = sqlite3_changes(store_db(s));

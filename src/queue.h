@@ -64,6 +64,9 @@ bool queue_requeue(struct store *s, int64_t attempt_id, const char *worker, GErr
  * instead of a tight claim-fail loop. */
 bool queue_defer(struct store *s, int64_t attempt_id, const char *worker, int delay_s,
                  GError **err);
+/* Records a failed grading (why: its error) in the attempt's history; the
+ * release that spends the retry budget names the last one in the note. */
+bool queue_note_failure(struct store *s, int64_t attempt_id, const char *why, GError **err);
 /* Returns to QUEUED the RUNNING attempts whose lease expired before now, or
  * (when worker is not NULL) that worker holds whatever its lease: a worker
  * known dead. Those whose tries reached max_tries become ERROR with verdict

@@ -116,6 +116,10 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
 			log_error("attempt %lld: grading failed: %s", (long long)id,
 			          err ? err->message : "?");
 			GError *e2 = NULL;
+			if (!queue_note_failure(s, id, err ? err->message : "?", &e2)) {
+				log_error("attempt %lld: history: %s", (long long)id, e2->message);
+				g_clear_error(&e2);
+			}
 			/* retried later, counted against the budget like a crash:
 			 * a failing sandbox (a cgroup still busy, a full disk) gets
 			 * time to recover instead of three failures in a second */

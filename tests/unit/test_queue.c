@@ -172,6 +172,12 @@ static void test_defer(void **state)
 	assert_int_equal(queue_release(f->s, NULL, util_now() + 31, 3, NULL, &err), 1);
 	assert_int_equal(queue_claim(f->s, "h:2", 600, &id, &err), 1);
 	assert_int_equal(q(f, "SELECT tries FROM attempts"), 2);
+	/* the budget spent on failures: the note says the last one */
+	assert_true(queue_note_failure(f->s, id, "sandbox error during the build: box setup: make / private", &err));
+	assert_int_equal(queue_release(f->s, "h:2", util_now(), 2, NULL, &err), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM attempts WHERE state = 'ERROR' AND note = "
+	                      "'graded 2 times; last failure: sandbox error during the build: box setup: "
+	                      "make / private; retry budget spent'"), 1);
 }
 
 static void test_metrics(void **state)
