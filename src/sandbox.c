@@ -1090,6 +1090,14 @@ static bool sb_cg_mkdir(struct sb_cgslot *cg, const char *base, const char *name
 	return true;
 }
 
+/* An fd on a cgroup control file, -1 when it is absent (a counter this
+ * kernel does not keep). */
+static int sb_cg_open(const char *dir, const char *file, int flags)
+{
+	cleanup_free char *f = g_build_filename(dir, file, NULL);
+	return open(f, flags | O_CLOEXEC);
+}
+
 static struct sb_cgslot *sb_cg_slot(int slot, uid_t uid, GError **err)
 {
 	static bool registered;
@@ -1118,34 +1126,18 @@ static struct sb_cgslot *sb_cg_slot(int slot, uid_t uid, GError **err)
 		ok = sb_cg_mkdir(cg, sb_cg.mem, name, err) && sb_cg_mkdir(cg, sb_cg.pids, name, err) &&
 		     sb_cg_mkdir(cg, sb_cg.cpu, name, err);
 		if (ok) {
-			char *f = g_build_filename(cg->dirs[2], "cpuacct.usage", NULL);
-			cg->cpu_fd = open(f, O_RDONLY | O_CLOEXEC);
-			g_free(f);
-			f = g_build_filename(cg->dirs[0], "memory.max_usage_in_bytes", NULL);
-			cg->peak_fd = open(f, O_RDWR | O_CLOEXEC);
-			g_free(f);
-			f = g_build_filename(cg->dirs[0], "memory.force_empty", NULL);
-			cg->empty_fd = open(f, O_WRONLY | O_CLOEXEC);
-			g_free(f);
-			f = g_build_filename(cg->dirs[0], "memory.usage_in_bytes", NULL);
-			cg->usage_fd = open(f, O_RDONLY | O_CLOEXEC);
-			g_free(f);
-			f = g_build_filename(cg->dirs[0], "memory.kmem.usage_in_bytes", NULL);
-			cg->kmem_fd = open(f, O_RDONLY | O_CLOEXEC);
-			g_free(f);
-			f = g_build_filename(cg->dirs[0], "memory.oom_control", NULL);
-			cg->oom_fd = open(f, O_RDONLY | O_CLOEXEC);
-			g_free(f);
+			cg->cpu_fd = sb_cg_open(cg->dirs[2], "cpuacct.usage", O_RDONLY);
+			cg->peak_fd = sb_cg_open(cg->dirs[0], "memory.max_usage_in_bytes", O_RDWR);
+			cg->empty_fd = sb_cg_open(cg->dirs[0], "memory.force_empty", O_WRONLY);
+			cg->usage_fd = sb_cg_open(cg->dirs[0], "memory.usage_in_bytes", O_RDONLY);
+			cg->kmem_fd = sb_cg_open(cg->dirs[0], "memory.kmem.usage_in_bytes", O_RDONLY);
+			cg->oom_fd = sb_cg_open(cg->dirs[0], "memory.oom_control", O_RDONLY);
 		}
 	} else {
 		ok = sb_cg_mkdir(cg, sb_cg.mem, name, err);
 		if (ok) {
-			char *f = g_build_filename(cg->dirs[0], "cpu.stat", NULL);
-			cg->cpu_fd = open(f, O_RDONLY | O_CLOEXEC);
-			g_free(f);
-			f = g_build_filename(cg->dirs[0], "memory.events", NULL);
-			cg->oom_fd = open(f, O_RDONLY | O_CLOEXEC);
-			g_free(f);
+			cg->cpu_fd = sb_cg_open(cg->dirs[0], "cpu.stat", O_RDONLY);
+			cg->oom_fd = sb_cg_open(cg->dirs[0], "memory.events", O_RDONLY);
 		}
 	}
 	/* v1: the program child joins through "tasks", moving only itself (a
