@@ -122,8 +122,19 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 	else
 		_tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP nul-output was not graded here ($(mail_header "$g" subject))"
 	fi
+	# archive entry names with a newline and a note line of their own (after
+	# the others are graded: a newer submission supersedes a queued one)
+	ok "deliver note-lines" sercom-deliver -c "$C" -f mallory@attacker.example < "$H/note-lines.eml"
+	sercom-runner -c "$C" --once >/dev/null 2>&1
+	note=$(sql "$I" "SELECT a.note FROM attempts a JOIN messages m ON a.message = m.id WHERE m.message_id = 'note-lines-1@attacker.example'")
+	is "$(printf '%s\n' "$note" | grep -vc '^\(ignored\|skipped\): ')" 0 "note-lines: every line of the attempt's note is one of ours"
+	like "$note" 'skipped: .*FORGED-1.*; .*evil.*FORGED-2.*zip-slip' "note-lines: both entries are listed as left out"
+	g=$(grep -l 'note-lines-1@attacker.example' "$R"/* | head -1)
+	mail_part "$g" "" > "$T/note-lines.txt" 2>/dev/null
+	is "$(grep -c '^Left out of the archives' "$T/note-lines.txt")" 1 "note-lines: the reply says once what was left out"
+	is "$(grep -c -e '^FORGED' -e '^skipped:' -e '^ignored:' -e '^Ignored' "$T/note-lines.txt")" 0 "note-lines: no forged line in the reply"
 else
-	for n in 1 2 3 4 5 6 7 8 9 10 11; do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP sercom-deliver not built"; done
+	for n in $(seq 16); do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP sercom-deliver not built"; done
 fi
 
 [ -n "$SERCOM_KEEP" ] && cp -r "$I/replies" "$SERCOM_KEEP"
