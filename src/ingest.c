@@ -95,20 +95,26 @@ static void verdict_clear(struct verdict *v)
 		g_ptr_array_free(v->skipped, TRUE);
 }
 
+/* Appends text from an archive with its line breaks made spaces. */
+static void append_flat(GString *n, const char *text)
+{
+	gsize from = n->len;
+	g_string_append(n, text);
+	g_strdelimit(n->str + from, "\r\n", ' ');
+}
+
 /* The attempt's note: one line per kind, read back by the composer. Names
  * come from archives: a newline in one must not start a line of its own. */
 static char *attempt_note(const struct verdict *v)
 {
 	GString *n = g_string_new(NULL);
 	if (v->ignored && v->ignored->len) {
-		g_autofree char *files = g_strdelimit(g_strdup(v->ignored->str), "\r\n", ' ');
-		g_string_append_printf(n, "ignored: %s", files);
+		g_string_append(n, "ignored: ");
+		append_flat(n, v->ignored->str);
 	}
-	if (v->skipped && v->skipped->len) {
-		g_ptr_array_add(v->skipped, NULL);
-		g_autofree char *list = g_strdelimit(g_strjoinv("; ", (char **)v->skipped->pdata), "\r\n", ' ');
-		g_ptr_array_remove_index(v->skipped, v->skipped->len - 1);
-		g_string_append_printf(n, "%sskipped: %s", n->len ? "\n" : "", list);
+	for (guint i = 0; v->skipped && i < v->skipped->len; i++) {
+		g_string_append(n, i ? "; " : n->len ? "\nskipped: " : "skipped: ");
+		append_flat(n, v->skipped->pdata[i]);
 	}
 	return g_string_free(n, n->len == 0);
 }

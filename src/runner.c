@@ -65,8 +65,8 @@ struct runner {
 	int fifo_fd, sig_fd, timer_fd;
 	int stop_r, stop_w;           /* EOF on stop_r = stop claiming */
 	pid_t slot_pid[MAX_SLOTS];    /* 0 = free */
-	char *scratch;                /* var/work: each worker's own tmpfs */
-	bool scratch_mounted;         /* in a worker: grade_scratch_mount() done */
+	char *scratch;                /* var/work: each worker's own tmpfs;
+	                               * NULL in a worker that could not mount it */
 	char host[256];
 	pid_t self;
 };
@@ -105,7 +105,7 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
 {
 	struct grade_ctx g = { .conf = r->conf, .store = s, .worker = worker,
 	                       .lease_s = LEASE_S, .slot = slot,
-	                       .scratch = r->scratch_mounted ? r->scratch : NULL };
+	                       .scratch = r->scratch };
 	struct queue_outcome o;
 	GError *err = NULL;
 	int64_t t0 = util_now_ms();
@@ -212,10 +212,10 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	/* the supervisor's SQLite connection is not ours to use after fork;
 	 * it is left alone, the worker opens its own */
 	GError *err = NULL;
-	r->scratch_mounted = grade_scratch_mount(r->scratch, &err);
-	if (!r->scratch_mounted) {
+	if (!grade_scratch_mount(r->scratch, &err)) {
 		log_warn("worker %d: %s: the cases' work dirs go to the disk", slot, err->message);
 		g_clear_error(&err);
+		g_clear_pointer(&r->scratch, g_free);
 	}
 	int rc = worker_main(r, slot);
 	/* _exit skips atexit(): remove the slot's cgroups ourselves, or the
