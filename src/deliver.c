@@ -1,26 +1,83 @@
-/* sercom-deliver: the MDA. Reads one message on stdin, stores it, records
- * it (queued, rejected, ignored, automatic, duplicate) and exits 0; exits
- * 75 (EX_TEMPFAIL) on any doubt, so the MTA keeps the message and retries.
+/* sercom-deliver: the MDA. Reads one message on stdin and stores it in
+ * var/mail (tmp -> fsync -> new/ -> fsync) before anything else can fail;
+ * then has it recorded (queued, rejected, ignored, automatic, duplicate):
+ * by the resident intake when one listens (handoff.h says why), else by
+ * sercom-ingest in a process of its own. Exits 0 once it is recorded, 75
+ * (EX_TEMPFAIL) on any doubt, so the MTA keeps the message and retries.
  * Postfix bounces on any other code, and a bounced homework is lost: so
- * even a usage error or a crash path is 75 here, never 64 or 1. */
+ * even a usage error or a crash path is 75 here, never 64 or 1.
+ *
+ * It links neither GMime nor SQLite nor libarchive: its start-up is paid
+ * once per mail (see the Makefile). */
 #include "conf.h"
-#include "ingest.h"
+#include "handoff.h"
 #include "log.h"
 #include "spool.h"
-#include "store.h"
 #include "util.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+/* the intake answers within its own limit (intake.c) plus a queue of
+ * other deliveries ahead of this one */
+#define ANSWER_WAIT_MS 120000
 
 /* A crash path (SIGSEGV, SIGABRT of a library) must still be 75. */
 static void crash_handler(int sig)
 {
 	(void)sig;
 	_exit(EX_TEMPFAIL_);
+}
+
+/* sercom-ingest, next to this program (bin/ in the tree, PREFIX/bin). */
+static char *ingest_program(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return g_strdup("sercom-ingest");
+	self[n] = 0;
+	return g_build_filename(dirname(self), "sercom-ingest", NULL);
+}
+
+/* No intake: sercom-ingest records the copy, with our options. Returns
+ * only when it cannot be run. */
+static void ingest_here(const char *conf_path, const char *exercise, const char *sender,
+                        const char *recipient, bool verbose, const char *spool_name)
+{
+	g_autofree char *prog = ingest_program();
+	GPtrArray *av = g_ptr_array_new();
+	g_ptr_array_add(av, "sercom-ingest");
+	if (conf_path) {
+		g_ptr_array_add(av, "-c");
+		g_ptr_array_add(av, (char *)conf_path);
+	}
+	if (exercise) {
+		g_ptr_array_add(av, "-e");
+		g_ptr_array_add(av, (char *)exercise);
+	}
+	if (sender) {
+		g_ptr_array_add(av, "-f");
+		g_ptr_array_add(av, (char *)sender);
+	}
+	if (recipient) {
+		g_ptr_array_add(av, "-r");
+		g_ptr_array_add(av, (char *)recipient);
+	}
+	if (verbose)
+		g_ptr_array_add(av, "-v");
+	g_ptr_array_add(av, "--spooled");
+	g_ptr_array_add(av, (char *)spool_name);
+	g_ptr_array_add(av, NULL);
+	execv(prog, (char **)av->pdata);
+	log_error("%s: %s", prog, g_strerror(errno));
+	g_ptr_array_free(av, TRUE);
 }
 
 int main(int argc, char **argv)
@@ -58,40 +115,55 @@ int main(int argc, char **argv)
 	}
 	log_init("sercom-deliver", true, verbose);
 
-	struct ingest_opts o = {
-		.exercise = exercise,
-		.extension = g_getenv("EXTENSION"),
-		.sender = sender ? sender : g_getenv("SENDER"),
-		.recipient = recipient ? recipient : g_getenv("RECIPIENT"),
-	};
 	struct sercom_conf *c = conf_load(conf_path, &err);
 	if (!c) {
-		log_error("%s", err->message);
-		return EX_TEMPFAIL_;
-	}
-	int status = EX_TEMPFAIL_;
-	struct store *s = NULL;
-	struct ingest_result res = { 0 };
-	if (!spool_init(c->mail_dir, &err) || util_mkdir_p(c->attempts_dir, 0755) < 0)
-		goto out;
-	s = store_open(c->db_path, 30000, &err);
-	if (!s)
-		goto out;
-	if (!ingest_fd(c, s, 0, &o, &res, &err))
-		goto out;
-	log_info("stored %s: %s%s%s%s, attempt %lld", res.spool_path, ingest_outcome_name(res.outcome),
-	         res.reason ? " (" : "", res.reason ? res.reason : "", res.reason ? ")" : "",
-	         (long long)res.attempt_id);
-	if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
-		ingest_wake_runner(c);
-	status = 0;
-out:
-	if (err) {
 		log_error("%s (exit 75: the MTA will retry)", err->message);
 		g_error_free(err);
+		return EX_TEMPFAIL_;
 	}
-	ingest_result_clear(&res);
-	store_close(s);
+	g_autofree char *path = NULL;
+	if (!spool_init(c->mail_dir, &err) || !spool_from_fd(c->mail_dir, 0, &path, &err)) {
+		log_error("%s (exit 75: the MTA will retry)", err->message);
+		g_error_free(err);
+		conf_free(c);
+		return EX_TEMPFAIL_;
+	}
+	struct handoff_request rq = {
+		.spool_name = g_path_get_basename(path),
+		.exercise = g_strdup(exercise),
+		.extension = g_strdup(g_getenv("EXTENSION")),
+		.sender = g_strdup(sender ? sender : g_getenv("SENDER")),
+		.recipient = g_strdup(recipient ? recipient : g_getenv("RECIPIENT")),
+	};
+	int code = EX_TEMPFAIL_;
+	g_autofree char *text = NULL;
+	switch (handoff_submit(c->var, &rq, ANSWER_WAIT_MS, &code, &text, &err)) {
+	case HANDOFF_NO_INTAKE:
+		log_debug("no intake listens: recording %s here", rq.spool_name);
+		ingest_here(conf_path, exercise, sender, recipient, verbose, rq.spool_name);
+		/* cannot run sercom-ingest: not recorded, the MTA retries */
+		unlink(path);
+		code = EX_TEMPFAIL_;
+		break;
+	case HANDOFF_ANSWERED:
+		if (code == 0) {
+			log_info("%s", text);
+		} else {
+			/* the intake removed the copy it could not record */
+			log_error("%s (exit 75: the MTA will retry)", text);
+			code = EX_TEMPFAIL_;
+		}
+		break;
+	case HANDOFF_LOST:
+		/* recorded or not, we cannot tell: the copy stays (the intake's
+		 * recovery records it if it was not) and the MTA retries, which
+		 * at worst records a duplicate */
+		log_error("%s: %s (exit 75: the MTA will retry)", path, err->message);
+		g_error_free(err);
+		code = EX_TEMPFAIL_;
+		break;
+	}
+	handoff_request_clear(&rq);
 	conf_free(c);
-	return status;
+	return code;
 }

@@ -47,6 +47,14 @@ void ingest_result_clear(struct ingest_result *res)
 	memset(res, 0, sizeof *res);
 }
 
+char *ingest_describe(const struct ingest_result *res)
+{
+	return g_strdup_printf("stored %s: %s%s%s%s, attempt %lld", res->spool_path,
+	                       ingest_outcome_name(res->outcome), res->reason ? " (" : "",
+	                       res->reason ? res->reason : "", res->reason ? ")" : "",
+	                       (long long)res->attempt_id);
+}
+
 void ingest_wake_runner(const struct sercom_conf *c)
 {
 	/* O_NONBLOCK: ENXIO when no runner has the FIFO open, EAGAIN when its
@@ -559,47 +567,34 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 	return ok;
 }
 
-bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
-               const struct ingest_opts *o, struct ingest_result *res, GError **err)
+bool ingest_new_copy(const struct sercom_conf *c, struct store *s, const char *spool_path,
+                     const struct ingest_opts *o, struct ingest_result *res, GError **err)
 {
-	struct spool_tmp t;
-	if (!spool_tmp_open(c->mail_dir, &t, err))
-		return false;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			g_set_error(err, SERCOM_ERROR, e, "reading the message: %s", g_strerror(e));
-			spool_tmp_abort(&t);
-			return false;
-		}
-		if (n == 0)
-			break;
-		int r = util_write_all(t.fd, buf, (size_t)n);
-		if (r < 0) {
-			g_set_error(err, SERCOM_ERROR, -r, "%s: write: %s", t.tmp_path, g_strerror(-r));
-			spool_tmp_abort(&t);
-			return false;
-		}
-	}
-	char *path = NULL;
-	if (!spool_tmp_commit(c->mail_dir, &t, &path, err))
-		return false;
-	bool ok = ingest_spooled(c, s, path, o, res, err);
-	if (!ok) {
-		/* we answer 75: the MTA keeps its copy and delivers it again */
-		unlink(path);
-	} else if (res->drop_copy) {
-		unlink(path);
-	}
-	g_free(path);
+	bool ok = ingest_spooled(c, s, spool_path, o, res, err);
+	/* not recorded: we answer 75 and the MTA keeps its copy and delivers
+	 * it again; a duplicate with the same bytes: this copy is redundant */
+	if (!ok || res->drop_copy)
+		unlink(spool_path);
 	return ok;
 }
 
-int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age, GError **err)
+bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
+               const struct ingest_opts *o, struct ingest_result *res, GError **err)
+{
+	g_autofree char *path = NULL;
+	return spool_from_fd(c->mail_dir, fd, &path, err) && ingest_new_copy(c, s, path, o, res, err);
+}
+
+int ingest_is_recorded(struct store *s, const char *spool_path, GError **err)
+{
+	int64_t n;
+	if (!store_query_int(s, &n, 0, err, "SELECT count(*) FROM messages WHERE spool_file = %Q", spool_path))
+		return -1;
+	return n > 0;
+}
+
+int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age,
+                   ingest_guard_fn *guard, void *guard_data, GError **err)
 {
 	static const char *const subs[] = { "new", "cur" };
 	int found = 0;
@@ -628,7 +623,12 @@ int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age
 			struct ingest_opts o = { 0 };
 			struct ingest_result res = { 0 };
 			GError *e = NULL;
-			if (ingest_spooled(c, s, path, &o, &res, &e)) {
+			if (guard)
+				guard(path, guard_data);
+			bool ok = ingest_spooled(c, s, path, &o, &res, &e);
+			if (guard)
+				guard(NULL, guard_data);
+			if (ok) {
 				log_warn("%s: message without a record: recorded now as %s", path,
 				         ingest_outcome_name(res.outcome));
 				found++;

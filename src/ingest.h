@@ -36,12 +36,24 @@ bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
 /* Records a message already in var/mail/new (e.g. found unrecorded). */
 bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *spool_path,
                     const struct ingest_opts *o, struct ingest_result *res, GError **err);
+/* ingest_spooled for a copy this process has just spooled: removes it
+ * when it was not recorded or is a redundant duplicate. */
+bool ingest_new_copy(const struct sercom_conf *c, struct store *s, const char *spool_path,
+                     const struct ingest_opts *o, struct ingest_result *res, GError **err);
 /* Records every message of var/mail (new/ and cur/) older than min_age
- * seconds that has no messages row (a commit lost to a power cut); returns
- * how many, -1 on error. */
-int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age, GError **err);
+ * seconds that has no messages row (a commit lost to a power cut, a
+ * handoff whose intake died); returns how many, -1 on error. guard, when
+ * set, is called with each path before it is recorded and with NULL after
+ * (the intake's crash marker). */
+typedef void ingest_guard_fn(const char *path, void *data);
+int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age,
+                   ingest_guard_fn *guard, void *guard_data, GError **err);
+/* Whether a messages row names this spool file; -1 on error. */
+int ingest_is_recorded(struct store *s, const char *spool_path, GError **err);
 void ingest_result_clear(struct ingest_result *res);
 const char *ingest_outcome_name(enum ingest_outcome o);
+/* "stored PATH: OUTCOME (REASON), attempt N" for the log (g_free). */
+char *ingest_describe(const struct ingest_result *res);
 /* Pokes the runner through var/runner.fifo; never blocks, silent when no
  * runner listens. */
 void ingest_wake_runner(const struct sercom_conf *c);

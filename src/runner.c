@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "grade.h"
 #include "ingest.h"
+#include "intake.h"
 #include "log.h"
 #include "queue.h"
 #include "sandbox.h"
@@ -69,6 +70,8 @@ struct runner {
 	                               * NULL in a worker that could not mount it */
 	char host[256];
 	pid_t self;
+	pid_t intake_pid;             /* 0 = not running */
+	int64_t intake_started, intake_restart_at; /* ms */
 };
 
 static char *worker_name(const struct runner *r, pid_t pid)
@@ -224,6 +227,51 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	_exit(rc);
 }
 
+/* The intake (intake.h) records what sercom-deliver spools. It is a child
+ * of ours, so one daemon is all a teacher runs, but not one of us: it
+ * parses hostile mail, so it drops root and keeps no sandbox rights. */
+static void spawn_intake(struct runner *r)
+{
+	if (r->once || r->stopping || r->intake_pid || util_now_ms() < r->intake_restart_at)
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", g_strerror(errno));
+		r->intake_restart_at = util_now_ms() + COOLDOWN_MS;
+		return;
+	}
+	if (pid > 0) {
+		r->intake_pid = pid;
+		r->intake_started = util_now_ms();
+		return;
+	}
+	setpgid(0, 0);
+	/* SIGTERM (systemd's, to the whole group) must not cut a record in
+	 * half: the intake stops on EOF of the stop pipe, like a worker.
+	 * SIGALRM is its time limit. */
+	sigset_t keep;
+	sigemptyset(&keep);
+	sigaddset(&keep, SIGTERM);
+	sigaddset(&keep, SIGINT);
+	sigaddset(&keep, SIGHUP);
+	sigprocmask(SIG_SETMASK, &keep, NULL);
+	close(r->sig_fd);
+	close(r->timer_fd);
+	close(r->fifo_fd);
+	if (r->stop_w >= 0)
+		close(r->stop_w);
+	GError *err = NULL;
+	if (!intake_drop_privileges(r->conf, &err)) {
+		log_error("intake: %s", err->message);
+		_exit(EX_TEMPFAIL_);
+	}
+	/* after the uid change, which clears it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != r->self)
+		_exit(1);
+	_exit(intake_serve(r->conf, r->stop_r));
+}
+
 /* ---- the supervisor ------------------------------------------------------ */
 
 static int busy_slots(const struct runner *r)
@@ -336,6 +384,25 @@ static void reap(struct runner *r)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == r->intake_pid) {
+			r->intake_pid = 0;
+			if (r->stopping)
+				continue;
+			if (WIFSIGNALED(status))
+				log_error("intake killed by signal %d: starting another", WTERMSIG(status));
+			else
+				log_error("intake exited with %d: starting another", WEXITSTATUS(status));
+			/* meanwhile sercom-deliver records in processes of its own;
+			 * one that fails at once (another runner's intake serves
+			 * the instance) is not restarted in a loop */
+			bool quick = WIFEXITED(status) && util_now_ms() - r->intake_started < 10000;
+			int64_t delay = quick ? 30000 : COOLDOWN_MS;
+			r->intake_restart_at = util_now_ms() + delay;
+			struct itimerspec its = { .it_interval = { TICK_S, 0 },
+			                          .it_value = { delay / 1000, (delay % 1000) * 1000000L } };
+			timerfd_settime(r->timer_fd, 0, &its, NULL);
+			continue;
+		}
 		int slot = -1;
 		for (int i = 0; i < r->nslots; i++)
 			if (r->slot_pid[i] == pid)
@@ -380,6 +447,13 @@ static void stop(struct runner *r, int sig)
 	/* a second signal: do not wait, give the work back to the queue */
 	log_warn("signal %d again: killing %d worker(s), their attempts go back to the queue",
 	         sig, busy_slots(r));
+	/* what it had answered for and not recorded, its successor's
+	 * recovery records */
+	if (r->intake_pid) {
+		kill(r->intake_pid, SIGKILL);
+		waitpid(r->intake_pid, NULL, 0);
+		r->intake_pid = 0;
+	}
 	for (int i = 0; i < r->nslots; i++) {
 		if (!r->slot_pid[i])
 			continue;
@@ -477,11 +551,12 @@ static int supervise(struct runner *r)
 	release(r, NULL);
 	if (!r->once)
 		flush_replies(r, r->store);
+	spawn_intake(r);
 	spawn_workers(r);
 
 	for (;;) {
 		if (busy_slots(r) == 0) {
-			if (r->stopping)
+			if (r->stopping && !r->intake_pid)
 				break;
 			if (r->once && r->failures > 2 * r->nslots + MAX_TRIES) {
 				log_error("workers keep failing: giving up");
@@ -527,6 +602,7 @@ static int supervise(struct runner *r)
 			/* SIGCHLD coalesces: reap everything that exited */
 			reap(r);
 			spawn_workers(r);
+			spawn_intake(r);
 		}
 		if (p[1].revents & POLLIN) {
 			drain(r->fifo_fd);
@@ -548,6 +624,7 @@ static int supervise(struct runner *r)
 				log_metrics(r);
 			}
 			spawn_workers(r);
+			spawn_intake(r);
 		}
 	}
 	if (r->once)
@@ -629,10 +706,11 @@ int main(int argc, char **argv)
 		return EX_TEMPFAIL_;
 	}
 	/* what a previous runner killed with SIGKILL left: its slots'
-	 * cgroups, and messages whose record a power cut lost */
+	 * cgroups, and messages whose record a power cut lost (the daemon's
+	 * intake looks for those itself, as the owner of the instance) */
 	for (int i = 0; i < r.nslots; i++)
 		sandbox_release_slot(i, r.conf->uid_base);
-	int recovered = ingest_recover(r.conf, r.store, 60, &err);
+	int recovered = once ? ingest_recover(r.conf, r.store, 60, NULL, NULL, &err) : 0;
 	if (recovered < 0) {
 		log_error("recovering unrecorded messages: %s", err->message);
 		g_clear_error(&err);

@@ -26,5 +26,7 @@ bool spool_tmp_commit(const char *maildir, struct spool_tmp *t, char **final_pat
 void spool_tmp_abort(struct spool_tmp *t);
 /* Whole-buffer convenience: open, write, commit. */
 bool spool_write(const char *maildir, const void *buf, size_t len, char **final_path, GError **err);
+/* Reads fd to its end into a fresh file and commits it (the MDA's stdin). */
+bool spool_from_fd(const char *maildir, int fd, char **final_path, GError **err);
 
 #endif

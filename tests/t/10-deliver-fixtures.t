@@ -16,6 +16,7 @@ tmpdir
 make_exercises "$T/exercises"
 SERCOM_EXERCISES=$T/exercises make_instance "$T/inst" || { echo "Bail out! make_instance failed"; exit 1; }
 I=$T/inst
+start_intake "$I" && touch "$I/deliver.err"
 passwd_links=$(stat -c %h /etc/passwd)
 rm -f /tmp/sercom-fixture-*.c
 

@@ -58,10 +58,12 @@ pass() { # INSTANCE LABEL [ARGS...]
 }
 
 SERCOM_EXERCISES=$T/exercises make_instance "$T/reject" || { echo "Bail out! make_instance failed"; exit 1; }
+start_intake "$T/reject"
 pass "$T/reject" "strangers"
 
 SERCOM_EXERCISES=$T/exercises make_instance "$T/accept" || { echo "Bail out! make_instance failed"; exit 1; }
 sed -i 's/^unknown_sender = reject/unknown_sender = accept/' "$T/accept/sercom.conf"
+start_intake "$T/accept"
 pass "$T/accept" "accept -e tp5" -e tp5
 
 done_testing

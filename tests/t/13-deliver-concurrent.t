@@ -19,6 +19,7 @@ I=$T/inst
 # the subject is the lock and the numbering, not fsync latency: on a tmpfs
 # (when root) 800 deliveries fit the time budget of a test
 [ "${SERCOM_CONC_DISK:-0}" = 1 ] || { tmpfs_var "$I" && echo "# var/ on a tmpfs (SERCOM_CONC_DISK=1: on disk)"; }
+start_intake "$I"
 froms=(ana@example.edu ana.alumna@gmail.com beto@example.edu carla@example.edu)
 mkdir -p "$T/tmpl"
 for f in 0 1 2 3; do
@@ -35,6 +36,7 @@ for p in $(seq 1 "$P"); do
 done
 
 t0=$(date +%s%N)
+pids=
 for p in $(seq 1 "$P"); do
 	(
 		for k in $(seq 1 "$N"); do
@@ -42,10 +44,13 @@ for p in $(seq 1 "$P"); do
 			echo "$k $?"
 		done > "$T/rc.$p"
 	) &
+	pids="$pids $!"
 done
-wait
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait $pids
 total=$((P * N))
+# an intake answers before it records: the last ones may still be at work
+[ -f "$I/intake.pid" ] && wait_messages "$I" "$total"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "# $total deliveries by $P concurrent deliverers in $ms ms ($((ms * P / total)) ms per delivery per process)"
 
 nonzero=$(cat "$T"/rc.* | awk '$2 != 0' | wc -l)
@@ -81,6 +86,7 @@ for k in $(seq 1 "$S"); do
 	from_template "$T/tmpl/$((k % 4)).tp5" "$T/seq.$k" "seq-$k@example.edu"
 	"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" < "$T/seq.$k" 2>> "$T/err.seq" || echo "# seq $k: exit $?"
 done
+[ -f "$I/intake.pid" ] && wait_messages "$I" $((total + S))
 # before any sqlite3 command: the shell's last close checkpoints it
 wal=$(stat -c %s "$I/var/sercom.db-wal" 2>/dev/null || echo missing)
 ok "WAL after $S lone deliveries: $wal bytes (bound 512 KiB: checkpointed and truncated)" test "$wal" -lt 524288

@@ -1,0 +1,53 @@
+/* handoff: sercom-deliver hands a spooled message to the resident intake.
+ *
+ * Why: an MDA process that parses (GMime), unpacks (libarchive) and opens
+ * the database (SQLite) pays their start-up, the database's WAL index and
+ * schema, for every mail. The intake (intake.c, run by sercom-runner) keeps
+ * all of that loaded. sercom-deliver stays small: it spools the message
+ * itself (tmp -> fsync -> new/ -> fsync, before anything else can fail),
+ * passes its name over var/intake.sock and waits until the intake has
+ * recorded it. Only when no intake listens does it record the message in a
+ * process of its own (sercom-ingest).
+ *
+ * The wire: one SOCK_SEQPACKET request "sercom-handoff-1\0" followed by
+ * "key\0value\0" pairs (spool, exercise, extension, sender, recipient),
+ * one answer "CODE\0TEXT" (CODE 0: recorded; 75: not recorded, the copy
+ * was removed). No answer means "unknown": the copy stays in var/mail and
+ * the intake's recovery records it if it was not. */
+#ifndef SERCOM_HANDOFF_H
+#define SERCOM_HANDOFF_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#define HANDOFF_SOCKET "intake.sock"
+#define HANDOFF_MAX 65536
+
+struct handoff_request {
+	char *spool_name;       /* a file name in var/mail/new, no slash */
+	char *exercise, *extension, *sender, *recipient; /* NULL when absent */
+};
+void handoff_request_clear(struct handoff_request *rq);
+
+enum handoff_status {
+	HANDOFF_NO_INTAKE,      /* nobody listens: nothing was sent */
+	HANDOFF_ANSWERED,       /* *code and *text are the intake's answer */
+	HANDOFF_LOST,           /* sent, but no answer: the outcome is unknown */
+};
+/* sercom-deliver's side: sends rq to var_dir/intake.sock and waits at most
+ * timeout_ms for the answer. */
+enum handoff_status handoff_submit(const char *var_dir, const struct handoff_request *rq,
+                                   int timeout_ms, int *code, char **text, GError **err);
+
+/* The intake's side. Binds var_dir/intake.sock (mode 0600: only the
+ * instance's owner and root may hand messages over), replacing a stale
+ * socket but not a live intake's; returns the listening fd or -1. */
+int handoff_listen(const char *var_dir, GError **err);
+/* Accepts one connection and reads its request within timeout_ms; returns
+ * the connection fd, or -1 with err (a bad request is answered and closed
+ * here). */
+int handoff_accept(int listen_fd, struct handoff_request *rq, int timeout_ms, GError **err);
+/* Answers and closes the connection. */
+void handoff_answer(int conn_fd, int code, const char *text);
+
+#endif

@@ -1,0 +1,151 @@
+/* sercom-ingest: the MDA's engine in a process of its own. Reads one
+ * message on stdin (or takes one sercom-deliver has spooled, --spooled),
+ * records it (queued, rejected, ignored, automatic, duplicate) and exits
+ * 0; exits 75 (EX_TEMPFAIL) on any doubt, so the MTA keeps the message and
+ * retries. sercom-deliver runs it when no intake listens; it takes the
+ * same options, so it is an MDA of its own too. --serve runs the intake
+ * (intake.h) in the foreground, as sercom-runner does in a child. */
+#include "conf.h"
+#include "ingest.h"
+#include "intake.h"
+#include "log.h"
+#include "spool.h"
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* A crash path (SIGSEGV, SIGABRT of a library) must still be 75. */
+static void crash_handler(int sig)
+{
+	(void)sig;
+	_exit(EX_TEMPFAIL_);
+}
+
+static int serve(const struct sercom_conf *c)
+{
+	GError *err = NULL;
+	if (!intake_drop_privileges(c, &err)) {
+		log_error("%s", err->message);
+		g_error_free(err);
+		return EX_TEMPFAIL_;
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int stop_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (stop_fd < 0) {
+		log_error("signalfd: %s", g_strerror(errno));
+		return EX_TEMPFAIL_;
+	}
+	int rc = intake_serve(c, stop_fd);
+	close(stop_fd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	for (size_t i = 0; i < G_N_ELEMENTS(crash_signals); i++)
+		signal(crash_signals[i], crash_handler);
+	/* a closed pipe from the MTA must not kill us silently with 141 */
+	signal(SIGPIPE, SIG_IGN);
+
+	g_autofree char *conf_path = NULL, *exercise = NULL, *sender = NULL, *recipient = NULL, *spooled = NULL;
+	gboolean verbose = FALSE, version = FALSE, serve_mode = FALSE;
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file (default $SERCOM_CONF, /etc/sercom/sercom.conf)", "CONF" },
+		{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &exercise, "the exercise (else $EXTENSION, recipient +tag, Subject)", "EXERCISE" },
+		{ "sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "envelope sender (else $SENDER)", "SENDER" },
+		{ "recipient", 'r', 0, G_OPTION_ARG_STRING, &recipient, "envelope recipient (else $RECIPIENT)", "RECIPIENT" },
+		{ "spooled", 0, 0, G_OPTION_ARG_STRING, &spooled, "record this file of var/mail/new instead of reading stdin", "NAME" },
+		{ "serve", 0, 0, G_OPTION_ARG_NONE, &serve_mode, "run the intake in the foreground until SIGTERM", NULL },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "details on stderr", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
+		{ NULL },
+	};
+	GOptionContext *ctx = g_option_context_new("< MESSAGE");
+	g_option_context_set_summary(ctx, "Records one mailed submission and queues it for grading.\n"
+	                                  "Exit 0 when stored; 75 (try again later) otherwise.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	GError *err = NULL;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "sercom-ingest: %s\n", err->message);
+		return EX_TEMPFAIL_;
+	}
+	g_option_context_free(ctx);
+	if (version) {
+		printf("sercom-ingest %s\n", SERCOM_VERSION);
+		return 0;
+	}
+	/* run for sercom-deliver, it logs under that name: one MDA in syslog */
+	log_init(spooled ? "sercom-deliver" : "sercom-ingest", true, verbose);
+
+	struct ingest_opts o = {
+		.exercise = exercise,
+		.extension = g_getenv("EXTENSION"),
+		.sender = sender ? sender : g_getenv("SENDER"),
+		.recipient = recipient ? recipient : g_getenv("RECIPIENT"),
+	};
+	struct sercom_conf *c = conf_load(conf_path, &err);
+	if (!c) {
+		log_error("%s", err->message);
+		return EX_TEMPFAIL_;
+	}
+	if (serve_mode) {
+		int rc = serve(c);
+		conf_free(c);
+		return rc;
+	}
+	int status = EX_TEMPFAIL_;
+	struct store *s = NULL;
+	struct ingest_result res = { 0 };
+	g_autofree char *path = NULL; /* --spooled: the copy, until it is handed on */
+	if (spooled && (!spooled[0] || spooled[0] == '.' || strchr(spooled, '/'))) {
+		g_set_error(&err, SERCOM_ERROR, EINVAL, "--spooled %s: not a file name of var/mail/new", spooled);
+		goto out;
+	}
+	if (spooled)
+		path = g_build_filename(c->mail_dir, "new", spooled, NULL);
+	if (!spool_init(c->mail_dir, &err) || util_mkdir_p(c->attempts_dir, 0755) < 0)
+		goto out;
+	s = store_open(c->db_path, 30000, &err);
+	if (!s)
+		goto out;
+	if (spooled) {
+		/* from here ingest_new_copy removes the copy if it fails */
+		char *copy = g_steal_pointer(&path);
+		bool ok = ingest_new_copy(c, s, copy, &o, &res, &err);
+		g_free(copy);
+		if (!ok)
+			goto out;
+	} else if (!ingest_fd(c, s, 0, &o, &res, &err)) {
+		goto out;
+	}
+	char *text = ingest_describe(&res);
+	log_info("%s", text);
+	g_free(text);
+	if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
+		ingest_wake_runner(c);
+	status = 0;
+out:
+	/* not recorded: the MTA delivers its own copy again */
+	if (path)
+		unlink(path);
+	if (err) {
+		log_error("%s (exit 75: the MTA will retry)", err->message);
+		g_error_free(err);
+	}
+	ingest_result_clear(&res);
+	store_close(s);
+	conf_free(c);
+	return status;
+}
