@@ -206,16 +206,6 @@ int handoff_accept(int listen_fd, struct handoff_request *rq, int timeout_ms, GE
 		g_set_error(err, SERCOM_ERROR, e, "accept: %s", g_strerror(e));
 		return -1;
 	}
-	/* the socket's mode already keeps other users out; a peer of another
-	 * uid (a socket made reachable by mistake) is refused all the same */
-	struct ucred cr;
-	socklen_t cl = sizeof cr;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
-	    (cr.uid != geteuid() && cr.uid != 0)) {
-		g_set_error(err, SERCOM_ERROR, EPERM, "refused a request of uid %ld", (long)cr.uid);
-		handoff_answer(fd, EX_TEMPFAIL_, "refused: not the instance's owner");
-		return -1;
-	}
 	/* a client that connects and sends nothing must not stall every
 	 * delivery behind it */
 	if (!wait_readable(fd, timeout_ms)) {
@@ -230,6 +220,18 @@ int handoff_accept(int listen_fd, struct handoff_request *rq, int timeout_ms, GE
 	do
 		n = recvmsg(fd, &mh, 0);
 	while (n < 0 && errno == EINTR);
+	/* the socket's mode already keeps other users out; a peer of another
+	 * uid (a socket made reachable by mistake) is refused all the same.
+	 * After its request is read: closed unread, the answer is lost. */
+	struct ucred cr;
+	socklen_t cl = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    (cr.uid != geteuid() && cr.uid != 0)) {
+		g_set_error(err, SERCOM_ERROR, EPERM, "refused a request of uid %ld", (long)cr.uid);
+		handoff_answer(fd, EX_TEMPFAIL_, "refused: not the instance's owner");
+		g_free(buf);
+		return -1;
+	}
 	bool ok = n > 0 && !(mh.msg_flags & MSG_TRUNC) && parse_request(buf, (size_t)n, rq);
 	g_free(buf);
 	if (!ok) {

@@ -49,6 +49,7 @@ struct intake {
 	struct stat conf_st;            /* of the file conf was read from */
 	struct store *store;
 	int mark_fd;
+	size_t mark_len;                /* what the last mark() wrote */
 	int64_t next_recover;
 };
 
@@ -82,9 +83,13 @@ static void mark(struct intake *in, const char *path, int tries)
 	char buf[MARK_MAX] = { 0 };
 	if (path)
 		snprintf(buf, sizeof buf, "%d %s", tries, path);
-	size_t len = path ? strlen(buf) + 1 : 1;
-	if (in->mark_fd >= 0 && pwrite(in->mark_fd, buf, len, 0) < 0)
+	/* all NULs over the previous mark when clearing */
+	size_t len = path ? strlen(buf) + 1 : in->mark_len;
+	if (in->mark_fd < 0 || !len)
+		return;
+	if (pwrite(in->mark_fd, buf, len, 0) < 0)
 		log_warn("%s/%s: %s", in->conf->var, MARK_FILE, g_strerror(errno));
+	in->mark_len = path ? len : 0;
 }
 
 /* A teacher who edits sercom.conf (a policy, a limit) expects the next
@@ -170,6 +175,7 @@ static void settle_last(struct intake *in)
 		return;
 	int tries = atoi(buf);
 	path++;
+	in->mark_len = (size_t)n;
 	GError *err = NULL;
 	int known = ingest_is_recorded(in->store, path, &err);
 	if (known < 0) {

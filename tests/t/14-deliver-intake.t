@@ -1,0 +1,177 @@
+#!/bin/bash
+# The intake (src/intake.c): sercom-deliver spools the mail and hands it to
+# var/intake.sock; without a listener it records it itself (sercom-ingest).
+# A handoff whose answer is lost leaves the copy for the recovery; a mail
+# that killed the intake is tried once more, then set aside in
+# var/mail/held; hostile requests are refused (tests/hostile/intake); the
+# runner runs the intake as the owner of var/, restarts it and stops it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/deliver-lib.sh"
+need_mda
+# Debian's, which every uid may run (not a user's pyenv)
+PY=/usr/bin/python3
+[ -x $PY ] || skip_all "no $PY"
+
+tmpdir
+chmod 755 "$T"
+make_exercises "$T/exercises"
+SERCOM_EXERCISES=$T/exercises make_instance "$T/inst" || { echo "Bail out! make_instance failed"; exit 1; }
+I=$T/inst
+S=$I/var/intake.sock
+HOSTILE=$SERCOM_TOP/tests/hostile/intake/handoff.py
+ipid=
+stop_intake() { [ -n "$ipid" ] && { kill "$ipid" 2>/dev/null; wait "$ipid" 2>/dev/null; }; ipid=; }
+trap 'stop_intake; [ -n "${rpid:-}" ] && kill -9 "$rpid" 2>/dev/null; rm -rf "$T"' EXIT
+serve() { # starts an intake on $I, logging to $I/intake.log
+	local k before
+	before=$(grep -c 'intake: listening' "$I/intake.log" 2>/dev/null)
+	"$SERCOM_BIN/sercom-ingest" -c "$I/sercom.conf" --serve -v 2>> "$I/intake.log" &
+	ipid=$!
+	for k in $(seq 200); do
+		[ "$(grep -c 'intake: listening' "$I/intake.log")" -gt "${before:-0}" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+n=0
+mail() { n=$((n + 1)); f=$T/m$n; gen_mail "$f" "intake-$n@example.edu" ana@example.edu tp5; } # sets f
+recorded() { sql "$I" "SELECT count(*) FROM messages WHERE message_id = 'intake-$1@example.edu'"; }
+
+# --- handed over
+ok "the intake listens" serve
+is "$(stat -c '%F %a' "$S")" "socket 600" "var/intake.sock is a socket only its owner may use"
+mail
+"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -v < "$f" 2> "$T/err"
+is $? 0 "handed over: exit 0"
+like "$(cat "$T/err")" 'handed to the intake' "sercom-deliver says it handed the mail over"
+p=$(sed -n 's/^sercom-deliver: stored \(.*\): handed to the intake$/\1/p' "$T/err")
+wait_recorded "$I" "$p"
+is "$(sql "$I" "SELECT outcome FROM messages WHERE spool_file = '$p'")" queued "the intake recorded it: queued"
+like "$(cat "$I/intake.log")" "stored $p: queued, attempt" "the intake logs the outcome"
+is "$(sql "$I" "SELECT count(*) FROM attempts a JOIN messages m ON a.message = m.id WHERE m.spool_file = '$p' AND a.state = 'QUEUED'")" 1 \
+	"one QUEUED attempt"
+ok "its files are in var/attempts/ID/submitted" test -f "$I/var/attempts/$(sql "$I" "SELECT a.id FROM attempts a JOIN messages m ON a.message = m.id WHERE m.spool_file = '$p'")/submitted/tp.c"
+
+# --- hostile requests (tests/hostile/intake)
+like "$($PY "$HOSTILE" "$S" spool ../../../../etc/passwd)" '^75\|' "a path instead of a spool name: refused"
+like "$($PY "$HOSTILE" "$S" spool .hidden)" '^75\|' "a dot name: refused"
+like "$($PY "$HOSTILE" "$S" spool '')" '^75\|' "an empty name: refused"
+like "$($PY "$HOSTILE" "$S" spool no-such-mail)" '^75\|the intake finds no such spooled message' "a name that is not spooled: refused"
+like "$($PY "$HOSTILE" "$S" --raw 'GET / HTTP/1.0')" '^75\|malformed request' "garbage: answered 75"
+before=$(sql "$I" "SELECT count(*) FROM messages")
+chmod 666 "$S"
+chmod o+rx "$I" "$I/var"
+like "$(setpriv --reuid=nobody --regid=nogroup --clear-groups $PY "$HOSTILE" "$S" spool "$(basename "$p")")" \
+	"^75\|refused: not the instance's owner" "another uid that reaches the socket: refused (SO_PEERCRED)"
+chmod 600 "$S"
+is "$(sql "$I" "SELECT count(*) FROM messages")" "$before" "no hostile request recorded anything"
+ok "the intake survived them" kill -0 "$ipid"
+
+# --- stopped: sercom-deliver records the mail itself
+stop_intake
+ok "a stopped intake removes its socket" test ! -e "$S"
+like "$(cat "$I/intake.log")" 'intake: stopped' "the intake logs its stop"
+mail
+"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -v < "$f" 2> "$T/err"
+is $? 0 "no intake: exit 0"
+like "$(cat "$T/err")" 'no intake listens' "no intake: sercom-deliver records it itself"
+is "$(recorded $n)" 1 "no intake: recorded at once"
+
+# --- killed: its socket stays, nobody listens on it
+serve
+kill -9 "$ipid"; wait "$ipid" 2>/dev/null; ipid=
+ok "a killed intake leaves its socket" test -S "$S"
+mail
+"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -v < "$f" 2> "$T/err"
+is $? 0 "stale socket: exit 0"
+like "$(cat "$T/err")" 'no intake listens' "stale socket: sercom-deliver records it itself"
+is "$(recorded $n)" 1 "stale socket: recorded"
+
+# --- the answer is lost: 75, the copy stays, the next intake's recovery
+# records it (the MTA's retry is then a duplicate, not a second attempt)
+serve
+kill -STOP "$ipid"
+mail
+"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" < "$f" 2> "$T/err" &
+dpid=$!
+sleep 0.5
+kill -9 "$ipid"; kill -CONT "$ipid" 2>/dev/null; wait "$ipid" 2>/dev/null; ipid=
+wait "$dpid"
+is $? 75 "intake killed before it answered: exit 75 (the MTA retries)"
+like "$(cat "$T/err")" 'did not answer' "sercom-deliver says the intake did not answer"
+lost=$(grep -l "intake-$n@example.edu" "$I"/var/mail/new/* | head -1)
+ok "the copy stays in var/mail/new" test -n "$lost"
+is "$(recorded $n)" 0 "and is not recorded"
+touch -d '-2 minutes' "$lost"   # the recovery leaves copies younger than 60 s to their MDA
+serve
+like "$(cat "$I/intake.log")" "$lost: message without a record: recorded now as queued" "the next intake's recovery records it"
+is "$(recorded $n)" 1 "recorded once"
+"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -v < "$f" 2> "$T/err"
+is $? 0 "the MTA's retry: exit 0"
+wait_recorded "$I" "$(sed -n 's/^sercom-deliver: stored \(.*\): handed to the intake$/\1/p' "$T/err")"
+is "$(sql "$I" "SELECT group_concat(outcome) FROM (SELECT outcome FROM messages WHERE message_id = 'intake-$n@example.edu' ORDER BY id)")" \
+	"queued,duplicate" "the retry is recorded as a duplicate"
+ok "its copy, the same bytes, is removed" test "$(grep -l "intake-$n@example.edu" "$I"/var/mail/new/* | wc -l)" = 1
+is "$(sql "$I" "SELECT count(*) FROM attempts a JOIN messages m ON a.message = m.id WHERE m.message_id = 'intake-$n@example.edu'")" 1 \
+	"one attempt for the two deliveries"
+stop_intake
+
+# --- a mail that killed the intake (the marker a dying intake leaves)
+spool_by_hand() { # FILE: a copy in var/mail/new, as sercom-deliver leaves it
+	local dst
+	dst=$I/var/mail/new/$(date +%s).M$n.P$$.test
+	cp "$1" "$dst"
+	echo "$dst"
+}
+mail; once=$(spool_by_hand "$f")
+printf '1 %s' "$once" > "$I/var/intake.current"
+serve
+like "$(cat "$I/intake.log")" "$once: the last intake died recording it: one more try" "killed once: one more try"
+is "$(recorded $n)" 1 "killed once: recorded by the next intake"
+stop_intake
+is "$(tr -d '\0' < "$I/var/intake.current")" "" "the marker is cleared after the record"
+mail; twice=$(spool_by_hand "$f")
+printf '2 %s' "$twice" > "$I/var/intake.current"
+serve
+like "$(cat "$I/intake.log")" "$twice: killed the intake twice" "killed twice: set aside"
+ok "killed twice: moved to var/mail/held" test -f "$I/var/mail/held/$(basename "$twice")"
+ok "killed twice: not in var/mail/new" test ! -e "$twice"
+is "$(recorded $n)" 0 "killed twice: not recorded (the log line is for the staff)"
+ok "the intake serves on after it" kill -0 "$ipid"
+stop_intake
+
+# --- the runner's intake: the owner of var/, restarted, stopped
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 755 "$T/exercises"
+	chown -R nobody:nogroup "$I/var"
+	: > "$T/runner.log"
+	"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -v 2> "$T/runner.log" &
+	rpid=$!
+	intake_pid() { pgrep -P "$rpid" -u nobody | head -1; }
+	for k in $(seq 100); do [ -S "$S" ] && [ -n "$(intake_pid)" ] && break; sleep 0.05; done
+	ip=$(intake_pid)
+	ok "the runner starts an intake" test -n "$ip"
+	is "$(stat -c %U "$S")" nobody "its socket belongs to the owner of var/"
+	is "$(awk '/^Uid:/ {print $2 "," $3 "," $4}' "/proc/$ip/status")" "$(id -u nobody),$(id -u nobody),$(id -u nobody)" \
+		"it runs as the owner of var/, not as root"
+	mail
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -v < "$f" 2> "$T/err"
+	is $? 0 "delivered as the owner: exit 0"
+	like "$(cat "$T/err")" 'handed to the intake' "handed to the runner's intake"
+	wait_recorded "$I" "$(sed -n 's/^sercom-deliver: stored \(.*\): handed to the intake$/\1/p' "$T/err")"
+	is "$(recorded $n)" 1 "recorded by the runner's intake"
+	kill -9 "$ip"
+	for k in $(seq 100); do np=$(intake_pid); [ -n "$np" ] && [ "$np" != "$ip" ] && [ -S "$S" ] && break; sleep 0.05; done
+	ok "a killed intake is started again" test -n "$np" -a "$np" != "$ip"
+	like "$(cat "$T/runner.log")" 'intake killed by signal 9: starting another' "the runner logs it"
+	kill -TERM "$rpid"
+	wait "$rpid"
+	is $? 0 "SIGTERM: the runner stops, exit 0"
+	ok "its intake stopped with it" test -z "$(pgrep -u nobody -f "$I/sercom.conf")"
+	ok "and removed the socket" test ! -e "$S"
+	rpid=
+else
+	echo "# skipped the runner's intake: needs root and a nobody user"
+fi
+
+done_testing
