@@ -140,6 +140,68 @@ is "$(recorded $n)" 0 "killed twice: not recorded (the log line is for the staff
 ok "the intake serves on after it" kill -0 "$ipid"
 stop_intake
 
+# --- SIGKILL of the intake at random moments in 300 deliveries, each
+# mail delivered again on a non-zero exit (as the MTA does); then one more
+# intake, whose start records what the kills left. Nothing is lost: every
+# mail is recorded exactly once, or set aside in var/mail/held (killed
+# twice while recording it); nothing is half recorded.
+NK=${SERCOM_INTAKE_KILL_MAILS:-300}
+K=$T/kill
+make_instance "$K" > /dev/null || echo "Bail out! make_instance failed"
+for k in $(seq 1 "$NK"); do gen_mail "$T/k$k" "ikill-$k@example.edu" "${froms[k % 4]:-ana@example.edu}" tp5; done
+# (stderr: bash's "Killed" notices)
+( while [ ! -e "$T/stop-serving" ]; do "$SERCOM_BIN/sercom-ingest" -c "$K/sercom.conf" --serve; done ) 2>/dev/null &
+loop=$!
+(
+	RANDOM=77
+	while [ ! -e "$T/stop-serving" ]; do
+		sleep "0.$(printf '%03d' $((5 + RANDOM % 60)))"
+		pkill -KILL -f "sercom-ingest -c $K/sercom.conf --serve" && echo x >> "$T/kills"
+	done
+) &
+killer=$!
+badrc=0 gaveup=0
+for k in $(seq 1 "$NK"); do
+	tries=0
+	while :; do
+		"$SERCOM_BIN/sercom-deliver" -c "$K/sercom.conf" < "$T/k$k" 2>/dev/null
+		rc=$?
+		[ $rc = 0 ] && break
+		[ $rc = 75 ] || badrc=$((badrc + 1))
+		tries=$((tries + 1))
+		[ $tries -ge 5 ] && { gaveup=$((gaveup + 1)); break; }
+	done
+done
+touch "$T/stop-serving"
+wait "$killer"
+pkill -KILL -f "sercom-ingest -c $K/sercom.conf --serve"
+wait "$loop"
+kills=$(wc -l < "$T/kills" 2>/dev/null || echo 0)
+echo "# $kills SIGKILLs of the intake during $NK deliveries"
+ok "the intake was killed at least 10 times ($kills)" test "$kills" -ge 10
+is "$badrc" 0 "intake killed: sercom-deliver exits 0 or 75, nothing else"
+is "$gaveup" 0 "intake killed: every mail accepted within 5 deliveries"
+# what the kills left is older than a minute when the next intake starts
+touch -d '-2 minutes' "$K"/var/mail/new/*
+"$SERCOM_BIN/sercom-ingest" -c "$K/sercom.conf" --serve -v 2> "$T/last.log" &
+last=$!
+for k in $(seq 200); do grep -q 'intake: listening' "$T/last.log" && break; sleep 0.05; done
+kill "$last"; wait "$last"
+held=$(ls "$K/var/mail/held" 2>/dev/null | wc -l)
+echo "# the last intake recovered $(grep -c 'recorded now' "$T/last.log") mails; $held set aside in var/mail/held"
+is "$(sql "$K" "SELECT count(DISTINCT message_id) FROM messages WHERE message_id LIKE 'ikill-%'")" "$((NK - held))" \
+	"intake killed: every Message-ID recorded, but those set aside"
+is "$(sql "$K" "SELECT message_id FROM messages WHERE outcome != 'duplicate' GROUP BY message_id HAVING count(*) != 1")" "" \
+	"intake killed: each recorded once (others only as duplicate)"
+is "$(sql "$K" "SELECT m.message_id FROM messages m WHERE outcome IN ('queued','rejected') AND (SELECT count(*) FROM attempts a WHERE a.message = m.id) != 1")" "" \
+	"intake killed: every queued message has exactly one attempt"
+nosub=0
+for id in $(sql "$K" "SELECT id FROM attempts WHERE state IN ('QUEUED','SUPERSEDED')"); do
+	[ -f "$K/var/attempts/$id/submitted/tp.c" ] || nosub=$((nosub + 1))
+done
+is "$nosub" 0 "intake killed: every attempt has its submitted/ files"
+is "$(sql "$K" 'PRAGMA integrity_check')" ok "intake killed: integrity_check"
+
 # --- the runner's intake: the owner of var/, restarted, stopped
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 755 "$T/exercises"
