@@ -13,7 +13,7 @@
  * and kill every intake after it. The intake writes the path it is
  * recording into var/intake.current and clears it after; a new intake
  * that finds a path there tries it once more, and sets it aside in
- * var/mail/held the second time (a line in the log says so). */
+ * var/mail/held/new the second time (a line in the log says so). */
 #define _GNU_SOURCE 1
 #include "intake.h"
 #include "handoff.h"
@@ -192,10 +192,12 @@ static void settle_last(struct intake *in)
 		record(in, path, &(struct ingest_opts){ 0 }, tries + 1);
 		return;
 	}
-	g_autofree char *held = g_build_filename(in->conf->mail_dir, "held", NULL);
+	/* a Maildir of its own: `sercom import-maildir var/mail/held` feeds
+	 * them again once the cause is known */
+	g_autofree char *held = g_build_filename(in->conf->mail_dir, "held", "new", NULL);
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *dst = g_build_filename(held, base, NULL);
-	if ((mkdir(held, 0750) < 0 && errno != EEXIST) || rename(path, dst) < 0) {
+	if (util_mkdir_p(held, 0750) < 0 || rename(path, dst) < 0) {
 		log_error("%s: killed the intake twice, and cannot be set aside in %s: %s",
 		          path, held, g_strerror(errno));
 		return;

@@ -134,11 +134,13 @@ mail; twice=$(spool_by_hand "$f")
 printf '2 %s' "$twice" > "$I/var/intake.current"
 serve
 like "$(cat "$I/intake.log")" "$twice: killed the intake twice" "killed twice: set aside"
-ok "killed twice: moved to var/mail/held" test -f "$I/var/mail/held/$(basename "$twice")"
+ok "killed twice: moved to var/mail/held" test -f "$I/var/mail/held/new/$(basename "$twice")"
 ok "killed twice: not in var/mail/new" test ! -e "$twice"
 is "$(recorded $n)" 0 "killed twice: not recorded (the log line is for the staff)"
 ok "the intake serves on after it" kill -0 "$ipid"
 stop_intake
+"$SERCOM_BIN/sercom" -c "$I/sercom.conf" import-maildir "$I/var/mail/held" > "$T/import" 2>&1
+like "$(cat "$T/import")" 'imported: 1 queued' "a held mail is fed again with sercom import-maildir"
 
 # --- SIGKILL of the intake at random moments in 300 deliveries, each
 # mail delivered again on a non-zero exit (as the MTA does); then one more
@@ -187,7 +189,7 @@ touch -d '-2 minutes' "$K"/var/mail/new/*
 last=$!
 for k in $(seq 200); do grep -q 'intake: listening' "$T/last.log" && break; sleep 0.05; done
 kill "$last"; wait "$last"
-held=$(ls "$K/var/mail/held" 2>/dev/null | wc -l)
+held=$(ls "$K/var/mail/held/new" 2>/dev/null | wc -l)
 echo "# the last intake recovered $(grep -c 'recorded now' "$T/last.log") mails; $held set aside in var/mail/held"
 is "$(sql "$K" "SELECT count(DISTINCT message_id) FROM messages WHERE message_id LIKE 'ikill-%'")" "$((NK - held))" \
 	"intake killed: every Message-ID recorded, but those set aside"
