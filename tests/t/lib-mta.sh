@@ -344,6 +344,15 @@ mta_route_test() {
 		exit 1
 	fi
 	echo "# route $route: submissions to $ROBOT, instance $INST"
+	# SERCOM_TEST_INTAKE=1 (61i): an intake serves the instance, as the
+	# owner of its var/ (it drops root, as the runner's does), and the
+	# sercom-deliver that postfix runs hands each mail over to it
+	if [ "${SERCOM_TEST_INTAKE:-0}" = 1 ]; then
+		"$SERCOM_BIN/sercom-ingest" -c "$INST/sercom.conf" --serve -v 2> "$T/intake.log" &
+		MTA_INTAKE=$!
+		mta_ok "$route: an intake serves the instance" mta_wait 10 test -S "$INST/var/intake.sock"
+		is "$(stat -c %U "$INST/var/intake.sock" 2>/dev/null)" "$COURSE" "$route: as the owner of var/"
+	fi
 	local bare=${ROBOT%%+*}@$DOM
 	local m1=sub1.$U@$DOM m2=sub2.$U@$DOM m3=sub3.$U@$DOM md=dispute.$U@$DOM
 
@@ -439,6 +448,16 @@ mta_route_test() {
 	ok "$route: sercom-runner --once" mta_runner
 	is "$(msql "SELECT count(*) FROM attempts")" "$natt" "$route: no attempt from our own reply"
 	is "$(msql "SELECT count(*) FROM outbox")" "$nout" "$route: and no reply to it"
+	if [ "${SERCOM_TEST_INTAKE:-0}" = 1 ]; then
+		local m
+		for m in "$m1" "$m2" "$m3"; do
+			like "$(cat "$T/intake.log")" "stored $(msql "SELECT spool_file FROM messages WHERE message_id = '$m'"): queued" \
+				"$route: the intake recorded <$m>"
+		done
+		kill "$MTA_INTAKE"
+		wait "$MTA_INTAKE"
+		is $? 0 "$route: the intake stops on SIGTERM, exit 0"
+	fi
 	done_testing
 }
 
