@@ -1,9 +1,11 @@
 /* sercom-deliver: the MDA. Reads one message on stdin and stores it in
  * var/mail (tmp -> fsync -> new/ -> fsync) before anything else can fail;
- * then has it recorded (queued, rejected, ignored, automatic, duplicate):
- * by the resident intake when one listens (handoff.h says why), else by
- * sercom-ingest in a process of its own. Exits 0 once it is recorded, 75
- * (EX_TEMPFAIL) on any doubt, so the MTA keeps the message and retries.
+ * then hands it to the resident intake when one listens (handoff.h says
+ * why), which answers once the copy is its own and records it after
+ * (queued, rejected, ignored, automatic, duplicate); else sercom-ingest
+ * records it in a process of its own. Exits 0 once the copy is the
+ * intake's or recorded, 75 (EX_TEMPFAIL) on any doubt, so the MTA keeps
+ * the message and retries.
  * Postfix bounces on any other code, and a bounced homework is lost: so
  * even a usage error or a crash path is 75 here, never 64 or 1.
  *
@@ -148,18 +150,21 @@ int main(int argc, char **argv)
 	case HANDOFF_ANSWERED:
 		if (code == 0) {
 			log_info("%s", text);
-		} else {
-			/* the intake removed the copy it could not record */
-			log_error("%s (exit 75: the MTA will retry)", text);
-			code = EX_TEMPFAIL_;
+			break;
 		}
+		/* refused (a copy it cannot read): still ours to record */
+		log_warn("%s: recording it here", text);
+		ingest_here(conf_path, exercise, sender, recipient, verbose, rq.spool_name);
+		unlink(path);
+		code = EX_TEMPFAIL_;
 		break;
 	case HANDOFF_LOST:
-		/* recorded or not, we cannot tell: the copy stays (the intake's
-		 * recovery records it if it was not) and the MTA retries, which
-		 * at worst records a duplicate */
+		/* no answer: the intake never took the copy (it answers before
+		 * anything else; one that died after marking it finds it gone).
+		 * The MTA retries with the envelope. */
 		log_error("%s: %s (exit 75: the MTA will retry)", path, err->message);
 		g_error_free(err);
+		unlink(path);
 		code = EX_TEMPFAIL_;
 		break;
 	}

@@ -51,6 +51,18 @@ static void put(GByteArray *b, const char *key, const char *value)
 	g_byte_array_append(b, (const guint8 *)value, (guint)strlen(value) + 1);
 }
 
+GByteArray *handoff_encode(const struct handoff_request *rq)
+{
+	GByteArray *b = g_byte_array_new();
+	g_byte_array_append(b, (const guint8 *)MAGIC, sizeof MAGIC);
+	put(b, "spool", rq->spool_name);
+	put(b, "exercise", rq->exercise);
+	put(b, "extension", rq->extension);
+	put(b, "sender", rq->sender);
+	put(b, "recipient", rq->recipient);
+	return b;
+}
+
 /* Waits for fd to be readable; false on timeout or error. */
 static bool wait_readable(int fd, int timeout_ms)
 {
@@ -88,13 +100,7 @@ enum handoff_status handoff_submit(const char *var_dir, const struct handoff_req
 		close(fd);
 		return HANDOFF_NO_INTAKE;
 	}
-	GByteArray *b = g_byte_array_new();
-	g_byte_array_append(b, (const guint8 *)MAGIC, sizeof MAGIC);
-	put(b, "spool", rq->spool_name);
-	put(b, "exercise", rq->exercise);
-	put(b, "extension", rq->extension);
-	put(b, "sender", rq->sender);
-	put(b, "recipient", rq->recipient);
+	GByteArray *b = handoff_encode(rq);
 	ssize_t n = b->len <= HANDOFF_MAX ? send(fd, b->data, b->len, MSG_NOSIGNAL) : -1;
 	bool sent = n == (ssize_t)b->len;
 	g_byte_array_free(b, TRUE);
@@ -176,7 +182,7 @@ static bool valid_spool_name(const char *n)
 	return n && n[0] && n[0] != '.' && !strchr(n, '/') && strlen(n) < 256;
 }
 
-static bool parse_request(const char *buf, size_t len, struct handoff_request *rq)
+bool handoff_decode(const char *buf, size_t len, struct handoff_request *rq)
 {
 	if (len < sizeof MAGIC || memcmp(buf, MAGIC, sizeof MAGIC) || buf[len - 1])
 		return false;
@@ -223,7 +229,7 @@ int handoff_accept(int listen_fd, struct handoff_request *rq, int timeout_ms, GE
 	/* the socket's mode already keeps other users out; a peer of another
 	 * uid (a socket made reachable by mistake) is refused all the same.
 	 * After its request is read: closed unread, the answer is lost. */
-	struct ucred cr;
+	struct ucred cr = { .uid = (uid_t)-1 };
 	socklen_t cl = sizeof cr;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
 	    (cr.uid != geteuid() && cr.uid != 0)) {
@@ -232,7 +238,7 @@ int handoff_accept(int listen_fd, struct handoff_request *rq, int timeout_ms, GE
 		g_free(buf);
 		return -1;
 	}
-	bool ok = n > 0 && !(mh.msg_flags & MSG_TRUNC) && parse_request(buf, (size_t)n, rq);
+	bool ok = n > 0 && !(mh.msg_flags & MSG_TRUNC) && handoff_decode(buf, (size_t)n, rq);
 	g_free(buf);
 	if (!ok) {
 		handoff_request_clear(rq);

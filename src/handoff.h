@@ -5,15 +5,18 @@
  * schema, for every mail. The intake (intake.c, run by sercom-runner) keeps
  * all of that loaded. sercom-deliver stays small: it spools the message
  * itself (tmp -> fsync -> new/ -> fsync, before anything else can fail),
- * passes its name over var/intake.sock and waits until the intake has
- * recorded it. Only when no intake listens does it record the message in a
- * process of its own (sercom-ingest).
+ * passes its name and its envelope (-e, -f, -r, $EXTENSION...) over
+ * var/intake.sock and waits until the intake has taken the copy over
+ * (intake.c says why it answers before it records). When no intake
+ * listens, or the intake refuses the copy, sercom-deliver records the
+ * message in a process of its own (sercom-ingest).
  *
  * The wire: one SOCK_SEQPACKET request "sercom-handoff-1\0" followed by
  * "key\0value\0" pairs (spool, exercise, extension, sender, recipient),
- * one answer "CODE\0TEXT" (CODE 0: recorded; 75: not recorded, the copy
- * was removed). No answer means "unknown": the copy stays in var/mail and
- * the intake's recovery records it if it was not. */
+ * one answer "CODE\0TEXT" (CODE 0: the copy is the intake's, which records
+ * it; anything else: refused, the copy is still the sender's). No answer
+ * means the intake never took the copy: the sender removes it and exits 75
+ * (the MTA retries). */
 #ifndef SERCOM_HANDOFF_H
 #define SERCOM_HANDOFF_H
 
@@ -28,6 +31,10 @@ struct handoff_request {
 	char *exercise, *extension, *sender, *recipient; /* NULL when absent */
 };
 void handoff_request_clear(struct handoff_request *rq);
+/* The request's packet, also how the intake keeps an envelope on disk
+ * (its crash marker, var/mail/envelope/NAME); decode validates it. */
+GByteArray *handoff_encode(const struct handoff_request *rq);
+bool handoff_decode(const char *buf, size_t len, struct handoff_request *rq);
 
 enum handoff_status {
 	HANDOFF_NO_INTAKE,      /* nobody listens: nothing was sent */

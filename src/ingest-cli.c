@@ -21,10 +21,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+/* --spooled: the copy, until it is recorded. A crash removes it, as any
+ * other failure does: the MTA delivers its own again, with the envelope. */
+static char crash_unlink[4096];
+
 /* A crash path (SIGSEGV, SIGABRT of a library) must still be 75. */
 static void crash_handler(int sig)
 {
 	(void)sig;
+	if (crash_unlink[0])
+		unlink(crash_unlink);
 	_exit(EX_TEMPFAIL_);
 }
 
@@ -115,15 +121,22 @@ int main(int argc, char **argv)
 	}
 	if (spooled)
 		path = g_build_filename(c->mail_dir, "new", spooled, NULL);
-	if (!spool_init(c->mail_dir, &err) || util_mkdir_p(c->attempts_dir, 0755) < 0)
+	if (!spool_init(c->mail_dir, &err))
 		goto out;
+	int rc = util_mkdir_p(c->attempts_dir, 0755);
+	if (rc < 0) {
+		g_set_error(&err, SERCOM_ERROR, -rc, "%s: %s", c->attempts_dir, g_strerror(-rc));
+		goto out;
+	}
 	s = store_open(c->db_path, 30000, &err);
 	if (!s)
 		goto out;
 	if (spooled) {
 		/* from here ingest_new_copy removes the copy if it fails */
 		char *copy = g_steal_pointer(&path);
+		g_strlcpy(crash_unlink, copy, sizeof crash_unlink);
 		bool ok = ingest_new_copy(c, s, copy, &o, &res, &err);
+		crash_unlink[0] = 0;
 		g_free(copy);
 		if (!ok)
 			goto out;

@@ -9,11 +9,12 @@
  * 3. One BEGIN IMMEDIATE transaction checks the duplicate Message-ID and the
  *    attempt budget, numbers the attempt, supersedes older QUEUED ones,
  *    renames the staging directory to var/attempts/ID and commits. A crash
- *    anywhere before COMMIT leaves no row: the MTA gets no 0, retries, and
- *    the retry is recorded normally. A directory left by a crashed
+ *    anywhere before COMMIT leaves no row; a directory left by a crashed
  *    transaction under a reused ID is removed before the rename.
- * 4. Any error: we remove our spool copy (the MTA still holds the message
- *    and retries after our 75) and report.
+ * 4. Any error, in a process of its own (sercom-ingest): it removes its
+ *    spool copy, exits 75, and the MTA, which still holds the message,
+ *    retries. In the intake, which answered the MTA already, the copy
+ *    stays and the intake tries again (intake.c).
  * 5. The spool is the source of truth: a message in var/mail without a row
  *    (a power cut lost the commit) is recorded by ingest_recover(). */
 #define _GNU_SOURCE
@@ -430,7 +431,9 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 		/* the same Message-ID is stored once: when this copy is the same
 		 * bytes (an MTA retry), the row points at the first copy and the
 		 * caller drops ours; a different mail reusing the ID is kept */
-		res->drop_copy = orig && util_same_file_content(orig, spool_path);
+		/* the same file recorded again (a recovery racing a handoff) is
+		 * no redundant copy: it is the only one */
+		res->drop_copy = orig && strcmp(orig, spool_path) && util_same_file_content(orig, spool_path);
 		note = g_strdup_printf("duplicate of message %lld", (long long)dup);
 		if (!insert_message(s, m, o, res->drop_copy ? orig : spool_path, "duplicate", note,
 		                    &res->message_row, err))
@@ -594,7 +597,7 @@ int ingest_is_recorded(struct store *s, const char *spool_path, GError **err)
 }
 
 int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age,
-                   ingest_guard_fn *guard, void *guard_data, GError **err)
+                   const struct ingest_recover_hooks *h, GError **err)
 {
 	static const char *const subs[] = { "new", "cur" };
 	int found = 0;
@@ -623,11 +626,11 @@ int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age
 			struct ingest_opts o = { 0 };
 			struct ingest_result res = { 0 };
 			GError *e = NULL;
-			if (guard)
-				guard(path, guard_data);
+			if (h)
+				h->before(path, h->data);
 			bool ok = ingest_spooled(c, s, path, &o, &res, &e);
-			if (guard)
-				guard(NULL, guard_data);
+			if (h)
+				h->after(path, h->data);
 			if (ok) {
 				log_warn("%s: message without a record: recorded now as %s", path,
 				         ingest_outcome_name(res.outcome));

@@ -41,13 +41,17 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 bool ingest_new_copy(const struct sercom_conf *c, struct store *s, const char *spool_path,
                      const struct ingest_opts *o, struct ingest_result *res, GError **err);
 /* Records every message of var/mail (new/ and cur/) older than min_age
- * seconds that has no messages row (a commit lost to a power cut, a
- * handoff whose intake died); returns how many, -1 on error. guard, when
- * set, is called with each path before it is recorded and with NULL after
- * (the intake's crash marker). */
-typedef void ingest_guard_fn(const char *path, void *data);
+ * seconds that has no messages row (a commit lost to a power cut, an MDA
+ * killed half way); returns how many, -1 on error. Its envelope is lost:
+ * it is recorded from its headers. hooks, when set, run around each
+ * record (the intake's crash marker and time limit). */
+struct ingest_recover_hooks {
+	void (*before)(const char *path, void *data);
+	void (*after)(const char *path, void *data);
+	void *data;
+};
 int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age,
-                   ingest_guard_fn *guard, void *guard_data, GError **err);
+                   const struct ingest_recover_hooks *hooks, GError **err);
 /* Whether a messages row names this spool file; -1 on error. */
 int ingest_is_recorded(struct store *s, const char *spool_path, GError **err);
 void ingest_result_clear(struct ingest_result *res);

@@ -1,19 +1,22 @@
 /* intake: records the messages sercom-deliver hands over (intake.h).
  *
- * The answer comes first: sercom-deliver has already spooled and fsync'd
- * the message, so once the intake has checked the copy is there it owns
- * it, and the MTA can let go. The intake then records it while the next
- * delivery starts; that one waits on the socket until this one is
- * recorded, so nothing piles up unseen. A record that fails (database
- * locked past the timeout, a full disk) leaves the copy unrecorded in
- * var/mail/new, and the recovery a minute later records it.
- *
- * Attack: a crafted mail that crashes the parser, or makes it loop until
- * the time limit kills the intake, would be found again by the recovery
- * and kill every intake after it. The intake writes the path it is
- * recording into var/intake.current and clears it after; a new intake
- * that finds a path there tries it once more, and sets it aside in
- * var/mail/held/new the second time (a line in the log says so). */
+ * The answer comes first: sercom-deliver has spooled and fsync'd the
+ * message, so once the intake has opened the copy it owns it, and the MTA
+ * can let go. The intake then records it while the next delivery starts;
+ * that one waits on the socket until this one is recorded, so nothing
+ * piles up unseen. Owning the copy means the intake also owns what the
+ * MTA's retry used to do:
+ * - the envelope (-e, $EXTENSION, the sender and recipient) must outlive
+ *   the process: it is written with the path into var/intake.current
+ *   before the answer, and cleared after the record;
+ * - a record that fails (the database locked past its timeout, a full
+ *   disk) keeps its envelope in var/mail/envelope/NAME and is tried again
+ *   every minute, by this intake or the next;
+ * - attack: a crafted mail that crashes the parser, or makes it loop until
+ *   the time limit ends the intake, would kill every intake after it. A
+ *   new intake that finds a path in var/intake.current tries it again (its
+ *   predecessor may have died of something else) and sets it aside in the
+ *   Maildir var/mail/held at the third death, with a line in the log. */
 #define _GNU_SOURCE 1
 #include "intake.h"
 #include "handoff.h"
@@ -24,6 +27,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -38,10 +42,13 @@
 
 #define REQUEST_WAIT_MS 5000 /* for a connected client to send its request */
 #define RECORD_LIMIT_S 60    /* to record one message */
-#define RECOVER_S 600        /* between two looks for unrecorded messages */
-#define RETRY_S 61           /* the look after a failed record (min age 60 s) */
+#define RETRY_S 60           /* between two tries of a failed record */
+#define RECOVER_S 600        /* between two looks for unrecorded copies, */
+#define RECOVER_AGE_S 600    /* older than this (no MDA is still at them) */
+#define MAX_DEATHS 3         /* intakes a mail may kill before it is held */
+#define BATCH 64             /* requests served before the loop looks again */
 #define MARK_FILE "intake.current"
-#define MARK_MAX 4096
+#define MARK_MAX (HANDOFF_MAX + 4096)
 
 struct intake {
 	const struct sercom_conf *conf; /* the one it started with, or reloaded */
@@ -50,7 +57,8 @@ struct intake {
 	struct store *store;
 	int mark_fd;
 	size_t mark_len;                /* what the last mark() wrote */
-	int64_t next_recover;
+	GPtrArray *failed;              /* paths whose record failed (g_free) */
+	int64_t next_retry, next_recover;
 };
 
 bool intake_drop_privileges(const struct sercom_conf *c, GError **err)
@@ -63,9 +71,13 @@ bool intake_drop_privileges(const struct sercom_conf *c, GError **err)
 		return false;
 	}
 	/* an instance owned by root (tests, a demo run as root) is delivered
-	 * to as root: its intake is no stronger than its MDA then */
-	if (st.st_uid == 0)
+	 * to as root: its intake is no stronger than its MDA then, but that
+	 * is worth a line */
+	if (st.st_uid == 0) {
+		log_warn("intake: %s belongs to root: mail is parsed as root; chown it to the user "
+		         "the MTA delivers as", c->var);
 		return true;
+	}
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0) {
 		g_set_error(err, SERCOM_ERROR, errno, "becoming uid %ld (owner of %s): %s",
 		            (long)st.st_uid, c->var, g_strerror(errno));
@@ -73,23 +85,6 @@ bool intake_drop_privileges(const struct sercom_conf *c, GError **err)
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	return true;
-}
-
-/* The crash marker: "TRIES PATH" NUL-padded, rewritten in place (no new
- * inode per mail); "" when nothing is being recorded. A process crash
- * keeps what was written; a power cut may not, and needs no marker. */
-static void mark(struct intake *in, const char *path, int tries)
-{
-	char buf[MARK_MAX] = { 0 };
-	if (path)
-		snprintf(buf, sizeof buf, "%d %s", tries, path);
-	/* all NULs over the previous mark when clearing */
-	size_t len = path ? strlen(buf) + 1 : in->mark_len;
-	if (in->mark_fd < 0 || !len)
-		return;
-	if (pwrite(in->mark_fd, buf, len, 0) < 0)
-		log_warn("%s/%s: %s", in->conf->var, MARK_FILE, g_strerror(errno));
-	in->mark_len = path ? len : 0;
 }
 
 /* A teacher who edits sercom.conf (a policy, a limit) expects the next
@@ -121,129 +116,295 @@ static void refresh_conf(struct intake *in)
 	in->conf = in->reloaded = c;
 }
 
-static void guard(const char *path, void *data)
+/* The crash marker: "DEATHS LEN PATH\n" and the envelope's packet of LEN
+ * bytes, rewritten in place (no new inode per mail), NULs over it when
+ * nothing is being recorded. DEATHS: intakes that died recording PATH so
+ * far. A process crash keeps what was written; a power cut may not, and
+ * then the copy is a recovery's (its envelope lost). */
+static void mark(struct intake *in, const char *path, int deaths, const struct handoff_request *env)
 {
-	mark(data, path, 1);
+	if (in->mark_fd < 0)
+		return;
+	g_autoptr(GByteArray) b = g_byte_array_new();
+	if (path) {
+		g_autoptr(GByteArray) pk = env ? handoff_encode(env) : g_byte_array_new();
+		g_autofree char *head = g_strdup_printf("%d %u %s\n", deaths, pk->len, path);
+		g_byte_array_append(b, (const guint8 *)head, (guint)strlen(head));
+		g_byte_array_append(b, pk->data, pk->len);
+	} else {
+		/* clearing: NULs over the previous mark */
+		g_byte_array_set_size(b, (guint)in->mark_len);
+		memset(b->data, 0, in->mark_len);
+	}
+	size_t len = b->len;
+	if (len && pwrite(in->mark_fd, b->data, len, 0) < 0)
+		log_warn("%s/%s: %s", in->conf->var, MARK_FILE, g_strerror(errno));
+	in->mark_len = path ? len : 0;
+}
+
+/* var/mail/envelope/NAME: the envelope of a copy whose record failed. */
+static char *envelope_path(const struct intake *in, const char *copy)
+{
+	g_autofree char *base = g_path_get_basename(copy);
+	return g_build_filename(in->conf->mail_dir, "envelope", base, NULL);
+}
+
+static void keep_envelope(struct intake *in, const char *copy, const struct handoff_request *env)
+{
+	g_autofree char *dir = g_build_filename(in->conf->mail_dir, "envelope", NULL);
+	g_autofree char *dst = envelope_path(in, copy);
+	g_autofree char *tmp = g_strconcat(dst, ".tmp", NULL);
+	g_autoptr(GByteArray) pk = handoff_encode(env);
+	int fd = util_mkdir_p(dir, 0750) < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || util_write_all(fd, pk->data, pk->len) < 0 || fsync(fd) < 0 || rename(tmp, dst) < 0) {
+		log_error("%s: cannot keep its envelope (%s): a later record reads only its headers",
+		          copy, g_strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The kept envelope of copy into env; false when there is none. */
+static bool read_envelope(struct intake *in, const char *copy, struct handoff_request *env)
+{
+	g_autofree char *p = envelope_path(in, copy);
+	g_autofree char *buf = NULL;
+	gsize len;
+	if (!g_file_get_contents(p, &buf, &len, NULL))
+		return false;
+	if (handoff_decode(buf, len, env))
+		return true;
+	handoff_request_clear(env);
+	return false;
+}
+
+static void record_started(struct intake *in, const char *path, int deaths, const struct handoff_request *env)
+{
+	mark(in, path, deaths, env);
+	/* attack: a mail that makes a parser loop forever would stall every
+	 * delivery behind it; SIGALRM ends this process (see above) */
+	alarm(RECORD_LIMIT_S);
+}
+
+static void record_ended(struct intake *in)
+{
+	alarm(0);
+	mark(in, NULL, 0, NULL);
+}
+
+/* Records path with its envelope (deaths: intakes it killed so far). */
+static void record(struct intake *in, const char *path, const struct handoff_request *env, int deaths,
+                   bool envelope_kept)
+{
+	GError *err = NULL;
+	int known = ingest_is_recorded(in->store, path, &err);
+	if (known > 0) {
+		/* a recovery was first: nothing to do twice */
+		log_debug("%s: recorded already", path);
+		record_ended(in);
+		if (envelope_kept) {
+			g_autofree char *e = envelope_path(in, path);
+			unlink(e);
+		}
+		return;
+	}
+	g_clear_error(&err);
+	struct ingest_opts o = {
+		.exercise = env->exercise,
+		.extension = env->extension,
+		.sender = env->sender,
+		.recipient = env->recipient,
+	};
+	struct ingest_result res = { 0 };
+	record_started(in, path, deaths, env);
+	bool ok = ingest_spooled(in->conf, in->store, path, &o, &res, &err);
+	record_ended(in);
+	if (ok) {
+		g_autofree char *text = ingest_describe(&res);
+		log_info("%s", text);
+		if (res.drop_copy)
+			unlink(path);
+		if (envelope_kept) {
+			g_autofree char *e = envelope_path(in, path);
+			unlink(e);
+		}
+		if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
+			ingest_wake_runner(in->conf);
+	} else {
+		log_warn("%s: not recorded yet (tried again in a minute): %s", path, err->message);
+		g_error_free(err);
+		if (!envelope_kept)
+			keep_envelope(in, path, env);
+		g_ptr_array_add(in->failed, g_strdup(path));
+		if (in->next_retry == 0)
+			in->next_retry = util_now() + RETRY_S;
+	}
+	ingest_result_clear(&res);
+}
+
+/* The records that failed, once more each. */
+static void retry_failed(struct intake *in)
+{
+	GPtrArray *paths = in->failed;
+	in->failed = g_ptr_array_new_with_free_func(g_free);
+	in->next_retry = 0;
+	for (guint i = 0; i < paths->len; i++) {
+		const char *p = paths->pdata[i];
+		struct handoff_request env = { 0 };
+		if (access(p, F_OK) == 0) {
+			bool kept = read_envelope(in, p, &env);
+			record(in, p, &env, 1, kept);
+		} else {
+			g_autofree char *e = envelope_path(in, p);
+			unlink(e);
+		}
+		handoff_request_clear(&env);
+	}
+	g_ptr_array_free(paths, TRUE);
+}
+
+static void recover_before(const char *path, void *data)
+{
+	record_started(data, path, 0, NULL);
+}
+
+static void recover_after(const char *path, void *data)
+{
+	(void)path;
+	record_ended(data);
 }
 
 static void recover(struct intake *in)
 {
 	GError *err = NULL;
 	refresh_conf(in);
-	if (ingest_recover(in->conf, in->store, 60, guard, in, &err) < 0) {
+	struct ingest_recover_hooks h = { recover_before, recover_after, in };
+	if (ingest_recover(in->conf, in->store, RECOVER_AGE_S, &h, &err) < 0) {
 		log_error("intake: recovering unrecorded messages: %s", err->message);
 		g_error_free(err);
 	}
 	in->next_recover = util_now() + RECOVER_S;
 }
 
-/* Records path (mark tries), logging the outcome. */
-static void record(struct intake *in, const char *path, const struct ingest_opts *o, int tries)
+/* Sets a mail that killed MAX_DEATHS intakes aside. */
+static void hold(struct intake *in, const char *path, int deaths)
 {
-	struct ingest_result res = { 0 };
-	GError *err = NULL;
-	mark(in, path, tries);
-	/* attack: a mail that makes a parser loop forever would stall every
-	 * delivery behind it; SIGALRM ends this process (see above) */
-	alarm(RECORD_LIMIT_S);
-	bool ok = ingest_spooled(in->conf, in->store, path, o, &res, &err);
-	alarm(0);
-	mark(in, NULL, 0);
-	if (ok) {
-		g_autofree char *text = ingest_describe(&res);
-		log_info("%s", text);
-		if (res.drop_copy)
-			unlink(path);
-		if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
-			ingest_wake_runner(in->conf);
-	} else {
-		log_warn("%s: not recorded yet (tried again in a minute): %s", path, err->message);
-		g_error_free(err);
-		if (in->next_recover > util_now() + RETRY_S)
-			in->next_recover = util_now() + RETRY_S;
-	}
-	ingest_result_clear(&res);
-}
-
-/* What the previous intake was recording when it died (see above). */
-static void settle_last(struct intake *in)
-{
-	char buf[MARK_MAX + 1] = { 0 };
-	ssize_t n = pread(in->mark_fd, buf, MARK_MAX, 0);
-	char *path = n > 0 ? strchr(buf, ' ') : NULL;
-	if (!path || !path[1])
-		return;
-	int tries = atoi(buf);
-	path++;
-	in->mark_len = (size_t)n;
-	GError *err = NULL;
-	int known = ingest_is_recorded(in->store, path, &err);
-	if (known < 0) {
-		log_error("intake: %s", err->message);
-		g_error_free(err);
-		return;
-	}
-	if (known || access(path, F_OK) < 0) {
-		mark(in, NULL, 0);
-		return;
-	}
-	if (tries < 2) {
-		log_warn("%s: the last intake died recording it: one more try", path);
-		record(in, path, &(struct ingest_opts){ 0 }, tries + 1);
-		return;
-	}
 	/* a Maildir of its own: `sercom import-maildir var/mail/held` feeds
 	 * them again once the cause is known */
 	g_autofree char *held = g_build_filename(in->conf->mail_dir, "held", "new", NULL);
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *dst = g_build_filename(held, base, NULL);
-	if (util_mkdir_p(held, 0750) < 0 || rename(path, dst) < 0) {
-		log_error("%s: killed the intake twice, and cannot be set aside in %s: %s",
-		          path, held, g_strerror(errno));
+	int rc = util_mkdir_p(held, 0750);
+	if (rc < 0 || rename(path, dst) < 0) {
+		log_error("%s: killed %d intakes, and cannot be set aside in %s: %s",
+		          path, deaths, held, g_strerror(rc < 0 ? -rc : errno));
 		return;
 	}
-	log_error("%s: killed the intake twice (a crash or the %d s limit): set aside as %s, "
-	          "not recorded and not answered", path, RECORD_LIMIT_S, dst);
-	mark(in, NULL, 0);
+	util_fsync_dir(held);
+	log_error("%s: killed %d intakes (a crash, or the %d s limit of a record): set aside as %s. "
+	          "The MTA was answered, the student was not: staff must look at it",
+	          path, deaths, RECORD_LIMIT_S, dst);
 }
 
-/* One request: the copy is checked, the client answered, then recorded. */
+/* What the previous intake was recording when it died, and the records
+ * that failed (their envelopes kept): before any new request. */
+static void settle(struct intake *in)
+{
+	char *buf = g_malloc0(MARK_MAX + 1);
+	ssize_t n = in->mark_fd >= 0 ? pread(in->mark_fd, buf, MARK_MAX, 0) : 0;
+	int deaths = 0, at = 0;
+	unsigned envlen = 0;
+	char *nl = n > 0 ? memchr(buf, '\n', (size_t)n) : NULL;
+	if (nl && sscanf(buf, "%d %u %n", &deaths, &envlen, &at) == 2 && at > 0 && buf + at < nl) {
+		*nl = 0;
+		in->mark_len = (size_t)n;
+		deaths++;
+		const char *path = buf + at;
+		struct handoff_request env = { 0 };
+		size_t off = (size_t)(nl + 1 - buf);
+		if (envlen && off + envlen <= (size_t)n && !handoff_decode(nl + 1, envlen, &env))
+			handoff_request_clear(&env);
+		GError *err = NULL;
+		int known = ingest_is_recorded(in->store, path, &err);
+		g_clear_error(&err);
+		if (known != 0 || access(path, F_OK) < 0) {
+			mark(in, NULL, 0, NULL);
+		} else if (deaths >= MAX_DEATHS) {
+			hold(in, path, deaths);
+			mark(in, NULL, 0, NULL);
+		} else {
+			log_warn("%s: the last intake died recording it (%d of %d): once more", path, deaths, MAX_DEATHS);
+			record(in, path, &env, deaths, false);
+		}
+		handoff_request_clear(&env);
+	} else if (n > 0) {
+		in->mark_len = (size_t)n;
+		mark(in, NULL, 0, NULL);
+	}
+	g_free(buf);
+	/* records that failed: their envelope is kept */
+	g_autofree char *dir = g_build_filename(in->conf->mail_dir, "envelope", NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d))) {
+		if (g_str_has_suffix(name, ".tmp"))
+			continue;
+		g_autofree char *copy = g_build_filename(in->conf->mail_dir, "new", name, NULL);
+		g_ptr_array_add(in->failed, g_steal_pointer(&copy));
+	}
+	if (d)
+		g_dir_close(d);
+	if (in->failed->len)
+		retry_failed(in);
+}
+
+/* One request: the copy opened, the client answered, then recorded. */
 static void serve_one(struct intake *in, int conn, const struct handoff_request *rq)
 {
 	refresh_conf(in);
 	g_autofree char *path = g_build_filename(in->conf->mail_dir, "new", rq->spool_name, NULL);
+	/* only a copy it can read is the intake's (one spooled by root is
+	 * not): refused, sercom-deliver records it itself */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		handoff_answer(conn, EX_TEMPFAIL_, "the intake finds no such spooled message");
-		log_warn("intake: %s: no such spooled message", path);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = fd < 0 ? errno : EINVAL;
+		g_autofree char *why = g_strdup_printf("the intake cannot take %s: %s", path, g_strerror(e));
+		handoff_answer(conn, EX_TEMPFAIL_, why);
+		log_warn("intake: %s", why);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
+	close(fd);
+	/* the envelope is on disk before the MTA lets go */
+	mark(in, path, 0, rq);
 	g_autofree char *text = g_strdup_printf("stored %s: handed to the intake", path);
 	handoff_answer(conn, 0, text);
-	struct ingest_opts o = {
-		.exercise = rq->exercise,
-		.extension = rq->extension,
-		.sender = rq->sender,
-		.recipient = rq->recipient,
-	};
-	record(in, path, &o, 1);
+	record(in, path, rq, 0, false);
 }
 
-/* Serves every connection waiting on the (non-blocking) socket. */
+/* Serves the connections waiting on the (non-blocking) socket, at most
+ * BATCH, so that stopping and retries are looked at under load too. */
 static void serve_pending(struct intake *in, int lfd)
 {
-	for (;;) {
+	for (int i = 0; i < BATCH; i++) {
 		GError *err = NULL;
 		struct handoff_request rq = { 0 };
 		int conn = handoff_accept(lfd, &rq, REQUEST_WAIT_MS, &err);
 		if (conn < 0) {
-			bool none = g_error_matches(err, SERCOM_ERROR, EAGAIN);
-			if (!none)
+			/* a bad client is forgotten; anything else (EAGAIN: none
+			 * left, EMFILE...) ends the batch instead of spinning */
+			bool bad_client = g_error_matches(err, SERCOM_ERROR, EPROTO) ||
+			                  g_error_matches(err, SERCOM_ERROR, ETIMEDOUT) ||
+			                  g_error_matches(err, SERCOM_ERROR, EPERM);
+			if (!g_error_matches(err, SERCOM_ERROR, EAGAIN))
 				log_warn("intake: %s", err->message);
 			g_error_free(err);
-			if (none)
-				return;
-			continue;
+			if (bad_client)
+				continue;
+			return;
 		}
 		serve_one(in, conn, &rq);
 		handoff_request_clear(&rq);
@@ -253,7 +414,7 @@ static void serve_pending(struct intake *in, int lfd)
 int intake_serve(const struct sercom_conf *c, int stop_fd)
 {
 	GError *err = NULL;
-	struct intake in = { .conf = c, .mark_fd = -1 };
+	struct intake in = { .conf = c, .mark_fd = -1, .failed = g_ptr_array_new_with_free_func(g_free) };
 	stat(c->path, &in.conf_st);
 	int rc = util_mkdir_p(c->attempts_dir, 0755);
 	if (rc < 0) {
@@ -265,6 +426,16 @@ int intake_serve(const struct sercom_conf *c, int stop_fd)
 		g_error_free(err);
 		return EX_TEMPFAIL_;
 	}
+	g_autofree char *mark_path = g_build_filename(c->var, MARK_FILE, NULL);
+	in.mark_fd = open(mark_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (in.mark_fd < 0)
+		log_warn("intake: %s: %s: a mail that kills the intake is not set aside, "
+		         "and an envelope dies with it", mark_path, g_strerror(errno));
+	mime_init();
+	/* before it listens: a copy it settles or recovers cannot also be
+	 * handed over while it does (deliveries record themselves meanwhile) */
+	settle(&in);
+	recover(&in);
 	int lfd = handoff_listen(c->var, &err);
 	if (lfd < 0) {
 		log_error("intake: %s", err->message);
@@ -272,21 +443,11 @@ int intake_serve(const struct sercom_conf *c, int stop_fd)
 		store_close(in.store);
 		return EX_TEMPFAIL_;
 	}
-	g_autofree char *mark_path = g_build_filename(c->var, MARK_FILE, NULL);
-	in.mark_fd = open(mark_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (in.mark_fd < 0)
-		log_warn("intake: %s: %s: a mail that kills the intake is not set aside", mark_path, g_strerror(errno));
-	mime_init();
-	if (in.mark_fd >= 0)
-		settle_last(&in);
-	/* a handoff whose intake died left its copy unrecorded; so may a
-	 * power cut */
-	recover(&in);
-	in.next_recover = util_now() + RETRY_S;
 	log_info("intake: listening on %s/%s", c->var, HANDOFF_SOCKET);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = stop_fd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
-		int64_t wait_s = in.next_recover - util_now();
+		int64_t next = in.next_retry && in.next_retry < in.next_recover ? in.next_retry : in.next_recover;
+		int64_t wait_s = next - util_now();
 		int n = poll(p, 2, wait_s > 0 ? (int)(wait_s * 1000) : 0);
 		if (n < 0 && errno != EINTR) {
 			log_error("intake: poll: %s", g_strerror(errno));
@@ -296,6 +457,8 @@ int intake_serve(const struct sercom_conf *c, int stop_fd)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN))
 			serve_pending(&in, lfd);
+		if (in.next_retry && util_now() >= in.next_retry)
+			retry_failed(&in);
 		if (util_now() >= in.next_recover)
 			recover(&in);
 	}
@@ -304,10 +467,13 @@ int intake_serve(const struct sercom_conf *c, int stop_fd)
 	 * handed their message over: they are served */
 	g_autofree char *sock = g_build_filename(c->var, HANDOFF_SOCKET, NULL);
 	unlink(sock);
-	serve_pending(&in, lfd);
+	for (int i = 0; i < 128 / BATCH + 1; i++)
+		serve_pending(&in, lfd);
 	close(lfd);
 	if (in.mark_fd >= 0)
 		close(in.mark_fd);
+	/* failed records keep their envelope for the next intake */
+	g_ptr_array_free(in.failed, TRUE);
 	store_close(in.store);
 	if (in.reloaded)
 		conf_free(in.reloaded);

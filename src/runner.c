@@ -710,7 +710,7 @@ int main(int argc, char **argv)
 	 * intake looks for those itself, as the owner of the instance) */
 	for (int i = 0; i < r.nslots; i++)
 		sandbox_release_slot(i, r.conf->uid_base);
-	int recovered = once ? ingest_recover(r.conf, r.store, 60, NULL, NULL, &err) : 0;
+	int recovered = once ? ingest_recover(r.conf, r.store, 60, NULL, &err) : 0;
 	if (recovered < 0) {
 		log_error("recovering unrecorded messages: %s", err->message);
 		g_clear_error(&err);

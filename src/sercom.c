@@ -879,7 +879,7 @@ static int cmd_recover(struct admin *a, int argc, char **argv)
 	if (!open_store(a, &err))
 		return fail(err);
 	/* a minute old: younger files may belong to an MDA still at work */
-	int n = ingest_recover(a->conf, a->store, 60, NULL, NULL, &err);
+	int n = ingest_recover(a->conf, a->store, 60, NULL, &err);
 	if (n < 0)
 		return fail(err);
 	if (n)
