@@ -48,6 +48,14 @@ static char *ingest_program(void)
 	return g_build_filename(dirname(self), "sercom-ingest", NULL);
 }
 
+static void add_option(GPtrArray *av, const char *flag, const char *value)
+{
+	if (!value)
+		return;
+	g_ptr_array_add(av, (char *)flag);
+	g_ptr_array_add(av, (char *)value);
+}
+
 /* No intake: sercom-ingest records the copy, with our options. Returns
  * only when it cannot be run. */
 static void ingest_here(const char *conf_path, const char *exercise, const char *sender,
@@ -56,29 +64,20 @@ static void ingest_here(const char *conf_path, const char *exercise, const char 
 	g_autofree char *prog = ingest_program();
 	GPtrArray *av = g_ptr_array_new();
 	g_ptr_array_add(av, "sercom-ingest");
-	if (conf_path) {
-		g_ptr_array_add(av, "-c");
-		g_ptr_array_add(av, (char *)conf_path);
-	}
-	if (exercise) {
-		g_ptr_array_add(av, "-e");
-		g_ptr_array_add(av, (char *)exercise);
-	}
-	if (sender) {
-		g_ptr_array_add(av, "-f");
-		g_ptr_array_add(av, (char *)sender);
-	}
-	if (recipient) {
-		g_ptr_array_add(av, "-r");
-		g_ptr_array_add(av, (char *)recipient);
-	}
+	add_option(av, "-c", conf_path);
+	add_option(av, "-e", exercise);
+	add_option(av, "-f", sender);
+	add_option(av, "-r", recipient);
 	if (verbose)
 		g_ptr_array_add(av, "-v");
 	g_ptr_array_add(av, "--spooled");
 	g_ptr_array_add(av, (char *)spool_name);
 	g_ptr_array_add(av, NULL);
 	execv(prog, (char **)av->pdata);
-	log_error("%s: %s", prog, g_strerror(errno));
+	/* a sercom-deliver copied alone somewhere: the installed one */
+	if (errno == ENOENT)
+		execvp("sercom-ingest", (char **)av->pdata);
+	log_error("%s (nor sercom-ingest in $PATH): %s", prog, g_strerror(errno));
 	g_ptr_array_free(av, TRUE);
 }
 

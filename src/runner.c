@@ -189,6 +189,18 @@ static int worker_main(struct runner *r, int slot)
 	return 0;
 }
 
+/* In a child: the supervisor's signals, timer, FIFO and the write end of
+ * the stop pipe are not its own (its EOF must come when the supervisor
+ * closes it). */
+static void close_supervisor_fds(struct runner *r)
+{
+	close(r->sig_fd);
+	close(r->timer_fd);
+	close(r->fifo_fd);
+	if (r->stop_w >= 0)
+		close(r->stop_w);
+}
+
 static pid_t spawn_worker(struct runner *r, int slot)
 {
 	pid_t pid = fork();
@@ -207,11 +219,7 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	close(r->sig_fd);
-	close(r->timer_fd);
-	close(r->fifo_fd);
-	if (r->stop_w >= 0)
-		close(r->stop_w);
+	close_supervisor_fds(r);
 	/* the supervisor's SQLite connection is not ours to use after fork;
 	 * it is left alone, the worker opens its own */
 	GError *err = NULL;
@@ -255,11 +263,7 @@ static void spawn_intake(struct runner *r)
 	sigaddset(&keep, SIGINT);
 	sigaddset(&keep, SIGHUP);
 	sigprocmask(SIG_SETMASK, &keep, NULL);
-	close(r->sig_fd);
-	close(r->timer_fd);
-	close(r->fifo_fd);
-	if (r->stop_w >= 0)
-		close(r->stop_w);
+	close_supervisor_fds(r);
 	GError *err = NULL;
 	if (!intake_drop_privileges(r->conf, &err)) {
 		log_error("intake: %s", err->message);

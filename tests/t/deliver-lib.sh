@@ -44,7 +44,8 @@ deliver() {
 	# -v: the path it handed over is on stderr
 	env "${envs[@]}" "$SERCOM_BIN/sercom-deliver" -c "$inst/sercom.conf" -v "${args[@]}" < "$f" 2> "$inst/deliver.err"
 	rc=$?
-	grep -v '^sercom-deliver: debug: ' "$inst/deliver.err" >&2
+	# what it says without -v: its warnings and errors
+	grep -E '^sercom-deliver: (warning|error): ' "$inst/deliver.err" >&2
 	local p
 	p=$(sed -n 's/^sercom-deliver: stored \(.*\): handed to the intake$/\1/p' "$inst/deliver.err")
 	[ -n "$p" ] && wait_recorded "$inst" "$p"

@@ -31,7 +31,7 @@ mta_skip_unless_ready() {
 	for p in postqueue postalias postmap postconf useradd userdel perl; do
 		command -v "$p" >/dev/null 2>&1 || skip_all "$p not installed"
 	done
-	for p in sercom sercom-deliver sercom-runner; do
+	for p in sercom sercom-deliver sercom-ingest sercom-runner; do
 		[ -x "$SERCOM_BIN/$p" ] || skip_all "$SERCOM_BIN/$p not built"
 	done
 }
@@ -112,7 +112,8 @@ mta_start() {
 	# the program the delivery agents run as $COURSE: a copy, so a checkout
 	# under a private home (/root in CI) does not matter
 	mkdir -p "$T/bin"
-	install -m 755 "$SERCOM_BIN/sercom-deliver" "$T/bin/sercom-deliver"
+	# as `make install` puts them: sercom-ingest next to sercom-deliver
+	install -m 755 "$SERCOM_BIN/sercom-deliver" "$SERCOM_BIN/sercom-ingest" "$T/bin/"
 
 	pf_setup "$T/pf" || return 1
 	mta_instance || return 1
