@@ -55,15 +55,15 @@ OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
 CORE        = util log conf store spool
-MAIL        = mime unpack policy ingest exercise compare
+MAIL        = mime unpack policy ingest handoff exercise compare
 SANDBOX     = sandbox
 GRADE       = diff grade queue
 COMPOSE     = compose transport
 
 OBJS_sercom-deliver = deliver util log conf spool handoff
-OBJS_sercom-ingest  = ingest-cli intake handoff $(CORE) $(MAIL)
+OBJS_sercom-ingest  = ingest-cli intake $(CORE) $(MAIL)
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
-OBJS_sercom-runner  = runner intake handoff $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+OBJS_sercom-runner  = runner intake $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 OBJS_sercom         = sercom table $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
 # Programs whose main exists are built; the others appear as their issue lands.

@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "ingest.h"
 #include "exercise.h"
+#include "handoff.h"
 #include "log.h"
 #include "mime.h"
 #include "policy.h"
@@ -588,6 +589,25 @@ bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
 	return spool_from_fd(c->mail_dir, fd, &path, err) && ingest_new_copy(c, s, path, o, res, err);
 }
 
+char *ingest_envelope_path(const struct sercom_conf *c, const char *copy)
+{
+	g_autofree char *base = g_path_get_basename(copy);
+	return g_build_filename(c->mail_dir, "envelope", base, NULL);
+}
+
+bool ingest_read_envelope(const struct sercom_conf *c, const char *copy, struct handoff_request *env)
+{
+	g_autofree char *p = ingest_envelope_path(c, copy);
+	g_autofree char *buf = NULL;
+	gsize len;
+	if (!g_file_get_contents(p, &buf, &len, NULL))
+		return false;
+	if (handoff_decode(buf, len, env))
+		return true;
+	handoff_request_clear(env);
+	return false;
+}
+
 int ingest_is_recorded(struct store *s, const char *spool_path, GError **err)
 {
 	int64_t n;
@@ -623,7 +643,14 @@ int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age
 			sqlite3_bind_text(known, 1, path, -1, SQLITE_TRANSIENT);
 			if (sqlite3_step(known) == SQLITE_ROW)
 				continue;
-			struct ingest_opts o = { 0 };
+			struct handoff_request env = { 0 };
+			bool kept = ingest_read_envelope(c, path, &env);
+			struct ingest_opts o = {
+				.exercise = env.exercise,
+				.extension = env.extension,
+				.sender = env.sender,
+				.recipient = env.recipient,
+			};
 			struct ingest_result res = { 0 };
 			GError *e = NULL;
 			if (h)
@@ -631,6 +658,11 @@ int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age
 			bool ok = ingest_spooled(c, s, path, &o, &res, &e);
 			if (h)
 				h->after(path, h->data);
+			handoff_request_clear(&env);
+			if (ok && kept) {
+				g_autofree char *ep = ingest_envelope_path(c, path);
+				unlink(ep);
+			}
 			if (ok) {
 				log_warn("%s: message without a record: recorded now as %s", path,
 				         ingest_outcome_name(res.outcome));

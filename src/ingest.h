@@ -42,9 +42,10 @@ bool ingest_new_copy(const struct sercom_conf *c, struct store *s, const char *s
                      const struct ingest_opts *o, struct ingest_result *res, GError **err);
 /* Records every message of var/mail (new/ and cur/) older than min_age
  * seconds that has no messages row (a commit lost to a power cut, an MDA
- * killed half way); returns how many, -1 on error. Its envelope is lost:
- * it is recorded from its headers. hooks, when set, run around each
- * record (the intake's crash marker and time limit). */
+ * killed half way, an intake's failed record); returns how many, -1 on
+ * error. With the envelope an intake kept for it, or else from its
+ * headers alone. hooks, when set, run around each record (the intake's
+ * crash marker and time limit). */
 struct ingest_recover_hooks {
 	void (*before)(const char *path, void *data);
 	void (*after)(const char *path, void *data);
@@ -52,6 +53,12 @@ struct ingest_recover_hooks {
 };
 int ingest_recover(const struct sercom_conf *c, struct store *s, int64_t min_age,
                    const struct ingest_recover_hooks *hooks, GError **err);
+/* var/mail/envelope/NAME: the envelope (the handoff packet, handoff.h) an
+ * intake kept for a copy whose record failed (g_free). */
+char *ingest_envelope_path(const struct sercom_conf *c, const char *copy);
+/* That envelope into env; false when there is none. */
+struct handoff_request;
+bool ingest_read_envelope(const struct sercom_conf *c, const char *copy, struct handoff_request *env);
 /* Whether a messages row names this spool file; -1 on error. */
 int ingest_is_recorded(struct store *s, const char *spool_path, GError **err);
 void ingest_result_clear(struct ingest_result *res);

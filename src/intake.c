@@ -142,17 +142,10 @@ static void mark(struct intake *in, const char *path, int deaths, const struct h
 	in->mark_len = path ? len : 0;
 }
 
-/* var/mail/envelope/NAME: the envelope of a copy whose record failed. */
-static char *envelope_path(const struct intake *in, const char *copy)
-{
-	g_autofree char *base = g_path_get_basename(copy);
-	return g_build_filename(in->conf->mail_dir, "envelope", base, NULL);
-}
-
 static void keep_envelope(struct intake *in, const char *copy, const struct handoff_request *env)
 {
 	g_autofree char *dir = g_build_filename(in->conf->mail_dir, "envelope", NULL);
-	g_autofree char *dst = envelope_path(in, copy);
+	g_autofree char *dst = ingest_envelope_path(in->conf, copy);
 	g_autofree char *tmp = g_strconcat(dst, ".tmp", NULL);
 	g_autoptr(GByteArray) pk = handoff_encode(env);
 	int fd = util_mkdir_p(dir, 0750) < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -163,20 +156,6 @@ static void keep_envelope(struct intake *in, const char *copy, const struct hand
 	}
 	if (fd >= 0)
 		close(fd);
-}
-
-/* The kept envelope of copy into env; false when there is none. */
-static bool read_envelope(struct intake *in, const char *copy, struct handoff_request *env)
-{
-	g_autofree char *p = envelope_path(in, copy);
-	g_autofree char *buf = NULL;
-	gsize len;
-	if (!g_file_get_contents(p, &buf, &len, NULL))
-		return false;
-	if (handoff_decode(buf, len, env))
-		return true;
-	handoff_request_clear(env);
-	return false;
 }
 
 static void record_started(struct intake *in, const char *path, int deaths, const struct handoff_request *env)
@@ -204,7 +183,7 @@ static void record(struct intake *in, const char *path, const struct handoff_req
 		log_debug("%s: recorded already", path);
 		record_ended(in);
 		if (envelope_kept) {
-			g_autofree char *e = envelope_path(in, path);
+			g_autofree char *e = ingest_envelope_path(in->conf, path);
 			unlink(e);
 		}
 		return;
@@ -226,7 +205,7 @@ static void record(struct intake *in, const char *path, const struct handoff_req
 		if (res.drop_copy)
 			unlink(path);
 		if (envelope_kept) {
-			g_autofree char *e = envelope_path(in, path);
+			g_autofree char *e = ingest_envelope_path(in->conf, path);
 			unlink(e);
 		}
 		if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
@@ -253,10 +232,10 @@ static void retry_failed(struct intake *in)
 		const char *p = paths->pdata[i];
 		struct handoff_request env = { 0 };
 		if (access(p, F_OK) == 0) {
-			bool kept = read_envelope(in, p, &env);
+			bool kept = ingest_read_envelope(in->conf, p, &env);
 			record(in, p, &env, 1, kept);
 		} else {
-			g_autofree char *e = envelope_path(in, p);
+			g_autofree char *e = ingest_envelope_path(in->conf, p);
 			unlink(e);
 		}
 		handoff_request_clear(&env);

@@ -162,6 +162,21 @@ is "$(recorded $n)" 1 "the next intake records it at its start"
 is "$(state_of $n)" "QUEUED tp5" "with the kept envelope (-e tp5)"
 ok "and removes the envelope" test ! -e "$I/var/mail/envelope/$(basename "$p")"
 stop_intake
+# the same, recorded by `sercom recover` (no intake any more)
+serve
+mv "$I/var/attempts" "$I/var/attempts.off"
+touch "$I/var/attempts"
+nada
+"$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -e tp5 -v < "$f" 2> "$T/err"
+p=$(sed -n 's/^sercom-deliver: stored \(.*\): handed to the intake$/\1/p' "$T/err")
+for k in $(seq 100); do grep -q "$p: not recorded yet" "$I/intake.log" && break; sleep 0.05; done
+stop_intake
+rm "$I/var/attempts"
+mv "$I/var/attempts.off" "$I/var/attempts"
+touch -d '-2 minutes' "$p"
+"$SERCOM_BIN/sercom" -c "$I/sercom.conf" recover > "$T/recover" 2>&1
+is "$(state_of $n)" "QUEUED tp5" "sercom recover records a failed record with its kept envelope"
+ok "and removes the envelope" test ! -e "$I/var/mail/envelope/$(basename "$p")"
 "$SERCOM_BIN/sercom" -c "$I/sercom.conf" import-maildir --exercise tp5 "$I/var/mail/held" > "$T/import" 2>&1
 like "$(cat "$T/import")" 'imported: 1 queued' "a held mail is fed again with sercom import-maildir"
 
