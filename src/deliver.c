@@ -105,11 +105,13 @@ int main(int argc, char **argv)
 	                                  "Exit 0 when stored; 75 (try again later) otherwise.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	GError *err = NULL;
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+	bool parsed = g_option_context_parse(ctx, &argc, &argv, &err);
+	g_option_context_free(ctx);
+	if (!parsed) {
 		fprintf(stderr, "sercom-deliver: %s\n", err->message);
+		g_error_free(err);
 		return EX_TEMPFAIL_;
 	}
-	g_option_context_free(ctx);
 	if (version) {
 		printf("sercom-deliver %s\n", SERCOM_VERSION);
 		return 0;

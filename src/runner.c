@@ -653,11 +653,13 @@ int main(int argc, char **argv)
 	GOptionContext *ctx = g_option_context_new("- grade queued sercom attempts");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	GError *err = NULL;
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+	bool parsed = g_option_context_parse(ctx, &argc, &argv, &err);
+	g_option_context_free(ctx);
+	if (!parsed) {
 		fprintf(stderr, "sercom-runner: %s\n", err->message);
+		g_error_free(err);
 		return EX_USAGE_;
 	}
-	g_option_context_free(ctx);
 	if (version) {
 		printf("sercom-runner %s\n", SERCOM_VERSION);
 		return 0;
@@ -675,6 +677,8 @@ int main(int argc, char **argv)
 		/* started by hand or by systemd: say it where it is seen */
 		fprintf(stderr, "sercom-runner: %s\n", err->message);
 		log_error("%s", err->message);
+		g_error_free(err);
+		g_free(conf_path);
 		return EX_TEMPFAIL_;
 	}
 	r.nslots = jobs > 0 ? jobs : r.conf->workers > 0 ? r.conf->workers : 1;

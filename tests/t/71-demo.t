@@ -28,8 +28,8 @@ sed -i "s/^uid_base = 60000\$/uid_base = $((64500 + ($$ % 100) * 4))/" "$D/tests
 
 start=$(date +%s)
 # the demo of the copy, with the copy's programs: not the SERCOM_BIN of
-# `make check`, nor its make jobserver
-clean_env="env -u SERCOM_BIN -u SERCOM_TOP -u MAKEFLAGS -u MFLAGS -u MAKELEVEL"
+# `make check`, nor its make jobserver, nor SANITIZE=1 (a plain demo)
+clean_env="env -u SERCOM_BIN -u SERCOM_TOP -u SANITIZE -u MAKEFLAGS -u MFLAGS -u MAKELEVEL"
 (cd "$D" && $clean_env make -j2 demo) > "$T/demo.out" 2> "$T/demo.err"; rc=$?
 echo "# make demo: exit $rc in $(($(date +%s) - start)) s"
 is "$rc" 0 "make demo exits 0"
