@@ -60,8 +60,8 @@ SANDBOX     = sandbox
 GRADE       = diff grade queue
 COMPOSE     = compose transport
 
-OBJS_sercom-deliver = deliver util log conf spool handoff
-OBJS_sercom-ingest  = ingest-cli intake $(CORE) $(MAIL)
+OBJS_sercom-deliver = deliver mda util log conf spool handoff
+OBJS_sercom-ingest  = ingest-cli mda intake $(CORE) $(MAIL)
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
 OBJS_sercom-runner  = runner intake $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 OBJS_sercom         = sercom table $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)

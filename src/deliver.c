@@ -14,13 +14,13 @@
 #include "conf.h"
 #include "handoff.h"
 #include "log.h"
+#include "mda.h"
 #include "spool.h"
 #include "util.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +56,18 @@ static void add_option(GPtrArray *av, const char *flag, const char *value)
 	g_ptr_array_add(av, (char *)value);
 }
 
-/* No intake: sercom-ingest records the copy, with our options. Returns
- * only when it cannot be run. */
-static void ingest_here(const char *conf_path, const char *exercise, const char *sender,
-                        const char *recipient, bool verbose, const char *spool_name)
+/* No intake: sercom-ingest records the copy, with our options (the
+ * envelope as resolved here). Returns only when it cannot be run. */
+static void ingest_here(const struct mda_args *a, const char *spool_name)
 {
 	g_autofree char *prog = ingest_program();
 	GPtrArray *av = g_ptr_array_new();
 	g_ptr_array_add(av, "sercom-ingest");
-	add_option(av, "-c", conf_path);
-	add_option(av, "-e", exercise);
-	add_option(av, "-f", sender);
-	add_option(av, "-r", recipient);
-	if (verbose)
+	add_option(av, "-c", a->conf_path);
+	add_option(av, "-e", a->exercise);
+	add_option(av, "-f", a->sender);
+	add_option(av, "-r", a->recipient);
+	if (a->verbose)
 		g_ptr_array_add(av, "-v");
 	g_ptr_array_add(av, "--spooled");
 	g_ptr_array_add(av, (char *)spool_name);
@@ -83,45 +82,20 @@ static void ingest_here(const char *conf_path, const char *exercise, const char 
 
 int main(int argc, char **argv)
 {
-	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
-	for (size_t i = 0; i < G_N_ELEMENTS(crash_signals); i++)
-		signal(crash_signals[i], crash_handler);
-	/* a closed pipe from the MTA must not kill us silently with 141 */
-	signal(SIGPIPE, SIG_IGN);
+	struct mda_args a;
+	int rc = mda_start("sercom-deliver", "Stores one mailed submission and queues it for grading.\n"
+	                   "Exit 0 when stored; 75 (try again later) otherwise.",
+	                   NULL, crash_handler, &argc, &argv, &a);
+	if (rc >= 0)
+		return rc;
+	log_init("sercom-deliver", true, a.verbose);
 
-	g_autofree char *conf_path = NULL, *exercise = NULL, *sender = NULL, *recipient = NULL;
-	gboolean verbose = FALSE, version = FALSE;
-	GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file (default $SERCOM_CONF, /etc/sercom/sercom.conf)", "CONF" },
-		{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &exercise, "the exercise (else $EXTENSION, recipient +tag, Subject)", "EXERCISE" },
-		{ "sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "envelope sender (else $SENDER)", "SENDER" },
-		{ "recipient", 'r', 0, G_OPTION_ARG_STRING, &recipient, "envelope recipient (else $RECIPIENT)", "RECIPIENT" },
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "details on stderr", NULL },
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
-		{ NULL },
-	};
-	GOptionContext *ctx = g_option_context_new("< MESSAGE");
-	g_option_context_set_summary(ctx, "Stores one mailed submission and queues it for grading.\n"
-	                                  "Exit 0 when stored; 75 (try again later) otherwise.");
-	g_option_context_add_main_entries(ctx, entries, NULL);
 	GError *err = NULL;
-	bool parsed = g_option_context_parse(ctx, &argc, &argv, &err);
-	g_option_context_free(ctx);
-	if (!parsed) {
-		fprintf(stderr, "sercom-deliver: %s\n", err->message);
-		g_error_free(err);
-		return EX_TEMPFAIL_;
-	}
-	if (version) {
-		printf("sercom-deliver %s\n", SERCOM_VERSION);
-		return 0;
-	}
-	log_init("sercom-deliver", true, verbose);
-
-	struct sercom_conf *c = conf_load(conf_path, &err);
+	struct sercom_conf *c = conf_load(a.conf_path, &err);
 	if (!c) {
 		log_error("%s (exit 75: the MTA will retry)", err->message);
 		g_error_free(err);
+		mda_args_clear(&a);
 		return EX_TEMPFAIL_;
 	}
 	g_autofree char *path = NULL;
@@ -129,21 +103,23 @@ int main(int argc, char **argv)
 		log_error("%s (exit 75: the MTA will retry)", err->message);
 		g_error_free(err);
 		conf_free(c);
+		mda_args_clear(&a);
 		return EX_TEMPFAIL_;
 	}
+	g_autofree char *spool_name = g_path_get_basename(path);
 	struct handoff_request rq = {
-		.spool_name = g_path_get_basename(path),
-		.exercise = g_strdup(exercise),
-		.extension = g_strdup(g_getenv("EXTENSION")),
-		.sender = g_strdup(sender ? sender : g_getenv("SENDER")),
-		.recipient = g_strdup(recipient ? recipient : g_getenv("RECIPIENT")),
+		.spool_name = spool_name,
+		.exercise = a.exercise,
+		.extension = (char *)a.extension,
+		.sender = a.sender,
+		.recipient = a.recipient,
 	};
 	int code = EX_TEMPFAIL_;
 	g_autofree char *text = NULL;
 	switch (handoff_submit(c->var, &rq, ANSWER_WAIT_MS, &code, &text, &err)) {
 	case HANDOFF_NO_INTAKE:
-		log_debug("no intake listens: recording %s here", rq.spool_name);
-		ingest_here(conf_path, exercise, sender, recipient, verbose, rq.spool_name);
+		log_debug("no intake listens: recording %s here", spool_name);
+		ingest_here(&a, spool_name);
 		/* cannot run sercom-ingest: not recorded, the MTA retries */
 		unlink(path);
 		code = EX_TEMPFAIL_;
@@ -155,7 +131,7 @@ int main(int argc, char **argv)
 		}
 		/* refused (a copy it cannot read): still ours to record */
 		log_warn("%s: recording it here", text);
-		ingest_here(conf_path, exercise, sender, recipient, verbose, rq.spool_name);
+		ingest_here(&a, spool_name);
 		unlink(path);
 		code = EX_TEMPFAIL_;
 		break;
@@ -169,7 +145,7 @@ int main(int argc, char **argv)
 		code = EX_TEMPFAIL_;
 		break;
 	}
-	handoff_request_clear(&rq);
 	conf_free(c);
+	mda_args_clear(&a);
 	return code;
 }

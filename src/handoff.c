@@ -174,10 +174,7 @@ fail:;
 	return -1;
 }
 
-/* Spool names are ours (spool.c): a plain file name of new/. Anything else
- * (a path, "..", a dot file) would let the sender of the request make the
- * intake read a file it did not spool. */
-static bool valid_spool_name(const char *n)
+bool handoff_valid_spool_name(const char *n)
 {
 	return n && n[0] && n[0] != '.' && !strchr(n, '/') && strlen(n) < 256;
 }
@@ -201,7 +198,7 @@ bool handoff_decode(const char *buf, size_t len, struct handoff_request *rq)
 		if (slot && !*slot)
 			*slot = g_strdup(value);
 	}
-	return valid_spool_name(rq->spool_name);
+	return handoff_valid_spool_name(rq->spool_name);
 }
 
 int handoff_accept(int listen_fd, struct handoff_request *rq, int timeout_ms, GError **err)

@@ -31,6 +31,10 @@ struct handoff_request {
 	char *exercise, *extension, *sender, *recipient; /* NULL when absent */
 };
 void handoff_request_clear(struct handoff_request *rq);
+/* Spool names are ours (spool.c): a plain file name of new/. Anything else
+ * (a path, "..", a dot file) would let the sender of a request make the
+ * intake, or sercom-ingest --spooled, read a file it did not spool. */
+bool handoff_valid_spool_name(const char *name);
 /* The request's packet, also how the intake keeps an envelope on disk
  * (its crash marker, var/mail/envelope/NAME); decode validates it. */
 GByteArray *handoff_encode(const struct handoff_request *rq);

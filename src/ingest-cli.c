@@ -6,9 +6,11 @@
  * same options, so it is an MDA of its own too. --serve runs the intake
  * (intake.h) in the foreground, as sercom-runner does in a child. */
 #include "conf.h"
+#include "handoff.h"
 #include "ingest.h"
 #include "intake.h"
 #include "log.h"
+#include "mda.h"
 #include "spool.h"
 #include "store.h"
 #include "util.h"
@@ -59,65 +61,47 @@ static int serve(const struct sercom_conf *c)
 
 int main(int argc, char **argv)
 {
-	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
-	for (size_t i = 0; i < G_N_ELEMENTS(crash_signals); i++)
-		signal(crash_signals[i], crash_handler);
-	/* a closed pipe from the MTA must not kill us silently with 141 */
-	signal(SIGPIPE, SIG_IGN);
-
-	g_autofree char *conf_path = NULL, *exercise = NULL, *sender = NULL, *recipient = NULL, *spooled = NULL;
-	gboolean verbose = FALSE, version = FALSE, serve_mode = FALSE;
-	GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file (default $SERCOM_CONF, /etc/sercom/sercom.conf)", "CONF" },
-		{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &exercise, "the exercise (else $EXTENSION, recipient +tag, Subject)", "EXERCISE" },
-		{ "sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "envelope sender (else $SENDER)", "SENDER" },
-		{ "recipient", 'r', 0, G_OPTION_ARG_STRING, &recipient, "envelope recipient (else $RECIPIENT)", "RECIPIENT" },
+	g_autofree char *spooled = NULL;
+	gboolean serve_mode = FALSE;
+	const GOptionEntry extra[] = {
 		{ "spooled", 0, 0, G_OPTION_ARG_STRING, &spooled, "record this file of var/mail/new instead of reading stdin", "NAME" },
 		{ "serve", 0, 0, G_OPTION_ARG_NONE, &serve_mode, "run the intake in the foreground until SIGTERM", NULL },
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "details on stderr", NULL },
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
 		{ NULL },
 	};
-	GOptionContext *ctx = g_option_context_new("< MESSAGE");
-	g_option_context_set_summary(ctx, "Records one mailed submission and queues it for grading.\n"
-	                                  "Exit 0 when stored; 75 (try again later) otherwise.");
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	GError *err = NULL;
-	bool parsed = g_option_context_parse(ctx, &argc, &argv, &err);
-	g_option_context_free(ctx);
-	if (!parsed) {
-		fprintf(stderr, "sercom-ingest: %s\n", err->message);
-		g_error_free(err);
-		return EX_TEMPFAIL_;
-	}
-	if (version) {
-		printf("sercom-ingest %s\n", SERCOM_VERSION);
-		return 0;
-	}
+	struct mda_args a;
+	int rc = mda_start("sercom-ingest", "Records one mailed submission and queues it for grading.\n"
+	                   "Exit 0 when stored; 75 (try again later) otherwise.",
+	                   extra, crash_handler, &argc, &argv, &a);
+	if (rc >= 0)
+		return rc;
 	/* run for sercom-deliver, it logs under that name: one MDA in syslog */
-	log_init(spooled ? "sercom-deliver" : "sercom-ingest", true, verbose);
+	log_init(spooled ? "sercom-deliver" : "sercom-ingest", true, a.verbose);
 
 	struct ingest_opts o = {
-		.exercise = exercise,
-		.extension = g_getenv("EXTENSION"),
-		.sender = sender ? sender : g_getenv("SENDER"),
-		.recipient = recipient ? recipient : g_getenv("RECIPIENT"),
+		.exercise = a.exercise,
+		.extension = a.extension,
+		.sender = a.sender,
+		.recipient = a.recipient,
 	};
-	struct sercom_conf *c = conf_load(conf_path, &err);
+	GError *err = NULL;
+	struct sercom_conf *c = conf_load(a.conf_path, &err);
 	if (!c) {
 		log_error("%s", err->message);
+		g_error_free(err);
+		mda_args_clear(&a);
 		return EX_TEMPFAIL_;
 	}
 	if (serve_mode) {
-		int rc = serve(c);
+		rc = serve(c);
 		conf_free(c);
+		mda_args_clear(&a);
 		return rc;
 	}
 	int status = EX_TEMPFAIL_;
 	struct store *s = NULL;
 	struct ingest_result res = { 0 };
 	g_autofree char *path = NULL; /* --spooled: the copy, until it is handed on */
-	if (spooled && (!spooled[0] || spooled[0] == '.' || strchr(spooled, '/'))) {
+	if (spooled && !handoff_valid_spool_name(spooled)) {
 		g_set_error(&err, SERCOM_ERROR, EINVAL, "--spooled %s: not a file name of var/mail/new", spooled);
 		goto out;
 	}
@@ -125,7 +109,7 @@ int main(int argc, char **argv)
 		path = g_build_filename(c->mail_dir, "new", spooled, NULL);
 	if (!spool_init(c->mail_dir, &err))
 		goto out;
-	int rc = util_mkdir_p(c->attempts_dir, 0755);
+	rc = util_mkdir_p(c->attempts_dir, 0755);
 	if (rc < 0) {
 		g_set_error(&err, SERCOM_ERROR, -rc, "%s: %s", c->attempts_dir, g_strerror(-rc));
 		goto out;
@@ -162,5 +146,6 @@ out:
 	ingest_result_clear(&res);
 	store_close(s);
 	conf_free(c);
+	mda_args_clear(&a);
 	return status;
 }

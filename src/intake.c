@@ -172,23 +172,34 @@ static void record_ended(struct intake *in)
 	mark(in, NULL, 0, NULL);
 }
 
-/* Records path with its envelope (deaths: intakes it killed so far). */
-static void record(struct intake *in, const char *path, const struct handoff_request *env, int deaths,
-                   bool envelope_kept)
+static void forget_envelope(struct intake *in, const char *copy)
+{
+	g_autofree char *e = ingest_envelope_path(in->conf, copy);
+	unlink(e);
+}
+
+/* Whether copy is still there and has no record (a recovery may have been
+ * first): the copies of settle() and retry_failed() (a fresh handoff's
+ * cannot be recorded yet). */
+static bool unrecorded(struct intake *in, const char *copy)
 {
 	GError *err = NULL;
-	int known = ingest_is_recorded(in->store, path, &err);
-	if (known > 0) {
-		/* a recovery was first: nothing to do twice */
-		log_debug("%s: recorded already", path);
-		record_ended(in);
-		if (envelope_kept) {
-			g_autofree char *e = ingest_envelope_path(in->conf, path);
-			unlink(e);
-		}
-		return;
-	}
+	int known = ingest_is_recorded(in->store, copy, &err);
 	g_clear_error(&err);
+	return known == 0 && access(copy, F_OK) == 0;
+}
+
+/* Records path with its envelope (deaths: intakes it killed so far). A
+ * client waiting on answer_fd (or -1) is answered once the envelope is on
+ * disk, before the record. */
+static void record(struct intake *in, const char *path, const struct handoff_request *env, int deaths,
+                   bool envelope_kept, int answer_fd)
+{
+	record_started(in, path, deaths, env);
+	if (answer_fd >= 0) {
+		g_autofree char *text = g_strdup_printf("stored %s: handed to the intake", path);
+		handoff_answer(answer_fd, 0, text);
+	}
 	struct ingest_opts o = {
 		.exercise = env->exercise,
 		.extension = env->extension,
@@ -196,7 +207,7 @@ static void record(struct intake *in, const char *path, const struct handoff_req
 		.recipient = env->recipient,
 	};
 	struct ingest_result res = { 0 };
-	record_started(in, path, deaths, env);
+	GError *err = NULL;
 	bool ok = ingest_spooled(in->conf, in->store, path, &o, &res, &err);
 	record_ended(in);
 	if (ok) {
@@ -204,10 +215,8 @@ static void record(struct intake *in, const char *path, const struct handoff_req
 		log_info("%s", text);
 		if (res.drop_copy)
 			unlink(path);
-		if (envelope_kept) {
-			g_autofree char *e = ingest_envelope_path(in->conf, path);
-			unlink(e);
-		}
+		if (envelope_kept)
+			forget_envelope(in, path);
 		if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
 			ingest_wake_runner(in->conf);
 	} else {
@@ -230,14 +239,13 @@ static void retry_failed(struct intake *in)
 	in->next_retry = 0;
 	for (guint i = 0; i < paths->len; i++) {
 		const char *p = paths->pdata[i];
-		struct handoff_request env = { 0 };
-		if (access(p, F_OK) == 0) {
-			bool kept = ingest_read_envelope(in->conf, p, &env);
-			record(in, p, &env, 1, kept);
-		} else {
-			g_autofree char *e = ingest_envelope_path(in->conf, p);
-			unlink(e);
+		if (!unrecorded(in, p)) {
+			forget_envelope(in, p);
+			continue;
 		}
+		struct handoff_request env = { 0 };
+		bool kept = ingest_read_envelope(in->conf, p, &env);
+		record(in, p, &env, 0, kept, -1);
 		handoff_request_clear(&env);
 	}
 	g_ptr_array_free(paths, TRUE);
@@ -304,17 +312,14 @@ static void settle(struct intake *in)
 		size_t off = (size_t)(nl + 1 - buf);
 		if (envlen && off + envlen <= (size_t)n && !handoff_decode(nl + 1, envlen, &env))
 			handoff_request_clear(&env);
-		GError *err = NULL;
-		int known = ingest_is_recorded(in->store, path, &err);
-		g_clear_error(&err);
-		if (known != 0 || access(path, F_OK) < 0) {
+		if (!unrecorded(in, path)) {
 			mark(in, NULL, 0, NULL);
 		} else if (deaths >= MAX_DEATHS) {
 			hold(in, path, deaths);
 			mark(in, NULL, 0, NULL);
 		} else {
 			log_warn("%s: the last intake died recording it (%d of %d): once more", path, deaths, MAX_DEATHS);
-			record(in, path, &env, deaths, false);
+			record(in, path, &env, deaths, false, -1);
 		}
 		handoff_request_clear(&env);
 	} else if (n > 0) {
@@ -357,11 +362,7 @@ static void serve_one(struct intake *in, int conn, const struct handoff_request 
 		return;
 	}
 	close(fd);
-	/* the envelope is on disk before the MTA lets go */
-	mark(in, path, 0, rq);
-	g_autofree char *text = g_strdup_printf("stored %s: handed to the intake", path);
-	handoff_answer(conn, 0, text);
-	record(in, path, rq, 0, false);
+	record(in, path, rq, 0, false, conn);
 }
 
 /* Serves the connections waiting on the (non-blocking) socket, at most

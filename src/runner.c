@@ -383,28 +383,39 @@ static void release_dead_workers(struct runner *r)
 	g_strfreev(workers);
 }
 
+/* The next tick in ms, then every TICK_S again. */
+static void tick_in(struct runner *r, int64_t ms)
+{
+	struct itimerspec its = { .it_interval = { TICK_S, 0 },
+	                          .it_value = { ms / 1000, (ms % 1000) * 1000000L } };
+	timerfd_settime(r->timer_fd, 0, &its, NULL);
+}
+
+static void intake_died(struct runner *r, int status)
+{
+	r->intake_pid = 0;
+	if (r->stopping)
+		return;
+	if (WIFSIGNALED(status))
+		log_error("intake killed by signal %d: starting another", WTERMSIG(status));
+	else
+		log_error("intake exited with %d: starting another", WEXITSTATUS(status));
+	/* meanwhile sercom-deliver records in processes of its own; one that
+	 * fails at once (another runner's intake serves the instance) is not
+	 * restarted in a loop */
+	bool quick = WIFEXITED(status) && util_now_ms() - r->intake_started < 10000;
+	int64_t delay = quick ? 30000 : COOLDOWN_MS;
+	r->intake_restart_at = util_now_ms() + delay;
+	tick_in(r, delay);
+}
+
 static void reap(struct runner *r)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == r->intake_pid) {
-			r->intake_pid = 0;
-			if (r->stopping)
-				continue;
-			if (WIFSIGNALED(status))
-				log_error("intake killed by signal %d: starting another", WTERMSIG(status));
-			else
-				log_error("intake exited with %d: starting another", WEXITSTATUS(status));
-			/* meanwhile sercom-deliver records in processes of its own;
-			 * one that fails at once (another runner's intake serves
-			 * the instance) is not restarted in a loop */
-			bool quick = WIFEXITED(status) && util_now_ms() - r->intake_started < 10000;
-			int64_t delay = quick ? 30000 : COOLDOWN_MS;
-			r->intake_restart_at = util_now_ms() + delay;
-			struct itimerspec its = { .it_interval = { TICK_S, 0 },
-			                          .it_value = { delay / 1000, (delay % 1000) * 1000000L } };
-			timerfd_settime(r->timer_fd, 0, &its, NULL);
+			intake_died(r, status);
 			continue;
 		}
 		int slot = -1;
@@ -424,9 +435,7 @@ static void reap(struct runner *r)
 		 * cgroup before it is gone. A second also stops crash loops from
 		 * spending the retry budget in a blink. */
 		r->cooldown_until = util_now_ms() + COOLDOWN_MS;
-		struct itimerspec its = { .it_interval = { TICK_S, 0 },
-		                          .it_value = { 0, COOLDOWN_MS * 1000000L } };
-		timerfd_settime(r->timer_fd, 0, &its, NULL);
+		tick_in(r, COOLDOWN_MS);
 		cleanup_free char *w = worker_name(r, pid);
 		if (WIFSIGNALED(status))
 			log_error("worker %s (slot %d) killed by signal %d", w, slot, WTERMSIG(status));
@@ -548,8 +557,7 @@ static int supervise(struct runner *r)
 	r->fifo_fd = open_fifo(r->conf->fifo_path);
 	if (r->fifo_fd < 0)
 		return EX_TEMPFAIL_;
-	struct itimerspec its = { .it_interval = { TICK_S, 0 }, .it_value = { TICK_S, 0 } };
-	timerfd_settime(r->timer_fd, 0, &its, NULL);
+	tick_in(r, TICK_S * 1000);
 
 	release_dead_workers(r);
 	release(r, NULL);

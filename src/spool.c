@@ -135,25 +135,11 @@ bool spool_from_fd(const char *maildir, int fd, char **final_path, GError **err)
 	struct spool_tmp t;
 	if (!spool_tmp_open(maildir, &t, err))
 		return false;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			g_set_error(err, SERCOM_ERROR, e, "reading the message: %s", g_strerror(e));
-			spool_tmp_abort(&t);
-			return false;
-		}
-		if (n == 0)
-			break;
-		int r = util_write_all(t.fd, buf, (size_t)n);
-		if (r < 0) {
-			g_set_error(err, SERCOM_ERROR, -r, "%s: write: %s", t.tmp_path, g_strerror(-r));
-			spool_tmp_abort(&t);
-			return false;
-		}
+	int r = util_copy_fd(fd, t.fd);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "storing the message in %s: %s", t.tmp_path, g_strerror(-r));
+		spool_tmp_abort(&t);
+		return false;
 	}
 	return spool_tmp_commit(maildir, &t, final_path, err);
 }

@@ -136,6 +136,23 @@ int util_rm_rf(const char *path)
 	return r;
 }
 
+int util_copy_fd(int in, int out)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		int r = util_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+}
+
 static int copy_file_at(int sfd, const char *name, int dfd, mode_t mode)
 {
 	int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -147,21 +164,7 @@ static int copy_file_at(int sfd, const char *name, int dfd, mode_t mode)
 		close(in);
 		return e;
 	}
-	int r = 0;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((r = util_write_all(out, buf, (size_t)n)) < 0)
-			break;
-	}
+	int r = util_copy_fd(in, out);
 	close(in);
 	if (close(out) < 0 && r == 0)
 		r = -errno;

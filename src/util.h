@@ -28,6 +28,8 @@ void util_cleanup_fd(int *fd);
 
 /* Writes all of buf, retrying on EINTR and short writes; -errno on failure. */
 int util_write_all(int fd, const void *buf, size_t len);
+/* Copies in to its end into out; 0, or -errno. */
+int util_copy_fd(int in, int out);
 /* Reads fd to EOF into *out, refusing more than max bytes (-EFBIG). */
 int util_read_fd(int fd, size_t max, GByteArray **out);
 /* fsyncs a directory so a new entry in it survives a crash; -errno. */

@@ -78,6 +78,12 @@ fs=$(df -T "$W" | awk 'NR==2 {print $2}')
 
 # --- one round of each agent; prints the total ms
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+serve_intake() { # DIR: an intake serves the instance; its pid in ipid
+	"$SERCOM_BIN/sercom-ingest" -c "$1/sercom.conf" --serve 2> "$1/intake.log" &
+	ipid=$!
+	local k
+	for k in $(seq 100); do [ -S "$1/var/intake.sock" ] && break; sleep 0.05; done
+}
 run_sercom() { # DIR [no-intake]
 	local t0 k ipid=
 	make_instance "$1" > /dev/null || { echo "make_instance failed" >&2; return 1; }
@@ -85,23 +91,14 @@ run_sercom() { # DIR [no-intake]
 	# It answers once the spooled copy is its own and records the mail
 	# while the next sercom-deliver starts; the clock stops when all are
 	# recorded. no-intake: each sercom-deliver runs sercom-ingest.
-	if [ -z "${2:-}" ]; then
-		"$SERCOM_BIN/sercom-ingest" -c "$1/sercom.conf" --serve 2> "$1/intake.log" &
-		ipid=$!
-		for k in $(seq 100); do [ -S "$1/var/intake.sock" ] && break; sleep 0.05; done
-	fi
+	[ -z "${2:-}" ] && serve_intake "$1"
 	t0=$(now_ms)
 	for k in $(seq 1 "$NM"); do
 		"$SERCOM_BIN/sercom-deliver" -c "$1/sercom.conf" < "$W/corpus/$k" || echo "sercom-deliver: exit $? on mail $k" >&2
 	done
 	local t1
 	t1=$(now_ms)
-	if [ -n "$ipid" ]; then
-		for k in $(seq 1000); do
-			[ "$(sql "$1" "SELECT count(*) FROM messages" 2>/dev/null)" = "$NM" ] && break
-			sleep 0.002
-		done
-	fi
+	[ -n "$ipid" ] && wait_messages "$1" "$NM" 0.002
 	echo "$(( $(now_ms) - t0 )) $(( t1 - t0 ))"
 	[ -n "$ipid" ] && { kill "$ipid"; wait "$ipid"; }
 	local n
@@ -193,13 +190,11 @@ big_out=$(sql "$W/mem" "SELECT outcome FROM messages WHERE message_id = 'bench-b
 # the intake holds the parse when it runs: its high-water mark after the
 # same mails and the big one
 make_instance "$W/mem2" > /dev/null
-"$SERCOM_BIN/sercom-ingest" -c "$W/mem2/sercom.conf" --serve 2> /dev/null &
-ipid=$!
-for k in $(seq 100); do [ -S "$W/mem2/var/intake.sock" ] && break; sleep 0.05; done
+serve_intake "$W/mem2"
 for k in $(seq 1 20); do "$SERCOM_BIN/sercom-deliver" -c "$W/mem2/sercom.conf" < "$W/corpus/$k"; done
 sed 's/bench-big\./bench-big2./' "$big" | "$SERCOM_BIN/sercom-deliver" -c "$W/mem2/sercom.conf"
 # it answers before it records: its peak is reached once the big one is in
-for k in $(seq 1000); do [ "$(sql "$W/mem2" "SELECT count(*) FROM messages" 2>/dev/null)" = 21 ] && break; sleep 0.01; done
+wait_messages "$W/mem2" 21
 intake_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$ipid/status")
 kill "$ipid"; wait "$ipid"
 verdict() { [ "$1" = 1 ] && echo OK || { echo MISSED; missed=1; }; }

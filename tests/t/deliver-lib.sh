@@ -68,12 +68,13 @@ wait_recorded() {
 	return 1
 }
 
-# wait_messages INSTANCE N: until the instance has N messages rows (20 s).
+# wait_messages INSTANCE N [POLL]: until the instance has N messages rows
+# (20 s at most; a look every POLL seconds, 0.01).
 wait_messages() {
-	local k
-	for k in $(seq 2000); do
+	local poll=${3:-0.01} end=$(( $(date +%s) + 20 ))
+	while [ "$(date +%s)" -le $end ]; do
 		[ "$(sql "$1" "SELECT count(*) FROM messages" 2>/dev/null)" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.01
+		sleep "$poll"
 	done
 	return 1
 }
