@@ -86,6 +86,7 @@ UNIT_compose  = compose transport exercise compare store conf util log spool
 UNIT_transport = transport compose exercise compare store conf util log spool
 UNIT_sandbox  = sandbox util log
 UNIT_queue    = queue store conf util log
+UNIT_table    = table util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz

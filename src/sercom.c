@@ -962,6 +962,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	table_escape_stdio();
 	const char *conf_path = NULL;
 	bool verbose = false;
 	int i = 1;

@@ -3,6 +3,7 @@
 #ifndef SERCOM_TABLE_H
 #define SERCOM_TABLE_H
 
+#include <glib.h>
 #include <stdio.h>
 #include <stdbool.h>
 
@@ -18,5 +19,14 @@ void table_print(const struct table *t, FILE *f, enum table_format fmt);
 void table_free(struct table *t);
 /* "text", "csv", "json" -> format; false when unknown. */
 bool table_format_parse(const char *s, enum table_format *out);
+/* Replaces stdout and stderr with streams that escape terminal controls
+ * (C0 but tab and newline, a CR not before LF, DEL, C1, bytes that are not
+ * UTF-8) as \xNN / \u{NN}: every text the admin tool prints carries
+ * student-made names. Call first in main(). */
+void table_escape_stdio(void);
+/* The filter itself: escapes in[0..n) into out, leaving what may still
+ * become valid (a CR at the end, a cut UTF-8 sequence) unless final.
+ * Returns the number of bytes consumed. */
+size_t table_escape_controls(const unsigned char *in, size_t n, bool final, GString *out);
 
 #endif

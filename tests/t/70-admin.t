@@ -311,4 +311,25 @@ like "$(cat "$T/g2.csv")" "s002,Beto Barrios,beto@example.edu,ACCEPTED" "grades 
 S show 1 > /dev/null; is "$?" 0 "show of a purged attempt still works"
 S purge > /dev/null 2>&1; is "$?" 64 "purge without --older-than is a usage error"
 
+# ---- terminal controls (tests/hostile/escape_names.c) -------------------
+# a program that names files with escape sequences and prints one: what
+# show and attempts print carries no raw control byte (table.c)
+mail "Ana Alumna <ana@example.edu>" "tp1 \033[2J" "esc.$$@test" "$SERCOM_TOP/tests/hostile/escape_names.c" |
+	sed 's/name="escape_names.c"/name="tp.c"/; s/filename="escape_names.c"/filename="tp.c"/' > "$T/mesc"
+"$SERCOM_BIN/sercom-deliver" -c "$C" < "$T/mesc"; is "$?" 0 "sercom-deliver stores the escape-names submission"
+ok "sercom-runner --once (escape names)" runner
+ID_ESC=$(sql "$I" "SELECT a.id FROM attempts a JOIN messages m ON m.id = a.message WHERE m.message_id = 'esc.$$@test'")
+ok "the runner recorded the escape file names" \
+	test "$(sql "$I" "SELECT count(*) FROM results WHERE attempt = '$ID_ESC' AND instr(note, char(27)) > 0")" -gt 0
+S show "$ID_ESC" > "$T/show-esc.txt" 2>&1; is "$?" 0 "show of the escape-names attempt"
+S attempts --student s001 > "$T/att-esc.txt" 2>&1
+S attempts --student s001 --format csv > "$T/att-esc.csv" 2>&1
+for f in show-esc.txt att-esc.txt att-esc.csv; do
+	is "$(LC_ALL=C tr -d '\t\n' < "$T/$f" | LC_ALL=C tr -d '\r' | LC_ALL=C tr -d ' -~\200-\377' | wc -c)" 0 "$f: no control byte but tab, newline and CSV's CR"
+done
+like "$(cat "$T/show-esc.txt")" 'unexpected file \\x1b\[2J\\x1b\[1;31mHACKED' "show names the file, escaped"
+like "$(cat "$T/show-esc.txt")" 'bell\\x07\\rspoof' "a lone CR and a bell are escaped"
+like "$(cat "$T/show-esc.txt")" 'csi\\u009b2J' "a C1 control is escaped"
+ok "CSV keeps its CRLF line ends" grep -q $'\r$' "$T/att-esc.csv"
+
 done_testing
