@@ -1,3 +1,4 @@
+/* expect: OK */
 /* Attack on the staff's terminal: a tp1 submission that creates files
  * whose names are terminal escape sequences (clear the screen, red text),
  * and prints one on stdout. The runner reports "unexpected file NAME" and
