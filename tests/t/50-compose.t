@@ -7,13 +7,16 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-postfix.sh"
 
-[ -x "$SERCOM_BIN/sercom" ] || skip_all "bin/sercom not built"
+# our own programs missing or failing is a failure, never a SKIP
+for p in sercom sercom-deliver sercom-runner; do
+	[ -x "$SERCOM_BIN/$p" ] || { echo "Bail out! $SERCOM_BIN/$p not built"; exit 1; }
+done
 tmpdir
 mkdir -p "$T/ex"
 fx_exercise "$T/ex"
 I=$T/i
 C=$I/sercom.conf
-SERCOM_EXERCISES=$T/ex make_instance "$I" || { echo "1..0 # SKIP sercom init failed"; exit 0; }
+SERCOM_EXERCISES=$T/ex make_instance "$I" || { echo "Bail out! sercom init of the test instance failed"; exit 1; }
 R=$I/replies/new
 
 newest() { ls -t "$R"/* 2>/dev/null | head -1; }
@@ -67,11 +70,7 @@ r1=$(fx_attempt "$I" beto@example.edu REJECTED REJECTED "" missing_required "tp.
 r2=$(fx_attempt "$I" ana@example.edu REJECTED REJECTED "" attempts_exhausted 10)
 r3=$(fx_attempt "$I" MAILER-DAEMON@example.edu REJECTED REJECTED "" unknown_sender MAILER-DAEMON@example.edu)
 e1=$(fx_attempt "$I" carla@example.edu ERROR INTERNAL_ERROR 1)
-if [ -x "$SERCOM_BIN/sercom-runner" ]; then
-	ok "sercom-runner --once" quiet sercom-runner -c "$C" --once
-else
-	ok "compose via resend (no runner built)" quiet sh -c "for i in $r1 $r2 $r3 $e1; do sercom -c '$C' resend \$i; done"
-fi
+ok "sercom-runner --once" quiet sercom-runner -c "$C" --once
 is "$(( $(count) - before ))" 4 "3 replies + 1 admin notice"
 is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients LIKE '%MAILER-DAEMON%'")" 0 "no reply to MAILER-DAEMON"
 is "$(sql "$I" "SELECT answered FROM attempts WHERE id = $r3")" 1 "the robot's attempt is marked answered"
@@ -86,7 +85,7 @@ is "$(mail_header "$f" subject)" "[algo1] Result of attempt 1 (exercise tp1): IN
 
 # --- hostile mails through the MDA ---------------------------------------------
 H=$SERCOM_TOP/tests/hostile/mail
-if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
+{
 	# mallory is a student: the submissions go as far as they can (nul-output
 	# is graded where the sandbox runs, and its output differs from 01-basic's)
 	sql "$I" "INSERT INTO students VALUES ('m1', 'Mallory'); INSERT INTO student_emails VALUES ('mallory@attacker.example', 'm1');"
@@ -96,13 +95,7 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 		ok "deliver $m" sercom-deliver -c "$C" -f mallory@attacker.example < "$H/$m.eml"
 	done
 	ok "deliver mailer-daemon (null sender)" sercom-deliver -c "$C" -f "" < "$H/mailer-daemon.eml"
-	if [ -x "$SERCOM_BIN/sercom-runner" ]; then
-		sercom-runner -c "$C" --once >/dev/null 2>&1
-	else
-		for i in $(sql "$I" "SELECT id FROM attempts WHERE answered = 0 AND state IN ('REJECTED','DONE','ERROR')"); do
-			sercom -c "$C" resend "$i" >/dev/null 2>&1
-		done
-	fi
+	ok "sercom-runner --once grades and answers them" quiet sercom-runner -c "$C" --once
 	# (plus a notice to staff@ when a grading ends in INTERNAL_ERROR here)
 	is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients = 'mallory@attacker.example'")" 3 "the three hostile submissions are answered"
 	is "$(sql "$I" "SELECT count(*) FROM messages WHERE outcome = 'automatic' AND sender LIKE 'MAILER-DAEMON@%'")" 1 "the bounce is recorded as automatic"
@@ -117,15 +110,16 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 	is "$(sql "$I" "SELECT count(*) FROM outbox WHERE recipients LIKE '%MAILER-DAEMON%' OR recipients = '' OR recipients LIKE '%evil%'")" 0 "no reply to the robot or the victim"
 	ok "every reply is 7-bit" sh -c "! LC_ALL=C grep -q -P '[\\x80-\\xff\\x00]' '$R'/*"
 	g=$(grep -l 'nul-output-1@attacker.example' "$R"/* | head -1)
-	if [ -n "$g" ] && mail_part "$g" 01-basic.stdout.diff > "$T/nul.diff" 2>/dev/null; then
-		ok "the NUL/invalid UTF-8 output's diff is valid UTF-8 without NUL" sh -c "iconv -f utf-8 -t utf-8 '$T/nul.diff' >/dev/null && ! LC_ALL=C grep -q -P '\\x00' '$T/nul.diff'"
+	if [ "$(id -u)" = 0 ]; then
+		ok "nul-output was graded and its reply has the stdout diff" eval 'mail_part "$g" 01-basic.stdout.diff > "$T/nul.diff"'
+		ok "the NUL/invalid UTF-8 output's diff is valid UTF-8 without NUL" sh -c "[ -s '$T/nul.diff' ] && iconv -f utf-8 -t utf-8 '$T/nul.diff' >/dev/null && ! LC_ALL=C grep -q -P '\\x00' '$T/nul.diff'"
 	else
-		_tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP nul-output was not graded here ($(mail_header "$g" subject))"
+		_tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP NOT ROOT: the sandbox cannot grade nul-output here"
 	fi
 	# archive entry names with a newline and a note line of their own (after
 	# the others are graded: a newer submission supersedes a queued one)
 	ok "deliver note-lines" sercom-deliver -c "$C" -f mallory@attacker.example < "$H/note-lines.eml"
-	sercom-runner -c "$C" --once >/dev/null 2>&1
+	ok "sercom-runner --once grades note-lines" quiet sercom-runner -c "$C" --once
 	note=$(sql "$I" "SELECT a.note FROM attempts a JOIN messages m ON a.message = m.id WHERE m.message_id = 'note-lines-1@attacker.example'")
 	is "$(printf '%s\n' "$note" | grep -vc '^\(ignored\|skipped\): ')" 0 "note-lines: every line of the attempt's note is one of ours"
 	like "$note" 'skipped: .*FORGED-1.*; .*evil.*FORGED-2.*zip-slip' "note-lines: both entries are listed as left out"
@@ -133,9 +127,7 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 	mail_part "$g" "" > "$T/note-lines.txt" 2>/dev/null
 	is "$(grep -c '^Left out of the archives' "$T/note-lines.txt")" 1 "note-lines: the reply says once what was left out"
 	is "$(grep -c -e '^FORGED' -e '^skipped:' -e '^ignored:' -e '^Ignored' "$T/note-lines.txt")" 0 "note-lines: no forged line in the reply"
-else
-	for n in $(seq 16); do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP sercom-deliver not built"; done
-fi
+}
 
 [ -n "$SERCOM_KEEP" ] && cp -r "$I/replies" "$SERCOM_KEEP"
 done_testing

@@ -43,7 +43,7 @@ is "$(mail_header "$f" subject)" "[algo1] Result of attempt 1 (exercise tp1): AC
 is "$(mail_header "$f" return-path)" "<staff@test.example>" "envelope sender is the admin (-f)"
 is "$(mail_header "$f" delivered-to)" "ana@test.example" "delivered to the student only"
 is "$(mail_header "$f" x-sercom-attempt)" "$id" "X-Sercom-Attempt"
-like "$(grep -c '' "$PF/maillog")" '^[0-9]+$' "postfix logged to its own maillog"
+ok "postfix logged to its own maillog" test -s "$PF/maillog"
 ok "postfix logged the delivery" grep -q "to=<ana@test.example>.*status=sent" "$PF/maillog"
 
 # 20 graded attempts, not yet answered

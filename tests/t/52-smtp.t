@@ -75,10 +75,14 @@ sql "$I" "UPDATE outbox SET state = 'FAILED' WHERE attempt = $id"
 
 setkey tls_ca "$PF/tls/ca.pem"
 before=$(pf_count ana)
+# only what postfix logs from here on: the refused attempt above completed
+# a handshake too, and its line must not pass for this one's
+log0=$(wc -l < "$PF/maillog")
 id=$(reply ana@test.example)
 is "$(state "$id")" SENT "STARTTLS verified against tls_ca: sent"
 ok "delivered" pf_wait ana $((before + 1)) 30
-ok "postfix saw TLS" grep -q "Trusted TLS connection established from localhost\|TLS connection established from localhost" "$PF/maillog"
+ok "postfix saw TLS on this connection" eval 'tail -n +$((log0 + 1)) "$PF/maillog" | grep -q "TLS connection established from localhost"'
+
 
 delkey tls_ca
 setkey tls_verify no

@@ -62,8 +62,9 @@ like "$dom" '<table class="diff"' "chromium parsed the side-by-side table"
 like "$dom" 'case 02-negative: stdout' "with its caption"
 
 # --- the whole pipeline, when it can run here ------------------------------------
-graded=0
-if [ -x "$SERCOM_BIN/sercom-deliver" ] && [ -x "$SERCOM_BIN/sercom-runner" ]; then
+# our own programs failing is a failure; only a machine that cannot run the
+# sandbox (not root) skips this part, loudly
+if [ "$(id -u)" = 0 ]; then
 	d=$T/ex/tp1
 	printf '2 -3\n' > "$d/tests/02-negative/stdin"
 	printf -- '-1\n' > "$d/tests/02-negative/stdout"
@@ -87,21 +88,25 @@ Content-Disposition: attachment; filename="tp.c"
 int main(void) { int a, b; if (scanf("%d %d", &a, &b) != 2) return 0; printf("%d\n", a - b); return 0; }
 --b--
 EOF
-	before=$(ls "$I/replies/new" | wc -l)
-	if sercom-deliver -c "$C" < "$T/sub.eml" && timeout 120 sercom-runner -c "$C" --once >/dev/null 2>&1; then
-		g=$(grep -l 'graded-1@example.edu' "$I/replies/new"/* 2>/dev/null | head -1)
-		if [ -n "$g" ] && mail_part "$g" report.html > "$T/graded.html" 2>/dev/null && [ -s "$T/graded.html" ]; then
-			graded=1
-		fi
-	fi
-fi
-if [ $graded = 1 ]; then
+	ok "sercom-deliver stores the graded submission" sercom-deliver -c "$C" < "$T/sub.eml"
+	ok "sercom-runner --once grades it" quiet timeout 120 sercom-runner -c "$C" --once
+	g=$(grep -l 'graded-1@example.edu' "$I/replies/new"/* 2>/dev/null | head -1)
+	ok "its reply carries a report.html" eval 'mail_part "$g" report.html > "$T/graded.html" && [ -s "$T/graded.html" ]'
 	cp "$T/graded.html" "$OUT/report-graded.html"
+	# what today's renderer wrote, as chromium parses it: the failing case's
+	# side-by-side table with the expected -1 and the program's 5
+	gdom=$(timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$(mktemp -d "$T/chromium.XXXXXX")" --dump-dom "file://$T/graded.html" 2>/dev/null)
+	like "$gdom" '<table class="diff"' "the graded report has a side-by-side table"
+	like "$gdom" '02-negative' "captioned with the failing case"
+	like "$(printf '%s' "$gdom" | tr -d '\n')" 'class="t del"><span class="x">-1</span>.*class="t add"><span class="x">5</span>' \
+		"the expected -1 struck out beside the actual 5"
 	ok "chromium screenshots the graded reply's report.html" shot "$T/graded.html" "$OUT/report-graded.png"
 	is "$(png_size "$OUT/report-graded.png")" "1200x900" "a 1200x900 PNG"
 	ok "not blank" test "$(bytes "$OUT/report-graded.png")" -gt $((3 * blank))
 else
-	for n in 1 2 3; do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP the grading pipeline cannot run here"; done
+	for n in $(seq 9); do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP NOT ROOT: the sandbox cannot grade here"; done
 fi
 
 done_testing
