@@ -89,7 +89,7 @@ UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps check unit tap bench demo install clean fuzz
+.PHONY: all deps check unit tap bench demo install clean fuzz mutants
 all: $(addprefix $(BIN)/,$(PROGS))
 
 # V=1 shows the full command lines.
@@ -146,6 +146,11 @@ bench: all
 
 demo: deps all
 	@bash tests/demo.sh
+
+# make mutants: every mutation of tests/mutants/list, applied alone to a
+# scratch copy, must be caught by the tests it names (tests/mutants/run.sh)
+mutants: deps
+	@bash tests/mutants/run.sh
 
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
