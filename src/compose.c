@@ -529,6 +529,19 @@ static char *fmt_bytes(uint64_t b)
 	return g_strdup_printf("%llu bytes", (unsigned long long)b);
 }
 
+/* A size as a human reads it: "140.5 MiB" (tenths, no locale, plain
+ * spaces). */
+static char *fmt_size(uint64_t b)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB" };
+	if (b < 1024)
+		return g_strdup_printf("%llu bytes", (unsigned long long)b);
+	int u = b >= (1ull << 30) ? 2 : b >= (1u << 20) ? 1 : 0;
+	uint64_t tenths = (b * 10 + (1ull << (10 * (u + 1))) / 2) >> (10 * (u + 1));
+	return g_strdup_printf("%llu.%llu %s", (unsigned long long)(tenths / 10),
+	                       (unsigned long long)(tenths % 10), units[u]);
+}
+
 static const struct test_case *find_case(const struct exercise *e, const char *name)
 {
 	if (!e || !e->cases)
@@ -722,7 +735,7 @@ static char *reason_text(const struct sercom_conf *c, const struct tpl *t, const
 		int end = 0;
 		if (sscanf(detail, "message:%llu:%llu%n", &ml, &ms, &end) == 2 && !detail[end]) {
 			g_autofree char *lims = fmt_bytes(ml);
-			g_autofree char *sizes = g_format_size_full(ms, G_FORMAT_SIZE_IEC_UNITS);
+			g_autofree char *sizes = fmt_size(ms);
 			var_set(v, "limit", lims);
 			var_set(v, "size", sizes);
 			var_set(v, "what", "message");

@@ -46,6 +46,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -597,6 +598,23 @@ static enum unpack_result unpack_raw(struct job *j, const void *data, size_t len
 	return res;
 }
 
+/* libarchive converts entry names to the charset of the current locale:
+ * in the C locale an MDA runs in (nothing calls setlocale), a zip entry
+ * flagged UTF-8 ("niño.c" from any current zip tool) cannot be converted
+ * and comes without a name. Archives are read in C.UTF-8, set for the
+ * calling thread only (uselocale), so nothing else of the process
+ * changes. (locale_t)0 when the C library has no C.UTF-8. */
+static locale_t utf8_locale(void)
+{
+	static gsize once;
+	static locale_t loc;
+	if (g_once_init_enter(&once)) {
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+		g_once_init_leave(&once, 1);
+	}
+	return loc;
+}
+
 enum unpack_result unpack_file_at(int dirfd, const char *name, const void *data,
 				  size_t len, const struct unpack_limits *lim,
 				  struct unpack_stats *inout, GPtrArray *names_out,
@@ -617,6 +635,8 @@ enum unpack_result unpack_file_at(int dirfd, const char *name, const void *data,
 	enum unpack_result res = UNPACK_OK;
 	if (!data)
 		data = "";
+	locale_t loc = utf8_locale();
+	locale_t old = loc ? uselocale(loc) : (locale_t)0;
 
 	/* An empty file is a file: libarchive would call it an empty tar. */
 	if (len == 0) {
@@ -682,6 +702,8 @@ enum unpack_result unpack_file_at(int dirfd, const char *name, const void *data,
 	}
 	archive_read_free(a);
 out:
+	if (loc)
+		uselocale(old);
 	if (res != UNPACK_OK && why) {
 		*why = j.why ? j.why : g_strdup(unpack_result_name(res));
 		j.why = NULL;
