@@ -12,7 +12,8 @@ FILES = [
     ('tp.c', TP),
     ('a`sh<e.h`.c', b'/* a backtick runs sh < e.h */\n'),
     ('e.h', SH),
-    ('@x.c', b'-wrapper /bin/sh,w.h\n'),  # a gcc response file
+    ('@x.c', b'/* gcc reads x.c as options */\n'),  # a gcc response file
+    ('x.c', b'-wrapper /bin/sh,w.h\n'),
     ('w.h', SH),
     ('-o.c', b'/* an option */\n'),
     ('$(id).c', b'/* a command substitution */\n'),
