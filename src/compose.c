@@ -529,6 +529,19 @@ static char *fmt_bytes(uint64_t b)
 	return g_strdup_printf("%llu bytes", (unsigned long long)b);
 }
 
+/* A size as a human reads it: "140.5 MiB" (tenths, no locale, plain
+ * spaces). */
+static char *fmt_size(uint64_t b)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB" };
+	if (b < 1024)
+		return g_strdup_printf("%llu bytes", (unsigned long long)b);
+	int u = b >= (1ull << 30) ? 2 : b >= (1u << 20) ? 1 : 0;
+	uint64_t tenths = (b * 10 + (1ull << (10 * (u + 1))) / 2) >> (10 * (u + 1));
+	return g_strdup_printf("%llu.%llu %s", (unsigned long long)(tenths / 10),
+	                       (unsigned long long)(tenths % 10), units[u]);
+}
+
 static const struct test_case *find_case(const struct exercise *e, const char *name)
 {
 	if (!e || !e->cases)
@@ -716,12 +729,26 @@ static char *reason_text(const struct sercom_conf *c, const struct tpl *t, const
 		var_set(v, "file", file);
 		var_set(v, "why", colon ? g_strstrip((char *)colon + 1) : "");
 	} else if (!strcmp(reason, "too_large")) {
-		const char *colon = strrchr(detail, ':');
-		g_autofree char *what = colon ? g_strndup(detail, (gsize)(colon - detail)) : g_strdup(detail);
-		uint64_t lim = colon ? g_ascii_strtoull(colon + 1, NULL, 10) : 0;
-		g_autofree char *lims = fmt_bytes(lim);
-		var_set(v, "what", what);
-		var_set(v, "limit", lims);
+		/* "WHAT:LIMIT", or "message:LIMIT:SIZE" for the whole mail (WHAT
+		 * may hold colons: it is cut at the last one) */
+		unsigned long long ml, ms;
+		int end = 0;
+		if (sscanf(detail, "message:%llu:%llu%n", &ml, &ms, &end) == 2 && !detail[end]) {
+			g_autofree char *lims = fmt_bytes(ml);
+			g_autofree char *sizes = fmt_size(ms);
+			var_set(v, "limit", lims);
+			var_set(v, "size", sizes);
+			var_set(v, "what", "message");
+			/* a course's older templates: the plain too_large */
+			key = tpl_has(t, "reason", "too_large_message") ? "too_large_message" : "too_large";
+		} else {
+			const char *colon = strrchr(detail, ':');
+			g_autofree char *what = colon ? g_strndup(detail, (gsize)(colon - detail)) : g_strdup(detail);
+			uint64_t lim = colon ? g_ascii_strtoull(colon + 1, NULL, 10) : 0;
+			g_autofree char *lims = fmt_bytes(lim);
+			var_set(v, "what", what);
+			var_set(v, "limit", lims);
+		}
 	}
 	if (!tpl_has(t, "reason", key))
 		key = "unknown";
@@ -1046,7 +1073,8 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		g_autofree char *line = tpl_expand(t, "note", "attempts_left", nv);
 		g_string_append_printf(notes, "%s\n", line);
 	}
-	/* the MDA's note: "ignored: FILES" and "skipped: ENTRIES" lines (an
+	/* the MDA's note: "ignored: FILES", "skipped: ENTRIES" and "renamed:
+	 * OLD -> NEW; ..." lines (an
 	 * override replaces it with the staff's note, mailed apart) */
 	g_auto(GStrv) note_lines = a->note ? g_strsplit(a->note, "\n", -1) : NULL;
 	for (char **l = note_lines; l && *l; l++) {
@@ -1054,6 +1082,7 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		static const char *const kinds[][3] = {
 			{ "ignored: ", "ignored", "files" },
 			{ "skipped: ", "skipped", "entries" },
+			{ "renamed: ", "renamed", "names" },
 		};
 		for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
 			if (!g_str_has_prefix(*l, kinds[k][0]))

@@ -99,7 +99,10 @@ int main(int argc, char **argv)
 		return EX_TEMPFAIL_;
 	}
 	g_autofree char *path = NULL;
-	if (!spool_init(c->mail_dir, &err) || !spool_from_fd(c->mail_dir, 0, &path, &err)) {
+	/* a mail over [limits] message_size is only rejected: its head is
+	 * enough to answer it (spool.c) */
+	if (!spool_init(c->mail_dir, &err) ||
+	    !spool_from_fd(c->mail_dir, 0, c->limits.message_size, &path, &err)) {
 		log_error("%s (exit 75: the MTA will retry)", err->message);
 		g_error_free(err);
 		conf_free(c);

@@ -5,12 +5,16 @@
  *    can fail: parse errors, a missing exercise, a locked database. From
  *    then on the homework exists on our disk.
  * 2. Parsing, identification and unpacking happen outside the database
- *    lock, into a staging directory var/attempts/.stage-XXXXXX.
+ *    lock, into a staging directory var/attempts/.stage-XXXXXX. Every
+ *    check that can reject without the files (window, size, attempt
+ *    budget) comes before unpacking: a rejected mail must not cost the
+ *    disk what its archives unpack to.
  * 3. One BEGIN IMMEDIATE transaction checks the duplicate Message-ID and the
  *    attempt budget, numbers the attempt, supersedes older QUEUED ones,
  *    renames the staging directory to var/attempts/ID and commits. A crash
  *    anywhere before COMMIT leaves no row; a directory left by a crashed
- *    transaction under a reused ID is removed before the rename.
+ *    transaction under a reused ID is removed before the rename. A
+ *    rejected attempt keeps no files: its raw mail is the record.
  * 4. Any error, in a process of its own (sercom-ingest): it removes its
  *    spool copy, exits 75, and the MTA, which still holds the message,
  *    retries. In the intake, which answered the MTA already, the copy
@@ -84,6 +88,7 @@ struct verdict {
 	char *stage;        /* staging dir (holds submitted/, maybe ignored/) */
 	GString *ignored;   /* names of files not accepted by the exercise */
 	GPtrArray *skipped; /* unpack's notes: archive entries not written and why */
+	GHashTable *renamed;/* stored name -> the name it came with (unpack.h) */
 };
 
 static void verdict_clear(struct verdict *v)
@@ -103,6 +108,8 @@ static void verdict_clear(struct verdict *v)
 		g_string_free(v->ignored, TRUE);
 	if (v->skipped)
 		g_ptr_array_free(v->skipped, TRUE);
+	if (v->renamed)
+		g_hash_table_destroy(v->renamed);
 }
 
 /* Appends text from an archive with its line breaks made spaces. */
@@ -113,19 +120,34 @@ static void append_flat(GString *n, const char *text)
 	g_strdelimit(n->str + from, "\r\n", ' ');
 }
 
+/* One line of the note: "KIND: a; b; c" (the line break before it when
+ * the note has lines already). */
+static void note_line(GString *n, const char *kind, const char *item, bool first)
+{
+	if (first)
+		g_string_append_printf(n, "%s%s: ", n->len ? "\n" : "", kind);
+	else
+		g_string_append(n, "; ");
+	append_flat(n, item);
+}
+
 /* The attempt's note: one line per kind, read back by the composer. Names
- * come from archives: a newline in one must not start a line of its own. */
+ * come from archives: a newline in one must not start a line of its own.
+ * "renamed: OLD -> NEW; ..." says which name became which (sorted). */
 static char *attempt_note(const struct verdict *v)
 {
 	GString *n = g_string_new(NULL);
-	if (v->ignored && v->ignored->len) {
-		g_string_append(n, "ignored: ");
-		append_flat(n, v->ignored->str);
+	if (v->ignored && v->ignored->len)
+		note_line(n, "ignored", v->ignored->str, true);
+	for (guint i = 0; v->skipped && i < v->skipped->len; i++)
+		note_line(n, "skipped", v->skipped->pdata[i], i == 0);
+	GList *keys = v->renamed ? g_list_sort(g_hash_table_get_keys(v->renamed), (GCompareFunc)strcmp) : NULL;
+	for (GList *k = keys; k; k = k->next) {
+		g_autofree char *item = g_strdup_printf("%s -> %s",
+			(const char *)g_hash_table_lookup(v->renamed, k->data), (const char *)k->data);
+		note_line(n, "renamed", item, k == keys);
 	}
-	for (guint i = 0; v->skipped && i < v->skipped->len; i++) {
-		g_string_append(n, i ? "; " : n->len ? "\nskipped: " : "skipped: ");
-		append_flat(n, v->skipped->pdata[i]);
-	}
+	g_list_free(keys);
 	return g_string_free(n, n->len == 0);
 }
 
@@ -242,14 +264,20 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 	/* zip-slip paths, links, devices are left out, not fatal: the student
 	 * is told which and why (and a required file among them is missing) */
 	v->skipped = g_ptr_array_new_with_free_func(g_free);
+	v->renamed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	for (guint i = 0; i < m->files->len; i++) {
 		const struct mime_file *f = m->files->pdata[i];
 		gsize len;
 		const void *data = g_bytes_get_data(f->data, &len);
 		g_autofree char *why = NULL;
-		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, v->skipped, &why);
+		enum unpack_result r = unpack_file(sub, f->name, data, len, &lim, &stats, NULL, v->skipped,
+		                                   v->renamed, &why);
 		switch (r) {
 		case UNPACK_OK:
+			/* after it is written: unpack must not move it aside
+			 * for a renamed file of its own name */
+			if (f->renamed_from && !g_hash_table_contains(v->renamed, f->name))
+				g_hash_table_insert(v->renamed, g_strdup(f->name), g_strdup(f->renamed_from));
 			break;
 		case UNPACK_BAD_ARCHIVE:
 			reject(v, REJECT_BAD_ARCHIVE, g_strdup_printf("%s:%s", f->name, why ? why : "unreadable archive"));
@@ -281,10 +309,17 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 	return true;
 }
 
+/* The size of the mail, and whether it was read from its headers alone. */
+struct mail_size {
+	uint64_t bytes;    /* the real size, also of a copy the spool cut */
+	bool headers_only; /* over the instance's message_size, maybe cut */
+};
+
 /* Decisions that need no lock: automatic mail, sender, exercise, dates,
  * size. Sets v->outcome; returns false only on errors (-> 75). */
 static bool decide(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
-                   const struct ingest_opts *o, uint64_t raw_size, struct verdict *v, GError **err)
+                   const struct ingest_opts *o, const struct mail_size *size, struct verdict *v,
+                   GError **err)
 {
 	v->outcome = INGEST_QUEUED;
 	v->ignored = g_string_new(NULL);
@@ -357,14 +392,62 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 		return false; /* a broken exercise.conf is the staff's to fix: 75, retried */
 	if (v->outcome != INGEST_QUEUED)
 		return true;
-	/* the attempt budget needs the lock: checked again in record() */
+	/* the attempt budget needs the database: check_before_unpack() */
 	char *detail = NULL;
 	enum reject_reason r = policy_check_window(v->ex, util_now(), 0, &detail);
+	/* the instance's message_size is a ceiling (the spool cut the copy
+	 * there, and its files were not read): an exercise only lowers it */
+	uint64_t limit = MIN(v->ex->limits.message_size, c->limits.message_size);
 	if (r != REJECT_NONE)
 		reject(v, r, detail);
-	else if (raw_size > v->ex->limits.message_size)
-		reject(v, REJECT_TOO_LARGE, g_strdup_printf("message:%llu", (unsigned long long)v->ex->limits.message_size));
+	else if (size->headers_only || size->bytes > limit)
+		reject(v, REJECT_TOO_LARGE, g_strdup_printf("message:%llu:%llu", (unsigned long long)limit,
+		                                            (unsigned long long)size->bytes));
 	return true;
+}
+
+/* The student's attempts at the exercise: the highest number so far and
+ * how many count against max_attempts (not rejected or superseded). */
+static bool count_attempts(struct store *s, const struct verdict *v, int64_t *number, int64_t *used,
+                           GError **err)
+{
+	return store_query_int(s, number, 0, err,
+	           "SELECT max(number) FROM attempts WHERE student = %Q AND exercise = %Q", v->student, v->exercise) &&
+	       store_query_int(s, used, 0, err,
+	           "SELECT count(*) FROM attempts WHERE student = %Q AND exercise = %Q "
+	           "AND state NOT IN ('REJECTED', 'SUPERSEDED')", v->student, v->exercise);
+}
+
+/* Checks that need the database but not its lock, before anything is
+ * unpacked: a student who used every attempt must not make us unpack
+ * 50 MB per mail (an archive bomb within the ratio) to reject it anyway.
+ * Read without the lock: record() checks the budget again under it
+ * (race-safe); a mail let through here by a race is rejected there. A
+ * rate limit belongs here too. */
+static bool check_before_unpack(struct store *s, struct verdict *v, GError **err)
+{
+	if (v->outcome != INGEST_QUEUED || !v->student || !v->ex)
+		return true;
+	int64_t number, used;
+	if (!count_attempts(s, v, &number, &used, err))
+		return false;
+	char *detail = NULL;
+	enum reject_reason r = policy_check_window(v->ex, util_now(), used, &detail);
+	if (r != REJECT_NONE)
+		reject(v, r, detail);
+	return true;
+}
+
+/* A rejected attempt keeps its raw mail only: whatever was unpacked for
+ * it (maybe 50 MB of a bomb cut at the limit, or a whole submission that
+ * came after the last attempt) goes; an empty submitted/ stays. */
+static void drop_staged_files(const char *stage)
+{
+	g_autofree char *sub = g_build_filename(stage, "submitted", NULL);
+	g_autofree char *ign = g_build_filename(stage, "ignored", NULL);
+	util_rm_rf(sub);
+	util_rm_rf(ign);
+	mkdir(sub, 0755);
 }
 
 /* Same Message-ID already recorded? Then this copy is the MTA's retry or a
@@ -459,11 +542,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	int64_t number = 0;
 	if (v->student && v->exercise) {
 		int64_t used;
-		if (!store_query_int(s, &number, 0, err,
-		        "SELECT max(number) FROM attempts WHERE student = %Q AND exercise = %Q", v->student, v->exercise) ||
-		    !store_query_int(s, &used, 0, err,
-		        "SELECT count(*) FROM attempts WHERE student = %Q AND exercise = %Q "
-		        "AND state NOT IN ('REJECTED', 'SUPERSEDED')", v->student, v->exercise))
+		if (!count_attempts(s, v, &number, &used, err))
 			goto fail;
 		number++;
 		char *detail = NULL;
@@ -513,6 +592,8 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	                (long long)util_now(), v->student, v->exercise, (long long)res->attempt_id))
 		goto fail;
 
+	if (rejected)
+		drop_staged_files(v->stage);
 	dir = g_strdup_printf("%s/%lld", c->attempts_dir, (long long)res->attempt_id);
 	/* an ID is reused after a crash rolled back its transaction: whatever
 	 * lies under it was never recorded */
@@ -550,19 +631,22 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 		.max_depth = 20,
 		.max_file_bytes_total = c->limits.unpacked_size,
 	};
-	struct mime_info *m = NULL;
-	if ((uint64_t)st.st_size <= c->limits.message_size * 4 + (1 << 20))
-		m = mime_parse_file(spool_path, &ml, err);
-	else
-		/* far beyond any limit: not worth parsing the attachments, but
-		 * the headers still say who to answer */
-		m = mime_parse_file(spool_path, &(struct mime_limits){ .max_parts = 2, .max_depth = 1, .max_file_bytes_total = 1 }, err);
+	/* a copy the spool cut, or one over the limit all the same (an
+	 * import, an older sercom-deliver): rejected as too large whatever
+	 * its files, so not worth decoding them (up to unpacked_size in
+	 * memory); the headers still say who to answer */
+	uint64_t cut = spool_cut_size(spool_path);
+	struct mail_size size = { .bytes = cut ? cut : (uint64_t)st.st_size };
+	size.headers_only = cut || size.bytes > c->limits.message_size;
+	struct mime_info *m = mime_parse_file(spool_path, size.headers_only ?
+		&(struct mime_limits){ .max_parts = 2, .max_depth = 1, .max_file_bytes_total = 1 } : &ml, err);
 	if (!m)
 		return false;
 	struct verdict v = { 0 };
-	bool ok = decide(c, s, m, o, (uint64_t)st.st_size, &v, err) &&
+	/* every check that can reject without the files, before unpacking */
+	bool ok = decide(c, s, m, o, &size, &v, err) &&
 	          (v.outcome == INGEST_AUTOMATIC || v.outcome == INGEST_IGNORED ||
-	           stage_files(c, m, &v, err)) &&
+	           (check_before_unpack(s, &v, err) && stage_files(c, m, &v, err))) &&
 	          record(c, s, m, o, spool_path, &v, res, err);
 	if (ok && !res->spool_path)
 		res->spool_path = g_strdup(spool_path);
@@ -586,7 +670,8 @@ bool ingest_fd(const struct sercom_conf *c, struct store *s, int fd,
                const struct ingest_opts *o, struct ingest_result *res, GError **err)
 {
 	g_autofree char *path = NULL;
-	return spool_from_fd(c->mail_dir, fd, &path, err) && ingest_new_copy(c, s, path, o, res, err);
+	return spool_from_fd(c->mail_dir, fd, c->limits.message_size, &path, err) &&
+	       ingest_new_copy(c, s, path, o, res, err);
 }
 
 char *ingest_envelope_path(const struct sercom_conf *c, const char *copy)

@@ -174,54 +174,96 @@ static char *join_name(const char *name, size_t ext_off, const char *middle)
 	return g_strdup_printf("%.*s%s%s", (int)stem_len, name, middle, ext);
 }
 
-char *mime_safe_name(const char *proposed)
+/* The one rule for the name of a submitted file, attachment or archive
+ * entry (each path component). The attack: the exercise's Makefile hands
+ * the submitted names to a shell and to make ($(wildcard *.c) in a
+ * recipe), so a name is code. "a`sh<e.h`.c" runs a script when the
+ * recipe's shell expands it, "$(shell ...)" or "a;b" likewise, "@x.c" is a
+ * gcc response file ("-wrapper /bin/sh,w.h" in it runs a shell), "-x.c"
+ * an option, "a b.c" two words, "%" "*" "?" "[" "]" ":" "=" "#" "~" "{"
+ * "}" "!" "(" ")" "\" "^" patterns, targets, assignments or comments to
+ * make. So a name keeps letters and digits of any script (niño.c stays),
+ * combining marks, and "." "_" "-" "+"; every other character becomes "_";
+ * a leading "-" too ("@" already is one). NFC first: macOS mails
+ * decomposed names, whose combining tilde would otherwise be misjudged. */
+static bool name_char_kept(gunichar u)
 {
-	if (!proposed)
-		return g_strdup("unnamed");
-	char *valid = g_utf8_make_valid(proposed, -1);
-	/* Zip-slip through a mail: "../../etc/passwd" or "C:\Users\x\tp.c" keep
-	 * only their last component, whichever separator the sender's system
-	 * used. */
-	const char *base = valid;
-	for (const char *p = valid; *p; p++)
-		if (*p == '/' || *p == '\\')
-			base = p + 1;
-	char *clean = clean_text(base, 0, 4 * NAME_MAX_BYTES);
-	g_free(valid);
-	if (!clean || strspn(clean, ".") == strlen(clean)) {
-		/* "", ".", "..", "...": nothing usable, and ".." is a traversal */
-		g_free(clean);
-		return g_strdup("unnamed");
-	}
-	/* "-rf.c" would be read as an option by whatever tool gets a glob of
-	 * the submitted files (make, gcc, rm in a careless Makefile). */
-	if (clean[0] == '-')
-		clean[0] = '_';
-	char *out;
-	if (strlen(clean) > NAME_MAX_BYTES)
-		out = join_name(clean, ext_offset(clean), "");
-	else
-		out = g_strdup(clean);
-	g_free(clean);
-	return out;
+	if (u < 0x80)
+		return g_ascii_isalnum((char)u) || u == '.' || u == '_' || u == '-' || u == '+';
+	return g_unichar_isalnum(u) || g_unichar_ismark(u);
 }
 
-/* Returns a name not yet used in this message: "tp.c", "tp (2).c", ... */
-static char *unique_name(struct ctx *c, char *name)
+/* What a human is shown of a name the mail proposed: valid UTF-8, NFC,
+ * controls, bidi and line separators as '?' (a name must not forge a
+ * line of the reply), capped. */
+char *mime_shown_name(const char *raw)
 {
-	if (!g_hash_table_contains(c->names, name))
-		return name;
+	g_autofree char *t = clean_text(raw ? raw : "", '?', 4 * NAME_MAX_BYTES);
+	g_autofree char *nfc = t ? g_utf8_normalize(t, -1, G_NORMALIZE_NFC) : NULL;
+	return g_strdup(nfc ? nfc : "");
+}
+
+char *mime_clean_name(const char *component)
+{
+	/* controls are dropped, not replaced: a folded RFC 2231 name
+	 * carries the CRLF of its transport */
+	g_autofree char *t = clean_text(component, 0, 4 * NAME_MAX_BYTES);
+	g_autofree char *nfc = t ? g_utf8_normalize(t, -1, G_NORMALIZE_NFC) : NULL;
+	if (!nfc || strspn(nfc, ".") == strlen(nfc))
+		return NULL; /* "", ".", "..", "...": nothing, or a traversal */
+	GString *out = g_string_sized_new(strlen(nfc));
+	for (const char *p = nfc; *p; p = g_utf8_next_char(p)) {
+		gunichar u = g_utf8_get_char(p);
+		if (name_char_kept(u) && !(out->len == 0 && u == '-'))
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		else
+			g_string_append_c(out, '_');
+	}
+	if (out->len > NAME_MAX_BYTES) {
+		char *cut = join_name(out->str, ext_offset(out->str), "");
+		g_string_free(out, TRUE);
+		return cut;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* The last component of a proposed name: "../../etc/passwd" or
+ * "C:\Users\x\tp.c" keep only their last one (zip-slip through a mail),
+ * whichever separator the sender's system used. */
+static const char *last_component(const char *s)
+{
+	const char *base = s;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	return base;
+}
+
+char *mime_safe_name(const char *proposed)
+{
+	char *clean = proposed ? mime_clean_name(last_component(proposed)) : NULL;
+	return clean ? clean : g_strdup("unnamed");
+}
+
+char *mime_unique_name(const char *name, bool (*taken)(const char *name, void *data), void *data)
+{
+	if (!taken(name, data))
+		return g_strdup(name);
 	size_t off = ext_offset(name);
 	for (unsigned n = 2;; n++) {
+		/* "_2", not " (2)": the suffix obeys the rule too */
 		char middle[32];
-		snprintf(middle, sizeof middle, " (%u)", n);
+		snprintf(middle, sizeof middle, "_%u", n);
 		char *cand = join_name(name, off, middle);
-		if (!g_hash_table_contains(c->names, cand)) {
-			g_free(name);
+		if (!taken(cand, data))
 			return cand;
-		}
 		g_free(cand);
 	}
+}
+
+static bool name_in_table(const char *name, void *table)
+{
+	return g_hash_table_contains(table, name);
 }
 
 /* ---- addresses ---------------------------------------------------------- */
@@ -440,6 +482,7 @@ static void mime_file_free(gpointer p)
 	if (!f)
 		return;
 	g_free(f->name);
+	g_free(f->renamed_from);
 	if (f->data)
 		g_bytes_unref(f->data);
 	g_free(f);
@@ -461,7 +504,11 @@ static void collect_part(struct ctx *c, GMimePart *part)
 		}
 		return;
 	}
-	char *name = unique_name(c, mime_safe_name(fname));
+	g_autofree char *clean = mime_safe_name(fname);
+	char *name = mime_unique_name(clean, name_in_table, c->names);
+	/* the reply says which name became which */
+	g_autofree char *shown = mime_shown_name(last_component(fname));
+	char *renamed_from = strcmp(shown, name) ? g_steal_pointer(&shown) : NULL;
 	bool over;
 	GBytes *data = decode_part(c, part, &over);
 	if (!data) {
@@ -469,6 +516,7 @@ static void collect_part(struct ctx *c, GMimePart *part)
 		note(c, "%s was not kept: the attached files exceed %" G_GUINT64_FORMAT
 			" bytes", name, c->lim.max_file_bytes_total);
 		g_free(name);
+		g_free(renamed_from);
 		/* Later, smaller files could still fit, but a partial
 		 * submission is worse than a clear "too large". */
 		c->stop = true;
@@ -476,6 +524,7 @@ static void collect_part(struct ctx *c, GMimePart *part)
 	}
 	struct mime_file *f = g_new0(struct mime_file, 1);
 	f->name = name;
+	f->renamed_from = renamed_from;
 	f->data = data;
 	c->info->files_bytes += g_bytes_get_size(data);
 	g_hash_table_add(c->names, f->name);

@@ -22,7 +22,9 @@ struct mime_limits {
 
 /* One part that carried a file name. */
 struct mime_file {
-	char *name;   /* safe base name, valid UTF-8, unique within the message */
+	char *name;   /* safe base name (mime_clean_name), unique within the message */
+	char *renamed_from; /* the name the mail proposed (mime_shown_name) when
+			     * the rule or the uniqueness changed it; else NULL */
 	GBytes *data; /* decoded content */
 };
 
@@ -66,9 +68,23 @@ struct mime_info *mime_parse_buffer(const void *buf, size_t len,
 /* Frees an info and everything it owns; NULL is accepted. */
 void mime_info_free(struct mime_info *info);
 
-/* Reduces a file name proposed by a mail to a safe base name (no '/', no
- * "..", no control characters, valid UTF-8, 1..255 bytes, no leading '-').
- * Never returns NULL; g_free the result. */
+/* The rule for a submitted file's name, shared by attachments and archive
+ * entries (unpack.c applies it to every path component): one component
+ * whose characters are letters and digits of any script (NFC), combining
+ * marks, '.', '_', '-', '+', every other one made '_', no leading '-',
+ * controls dropped, 1..255 bytes (cut before the extension). Nothing a
+ * shell or make reads specially is left (mime.c says which and why).
+ * NULL when nothing usable is left ("", ".", "..", only dots). */
+char *mime_clean_name(const char *component);
+/* A proposed name as a human may be shown it in a note or a reply: valid
+ * UTF-8, NFC, control, bidi and line-separator characters as '?'. */
+char *mime_shown_name(const char *raw);
+/* mime_clean_name of the last component of a file name proposed by a
+ * mail ("../../x.c" and "C:\x\y.c" keep only it); "unnamed" when nothing
+ * is left. Never returns NULL; g_free the result. */
 char *mime_safe_name(const char *proposed);
+/* name, or "stem_2.ext", "stem_3.ext"... the first one taken() says is
+ * free (names that clean to the same never overwrite each other). */
+char *mime_unique_name(const char *name, bool (*taken)(const char *name, void *data), void *data);
 
 #endif

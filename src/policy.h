@@ -19,9 +19,13 @@
  *   attempts_exhausted: max_attempts
  *   no_files: empty                  missing_required: the missing globs, space-separated
  *   bad_archive: file name, a colon, and libarchive's reason
- *   too_large: what was too large, a colon, and the limit in bytes
+ *   too_large: what was too large, a colon, and the limit in bytes; for
+ *     the whole mail "message:LIMIT:SIZE" (its real size, also of a copy
+ *     the spool cut)
  * Every reject also lists ignored (not accepted) files in attempts.note
- * as "ignored: a b c" when there were any. */
+ * as "ignored: a b c" when there were any, and files stored under a
+ * cleaned name as "renamed: OLD -> NEW; ..." (mime_clean_name); a
+ * rejected attempt keeps none of its files. */
 enum reject_reason {
 	REJECT_NONE = 0,
 	REJECT_UNKNOWN_SENDER,

@@ -3,13 +3,22 @@
  * The order is the one of qmail's maildir(5) and mblaze's mdeliver: a
  * message appears in new/ only when its bytes are on disk, and new/'s entry
  * is on disk before we tell the MTA "delivered" (exit 0). link() instead of
- * rename(): it fails on an existing name instead of overwriting a message. */
+ * rename(): it fails on an existing name instead of overwriting a message.
+ *
+ * A message over the size limit is cut, not refused: 75 would make the MTA
+ * retry it for days, and keeping it whole lets one mail fill the disk (a
+ * 141 MB mail rejected as too large stayed for ever). Its head (the
+ * headers, who to answer) is kept and fsync'd like any copy, stdin is
+ * still read to its end (the MTA sees a delivery, not a broken pipe), and
+ * the real size goes into the file name (",T=SIZE"), where the ingester
+ * reads it and no byte of the mail can forge it. */
 #define _GNU_SOURCE
 #include "spool.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,9 +46,10 @@ static char *unique_name(void)
 	gettimeofday(&tv, NULL);
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);
-	/* '/' and ':' are not allowed in a Maildir name (maildir(5)) */
+	/* '/' and ':' are not allowed in a Maildir name (maildir(5)); ','
+	 * starts our size mark (spool_cut_size) */
 	for (char *p = host; *p; p++)
-		if (*p == '/' || *p == ':')
+		if (*p == '/' || *p == ':' || *p == ',')
 			*p = '_';
 	return g_strdup_printf("%lld.M%ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
 	                       (int)getpid(), ++counter, g_random_int(), host);
@@ -130,16 +140,61 @@ bool spool_write(const char *maildir, const void *buf, size_t len, char **final_
 	return spool_tmp_commit(maildir, &t, final_path, err);
 }
 
-bool spool_from_fd(const char *maildir, int fd, char **final_path, GError **err)
+/* Copies in to its end into out, writing only the first max bytes (0: all
+ * of them); *total gets the bytes read. 0 or -errno. */
+static int copy_head(int in, int out, uint64_t max, uint64_t *total)
+{
+	char buf[65536];
+	*total = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		uint64_t keep = (uint64_t)n;
+		if (max)
+			keep = *total >= max ? 0 : MIN(keep, max - *total);
+		*total += (uint64_t)n;
+		int r = keep ? util_write_all(out, buf, (size_t)keep) : 0;
+		if (r < 0)
+			return r;
+	}
+}
+
+bool spool_from_fd(const char *maildir, int fd, uint64_t max_bytes, char **final_path, GError **err)
 {
 	struct spool_tmp t;
 	if (!spool_tmp_open(maildir, &t, err))
 		return false;
-	int r = util_copy_fd(fd, t.fd);
+	uint64_t total;
+	int r = copy_head(fd, t.fd, max_bytes, &total);
 	if (r < 0) {
 		g_set_error(err, SERCOM_ERROR, -r, "storing the message in %s: %s", t.tmp_path, g_strerror(-r));
 		spool_tmp_abort(&t);
 		return false;
 	}
+	if (max_bytes && total > max_bytes) {
+		/* new/'s name says it: the tmp file keeps its own */
+		char *cut = g_strdup_printf("%s" SPOOL_CUT_MARK "%" PRIu64, t.name, total);
+		g_free(t.name);
+		t.name = cut;
+	}
 	return spool_tmp_commit(maildir, &t, final_path, err);
+}
+
+uint64_t spool_cut_size(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	const char *m = strstr(base ? base + 1 : path, SPOOL_CUT_MARK);
+	if (!m)
+		return 0;
+	char *end;
+	errno = 0;
+	uint64_t n = g_ascii_strtoull(m + strlen(SPOOL_CUT_MARK), &end, 10);
+	if (errno || (*end && *end != ':' && *end != ','))
+		return 0;
+	return n;
 }

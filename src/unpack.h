@@ -37,20 +37,25 @@ enum unpack_result {
 
 /* Writes name (a safe base name, e.g. from mime_safe_name) into the
  * directory dirfd: as is for a plain file, or its entries for an archive
- * (paths kept as they are, below dirfd). Appends each relative path
- * written (regular files only) to names_out (g_free'd strings; may be NULL)
- * and a human note for each skipped entry to notes_out (may be NULL). On
+ * (below dirfd, every path component cleaned by mime_clean_name). Appends
+ * each relative path written (regular files only) to names_out (g_free'd
+ * strings; may be NULL) and a human note for each skipped entry to
+ * notes_out (may be NULL). renamed (may be NULL; pass the same table to
+ * every call of one attempt, with g_free'd keys and values): each file
+ * written under another name than it came with gets an entry, its
+ * relative path -> the name it came with (mime_shown_name); a renamed file
+ * never replaces a file, and no file replaces one named in the table. On
  * any result but UNPACK_OK sets *why (g_free) to a one-line reason naming
  * the file; files written before the failure stay. */
 enum unpack_result unpack_file_at(int dirfd, const char *name, const void *data,
 				  size_t len, const struct unpack_limits *lim,
 				  struct unpack_stats *inout, GPtrArray *names_out,
-				  GPtrArray *notes_out, char **why);
+				  GPtrArray *notes_out, GHashTable *renamed, char **why);
 /* Same with a directory path (opened without following a symlink). */
 enum unpack_result unpack_file(const char *dir, const char *name, const void *data,
 			       size_t len, const struct unpack_limits *lim,
 			       struct unpack_stats *inout, GPtrArray *names_out,
-			       GPtrArray *notes_out, char **why);
+			       GPtrArray *notes_out, GHashTable *renamed, char **why);
 /* Short name of a result, for logs ("ok", "bad_archive", ...). */
 const char *unpack_result_name(enum unpack_result r);
 

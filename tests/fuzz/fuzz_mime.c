@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			char *why = NULL;
 			enum unpack_result r = unpack_file_at(dfd, name, d, n, &ulim, &st,
-							      names, notes, &why);
+							      names, notes, NULL, &why);
 			g_free(why);
 			if (r == UNPACK_TOO_LARGE || r == UNPACK_IO_ERROR)
 				break;

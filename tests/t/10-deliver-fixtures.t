@@ -160,15 +160,26 @@ for k in 1 2 3; do
 	else is "$last_state" "REJECTED:attempts_exhausted" "tp4 mail 3: attempts_exhausted"; fi
 done
 
-# --- message_size: a mail over the limit is kept and rejected too_large
+# --- message_size: a mail over the limit is rejected too_large; only its
+# head (message_size bytes) is kept, its name says the real size (spool.c)
 sed -i '/^\[general\]/i [limits]\nmessage_size = 1M\n' "$I/sercom.conf"
 gen_mail "$T/big" "big@example.edu" "beto@example.edu" tp1 1500
+size=$(stat -c %s "$T/big")
 last=$(sql "$I" "SELECT max(id) FROM messages")
 deliver "$I" "$T/big"; is $? 0 "1.5 MB mail over message_size = 1M: exit 0"
-is "$(sql "$I" "SELECT m.outcome || ':' || a.state || ':' || a.reason FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
-	"rejected:REJECTED:too_large" "over message_size: rejected too_large"
+is "$(sql "$I" "SELECT m.outcome || ':' || a.state || ':' || a.reason || ':' || a.detail FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
+	"rejected:REJECTED:too_large:message:1048576:$size" "over message_size: rejected too_large, with the limit and the size"
 sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id > $last")")
-ok "over message_size: raw message kept" cmp -s "$sp" "$T/big"
+ok "over message_size: the head of the raw message kept (1 MiB)" cmp -s "$sp" <(head -c 1048576 "$T/big")
+like "$sp" ",T=$size\$" "over message_size: the copy's name says the real size"
+# a mail of exactly message_size is whole, and not too large
+sed 's/big@example.edu/edge@example.edu/' "$T/big" | head -c 1048576 > "$T/edge"
+last=$(sql "$I" "SELECT max(id) FROM messages")
+deliver "$I" "$T/edge"; is $? 0 "a mail of exactly message_size: exit 0"
+sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id > $last")")
+ok "a mail of exactly message_size: kept whole, no size mark" cmp -s "$sp" "$T/edge"
+isnt_reason=$(sql "$I" "SELECT coalesce(a.reason, '') FROM attempts a WHERE a.message > $last")
+ok "a mail of exactly message_size: not too_large ($isnt_reason)" test "$isnt_reason" != too_large
 sed -i '/^\[limits\]$/,/^$/d' "$I/sercom.conf"
 
 # --- unknown_sender = ignore / accept

@@ -583,6 +583,33 @@ static void test_attacks(void **state)
 	assert_null(strstr(sum2, "Bcc"));
 	g_object_unref(m);
 
+	/* 3c. renamed files: one line, the names as they came (a name the
+	 * shell would run is text here, and its newline was never kept) */
+	a = add_attempt(db, "ana@example.edu", "tp1", 39, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", NULL);
+	assert_true(store_exec(db, &ue, "UPDATE attempts SET note = %Q WHERE id = %lld",
+	                       "renamed: @x.c -> _x.c; a`sh<e.h`.c -> a_sh_e.h_.c; {admin}.c -> _admin_.c",
+	                       (long long)a));
+	m = compose(conf_en, db, a, &raw);
+	mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+	g_autofree char *sum3 = part_text(g_mime_multipart_get_part(mp, 0));
+	assert_non_null(strstr(sum3, "\nRenamed (a shell or make would misread these names): "
+	                             "@x.c -> _x.c; a`sh<e.h`.c -> a_sh_e.h_.c; {admin}.c -> _admin_.c\n"));
+	g_object_unref(m);
+
+	/* 3d. a mail over message_size: the reply says its size */
+	a = add_attempt(db, "ana@example.edu", "tp1", 0, "REJECTED", "REJECTED", NULL, "too_large",
+	                "message:10485760:147316037", "tp1", NULL);
+	m = compose(conf_en, db, a, &raw);
+	GMimeObject *body0 = g_mime_message_get_mime_part(m);
+	g_autofree char *sum4 = part_text(GMIME_IS_MULTIPART(body0) ? g_mime_multipart_get_part(GMIME_MULTIPART(body0), 0) : body0);
+	assert_non_null(strstr(sum4, "Your mail is too large: 140.5 MiB, the limit is 10 MiB."));
+	g_object_unref(m);
+	m = compose(conf_es, db, a, &raw);
+	body0 = g_mime_message_get_mime_part(m);
+	g_autofree char *sum5 = part_text(GMIME_IS_MULTIPART(body0) ? g_mime_multipart_get_part(GMIME_MULTIPART(body0), 0) : body0);
+	assert_non_null(strstr(sum5, "Tu mail es demasiado grande: 140.5 MiB, el l\xc3\xadmite es 10 MiB."));
+	g_object_unref(m);
+
 	/* 4. robots never get an answer (mail loops), and are marked answered */
 	const char *robots[] = {"MAILER-DAEMON@example.edu", "", "owner-list@example.edu", "list-request@example.edu"};
 	for (int i = 0; i < 4; i++) {

@@ -235,13 +235,47 @@ static void name_collisions(void **state)
 	struct mime_info *m = parse(s->str);
 	assert_int_equal(m->files->len, G_N_ELEMENTS(names));
 	assert_file(m, "tp.c", "0");
-	assert_file(m, "tp (2).c", "1");
-	assert_file(m, "tp (3).c", "2");
-	assert_file(m, "tp (4).c", "3");
+	assert_file(m, "tp_2.c", "1");
+	assert_file(m, "tp_3.c", "2");
+	assert_file(m, "tp_4.c", "3");
 	assert_file(m, "a.tar.gz", "4");
-	assert_file(m, "a (2).tar.gz", "5");
+	assert_file(m, "a_2.tar.gz", "5");
 	assert_file(m, "Makefile", "6");
-	assert_file(m, "Makefile (2)", "7");
+	assert_file(m, "Makefile_2", "7");
+	/* the reply says which name became which */
+	const struct mime_file *f0 = m->files->pdata[0], *f1 = m->files->pdata[1];
+	assert_null(f0->renamed_from);
+	assert_string_equal(f1->renamed_from, "tp.c");
+	mime_info_free(m);
+	g_string_free(s, TRUE);
+}
+
+/* Names that clean to the same never overwrite each other, and each
+ * rename names the file it came from. */
+static void renamed_collisions(void **state)
+{
+	GString *s = g_string_new(HDR "Content-Type: multipart/mixed; boundary=XX\n\n");
+	const char *names[] = {"a b.c", "a_b.c", "a;b.c", "@x.c", "ni\xc3\xb1o.c"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		g_string_append_printf(s, "--XX\nContent-Type: text/plain\n"
+				       "Content-Disposition: attachment; filename=\"%s\"\n\n%zu\n",
+				       names[i], i);
+	g_string_append(s, "--XX--\n");
+	struct mime_info *m = parse(s->str);
+	assert_int_equal(m->files->len, G_N_ELEMENTS(names));
+	assert_file(m, "a_b.c", "0");
+	assert_file(m, "a_b_2.c", "1");
+	assert_file(m, "a_b_3.c", "2");
+	assert_file(m, "_x.c", "3");
+	assert_file(m, "ni\xc3\xb1o.c", "4");
+	const char *from[] = {"a b.c", "a_b.c", "a;b.c", "@x.c", NULL};
+	for (size_t i = 0; i < G_N_ELEMENTS(from); i++) {
+		const struct mime_file *f = m->files->pdata[i];
+		if (from[i])
+			assert_string_equal(f->renamed_from, from[i]);
+		else
+			assert_null(f->renamed_from);
+	}
 	mime_info_free(m);
 	g_string_free(s, TRUE);
 }
@@ -262,9 +296,38 @@ static void safe_names(void **state)
 		{"-rf.c", "_rf.c"},
 		{"  spaced.c  ", "spaced.c"},
 		{"tp\xe2\x80\xae" "c.exe", "tpc.exe"}, /* bidi override dropped */
-		{"bad\xff.c", "bad\xef\xbf\xbd.c"},     /* invalid UTF-8 made valid */
+		{"bad\xff.c", "bad_.c"},     /* invalid UTF-8: U+FFFD is no letter */
 		{".hidden", ".hidden"},
 		{"\xc3\xa9t\xc3\xa9.c", "\xc3\xa9t\xc3\xa9.c"},
+		/* what a shell or make reads specially (mime.c) */
+		{"a`sh<e.h`.c", "a_sh_e.h_.c"},
+		{"@x.c", "_x.c"},
+		{"-x.c", "_x.c"},
+		{"a-b.c", "a-b.c"},
+		{"x$(id).c", "x__id_.c"},
+		{"${HOME}.c", "__HOME_.c"},
+		{"a;b|c&d.c", "a_b_c_d.c"},
+		{"'q'\"d\".c", "_q__d_.c"},
+		{"a>b<c.c", "a_b_c.c"},
+		{"mi tp.c", "mi_tp.c"},
+		{"a\tb.c", "ab.c"},
+		{"a:b%c*d?e.c", "a_b_c_d_e.c"},
+		{"[x](y){z}.c", "_x__y__z_.c"},
+		{"!#~=.c", "____.c"},
+		{"!#~=\\^.c", "_.c"}, /* "\\" is a separator: the last part only */
+		{"x\\y^z.c", "y_z.c"},
+		{"~root.c", "_root.c"},
+		{"a=b.c", "a_b.c"},
+		{"a,b+c.c", "a_b+c.c"},
+		{"..c", "..c"},
+		{"...", "unnamed"},
+		/* UTF-8 letters and digits stay, composed (NFC) */
+		{"ni\xc3\xb1o.c", "ni\xc3\xb1o.c"},
+		{"ejercicio_\xc3\xb1.c", "ejercicio_\xc3\xb1.c"},
+		{"nin\xcc\x83o.c", "ni\xc3\xb1o.c"},           /* macOS NFD */
+		{"\xce\xb1\xce\xb2\xce\xb3\xd9\xa3.c", "\xce\xb1\xce\xb2\xce\xb3\xd9\xa3.c"}, /* Greek, Arabic-Indic 3 */
+		{"a\xc2\xa0" "b.c", "a_b.c"},                       /* no-break space */
+		{"a\xe2\x80\x94" "b.c", "a_b.c"},                  /* em dash: no letter */
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		char *got = mime_safe_name(cases[i].in);
@@ -596,6 +659,7 @@ int main(void)
 		cmocka_unit_test(mbox_from_line),
 		cmocka_unit_test(automatic_rules),
 		cmocka_unit_test(name_collisions),
+		cmocka_unit_test(renamed_collisions),
 		cmocka_unit_test(safe_names),
 		cmocka_unit_test(hostile_names_in_mail),
 		cmocka_unit_test(header_injection),

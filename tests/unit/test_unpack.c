@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "mime.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -94,6 +95,7 @@ struct fx {
 	char *dest; /* the attempt directory */
 	int dfd;
 	GPtrArray *names, *notes;
+	GHashTable *renamed;
 	struct unpack_stats st;
 	char *why;
 };
@@ -107,6 +109,7 @@ static int setup(void **state)
 	f->dfd = open(f->dest, O_RDONLY | O_DIRECTORY);
 	f->names = g_ptr_array_new_with_free_func(g_free);
 	f->notes = g_ptr_array_new_with_free_func(g_free);
+	f->renamed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	*state = f;
 	return 0;
 }
@@ -120,6 +123,7 @@ static int teardown(void **state)
 	g_free(f->dest);
 	g_ptr_array_unref(f->names);
 	g_ptr_array_unref(f->notes);
+	g_hash_table_destroy(f->renamed);
 	g_free(f->why);
 	g_free(f);
 	return 0;
@@ -134,7 +138,7 @@ static enum unpack_result run(struct fx *f, const char *name, const void *d, siz
 	g_free(f->why);
 	f->why = NULL;
 	return unpack_file_at(f->dfd, name, d, n, lim ? lim : &LIM, &f->st, f->names,
-			      f->notes, &f->why);
+			      f->notes, f->renamed, &f->why);
 }
 
 static char *slurp(struct fx *f, const char *rel)
@@ -227,7 +231,7 @@ static void normal_extraction(void **state)
 		char *why = NULL;
 		struct unpack_stats st = {0};
 		enum unpack_result r = unpack_file_at(sfd, names[fmt], ar->data, ar->len, &LIM,
-						      &st, got, NULL, &why);
+						      &st, got, NULL, NULL, &why);
 		if (r != UNPACK_OK)
 			fail_msg("%s: %s", names[fmt], why);
 		assert_int_equal(got->len, 3);
@@ -521,13 +525,134 @@ static void totals_across_files(void **state)
 	char *ln = g_build_filename(f->top, "ln", NULL);
 	assert_int_equal(symlink(f->dest, ln), 0);
 	char *why = NULL;
-	assert_int_equal(unpack_file(ln, "e.c", "x", 1, NULL, NULL, NULL, NULL, &why),
+	assert_int_equal(unpack_file(ln, "e.c", "x", 1, NULL, NULL, NULL, NULL, NULL, &why),
 			 UNPACK_IO_ERROR);
 	g_free(why);
 	unlink(ln);
 	g_free(ln);
-	assert_int_equal(unpack_file(f->dest, "e.c", "x", 1, NULL, NULL, NULL, NULL, NULL),
+	assert_int_equal(unpack_file(f->dest, "e.c", "x", 1, NULL, NULL, NULL, NULL, NULL, NULL),
 			 UNPACK_OK);
+}
+
+static int cmp_str(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular file below dir (relative paths, sorted, space-joined). */
+static void list_files(const char *top, const char *rel, GPtrArray *out)
+{
+	char *dir = rel ? g_build_filename(top, rel, NULL) : g_strdup(top);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *e;
+	while (d && (e = g_dir_read_name(d))) {
+		char *r = rel ? g_build_filename(rel, e, NULL) : g_strdup(e);
+		char *p = g_build_filename(top, r, NULL);
+		if (g_file_test(p, G_FILE_TEST_IS_DIR))
+			list_files(top, r, out);
+		else
+			g_ptr_array_add(out, g_strdup(r));
+		g_free(p);
+		g_free(r);
+	}
+	if (d)
+		g_dir_close(d);
+	g_free(dir);
+}
+
+static char *files_of(const char *top)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+	list_files(top, NULL, a);
+	g_ptr_array_sort(a, cmp_str);
+	GString *o = g_string_new(NULL);
+	for (guint i = 0; i < a->len; i++)
+		g_string_append_printf(o, "%s%s", i ? " " : "", (char *)a->pdata[i]);
+	g_ptr_array_free(a, TRUE);
+	return g_string_free(o, FALSE);
+}
+
+/* Entry names that are code for the shell or make the build runs
+ * (unpack.c): every component is renamed by the one rule of mime.c, two
+ * names that clean to the same do not overwrite each other, ".." and
+ * controls are refused, UTF-8 letters stay. */
+static void hostile_entry_names(void **state)
+{
+	struct fx *f = *state;
+	const struct ent ents[] = {
+		{.path = "a b/x;y.c", .data = "1"},
+		{.path = "a_b/x_y.c", .data = "2"},
+		{.path = "@r.c", .data = "-wrapper /bin/sh,w.h"},
+		{.path = "-o.c", .data = "3"},
+		{.path = "a`sh<e.h`.c", .data = "4"},
+		{.path = "$(id)/%.c", .data = "5"},
+		{.path = "ok/../../evil.c", .data = "6"},
+		{.path = "ctl\nskipped: x.c", .data = "7"},
+		{.path = "ni\xc3\xb1o/ejercicio_\xc3\xb1.c", .data = "8"},
+		{.path = "tp.c", .data = "9"},
+	};
+	const enum fmt fmts[] = {ZIP, TAR_GZ};
+	for (size_t k = 0; k < G_N_ELEMENTS(fmts); k++) {
+		char sub[8];
+		snprintf(sub, sizeof sub, "f%zu", k);
+		mkdirat(f->dfd, sub, 0755);
+		int sfd = openat(f->dfd, sub, O_RDONLY | O_DIRECTORY);
+		GByteArray *ar = make_archive(fmts[k], ents, G_N_ELEMENTS(ents));
+		GHashTable *ren = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
+		struct unpack_stats st = {0};
+		char *why = NULL;
+		assert_int_equal(unpack_file_at(sfd, k ? "h.tar.gz" : "h.zip", ar->data, ar->len, &LIM,
+						&st, NULL, notes, ren, &why), UNPACK_OK);
+		char *top = g_build_filename(f->dest, sub, NULL);
+		char *got = files_of(top);
+		assert_string_equal(got, "__id_/_.c _o.c _r.c a_b/x_y.c a_b/x_y_2.c a_sh_e.h_.c "
+				    "ni\xc3\xb1o/ejercicio_\xc3\xb1.c tp.c");
+		/* the first of the two a_b/x_y.c is the renamed one */
+		char *c = slurp(f, k ? "f1/a_b/x_y.c" : "f0/a_b/x_y.c");
+		assert_string_equal(c, "1");
+		g_free(c);
+		/* which name became which */
+		GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);
+		GHashTableIter it;
+		gpointer kk, vv;
+		g_hash_table_iter_init(&it, ren);
+		while (g_hash_table_iter_next(&it, &kk, &vv))
+			g_ptr_array_add(pairs, g_strdup_printf("%s<-%s", (char *)kk, (char *)vv));
+		g_ptr_array_sort(pairs, cmp_str);
+		GString *p = g_string_new(NULL);
+		for (guint i = 0; i < pairs->len; i++)
+			g_string_append_printf(p, "%s|", (char *)pairs->pdata[i]);
+		assert_string_equal(p->str, "__id_/_.c<-$(id)/%.c|_o.c<--o.c|_r.c<-@r.c|"
+				    "a_b/x_y.c<-a b/x;y.c|a_b/x_y_2.c<-a_b/x_y.c|a_sh_e.h_.c<-a`sh<e.h`.c|");
+		g_string_free(p, TRUE);
+		g_ptr_array_free(pairs, TRUE);
+		/* ".." and the control character: refused and told */
+		bool slip = false, ctl = false;
+		for (guint i = 0; i < notes->len; i++) {
+			slip |= strstr(notes->pdata[i], "zip-slip") != NULL;
+			ctl |= strstr(notes->pdata[i], "control character") != NULL;
+		}
+		assert_true(slip && ctl);
+		/* a later file does not take the name a renamed one got */
+		assert_int_equal(unpack_file_at(sfd, "_r.c", "plain", 5, &LIM, &st, NULL, notes, ren, &why),
+				 UNPACK_OK);
+		c = slurp(f, k ? "f1/_r.c" : "f0/_r.c");
+		assert_string_equal(c, "-wrapper /bin/sh,w.h");
+		g_free(c);
+		c = slurp(f, k ? "f1/_r_2.c" : "f0/_r_2.c");
+		assert_string_equal(c, "plain");
+		g_free(c);
+		assert_string_equal(g_hash_table_lookup(ren, "_r_2.c"), "_r.c");
+		g_free(got);
+		g_free(top);
+		g_free(why);
+		g_ptr_array_free(notes, TRUE);
+		g_hash_table_destroy(ren);
+		g_byte_array_free(ar, TRUE);
+		close(sfd);
+	}
+	assert_nothing_outside(f);
 }
 
 int main(void)
@@ -536,6 +661,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(plain_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(normal_extraction, setup, teardown),
 		cmocka_unit_test_setup_teardown(zip_slip_and_absolute, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_entry_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(symlinks_hardlinks_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(zip_bomb, setup, teardown),
 		cmocka_unit_test_setup_teardown(too_many_files, setup, teardown),
