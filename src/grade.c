@@ -1098,8 +1098,15 @@ static char *build_cap_note(const struct grading *gr, bool failed, const char *m
 		return g_strdup_printf("the build made more files than its cap allows "
 		                       "([build-limits] inodes = %" G_GUINT64_FORMAT ")", bl->inodes);
 	if (space) {
-		cleanup_free char *sz = g_format_size_full(bl->space, G_FORMAT_SIZE_IEC_UNITS);
-		return g_strdup_printf("the build filled its space cap ([build-limits] space = %s)", sz);
+		/* in the key's own syntax: 256M, not 268435456 */
+		uint64_t v = bl->space;
+		const char *unit = "";
+		for (const char *u = "KMG"; *u && v && v % 1024 == 0; u++) {
+			v /= 1024;
+			unit = u;
+		}
+		return g_strdup_printf("the build filled its space cap ([build-limits] space = %" G_GUINT64_FORMAT
+		                       "%.1s)", v, unit);
 	}
 	return NULL;
 }
