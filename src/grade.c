@@ -1,19 +1,32 @@
 /* grade: build and test one attempt. See grade.h.
  *
  * Theory of operation. var/attempts/ID/ holds submitted/ (the MDA's, never
- * written here), build/ (recreated at each grading), output/ (the actual
- * stdout/stderr of each case that did not pass, for staff: a passing one
- * printed what tests/NAME/ expects) and report/ (contracts.md). The work
- * dir (one case at a time, recreated for each), check/ (a checker's
- * sandbox) and out/ (the captured outputs of the running case) live in the
- * worker's scratch tmpfs (see "the work dir of a case" below), or under
- * the attempt dir (out/ is then output/ itself) when there is none.
+ * written here), output/ (the actual stdout/stderr of each case that did
+ * not pass, for staff: a passing one printed what tests/NAME/ expects) and
+ * report/ (contracts.md; make.stdout and make.stderr are all that staff
+ * keep of the build). Everything else lives in the worker's scratch tmpfs
+ * (grade_scratch_mount), in a mount namespace of its own, as fresh tmpfs
+ * "areas" mounted for one use and unmounted after it (see "work areas"):
+ * build/ (the submission, skeleton/ and the Makefile; the build), then
+ * work/ for each case (the artifacts of the build and in/), check/ for
+ * each run of a checker; art/ (the artifacts, staged between the build and
+ * the cases) and out/ (the captured outputs of the running case) sit on
+ * the scratch tmpfs itself, written by us only. Without a scratch (sercom
+ * exercise check) they are directories under the attempt dir.
  * Every program of the student (make, the tests, and the exercise's checker)
- * runs in the sandbox as the worker slot's uid with the work dir at /work;
+ * runs in the sandbox as the worker slot's uid with its area at /work;
  * the expected outputs stay in the exercise dir, which is never bound into
  * the sandbox: the program cannot read the answers, and cannot rewrite them.
  * The sandbox writes the captured stdout/stderr to files outside the work
- * dir, capped, so a program cannot replace what it printed by a file. */
+ * dir, capped, so a program cannot replace what it printed by a file.
+ *
+ * Why tmpfs areas and not the spool's disk: a build rule fooled by a file
+ * name into running a script wrote 3 GB there in 4 s, kept after grading
+ * and copied into every case; a case recreated on ext4 made each later
+ * file creation slower (freed inodes are scanned); a tree a program left
+ * could defeat its removal. An area is capped (the build by [build-limits]
+ * space and inodes; a case by its memory limit: tmpfs pages are charged to
+ * the box's memory cgroup) and dropped by one umount whatever it holds. */
 #define _GNU_SOURCE 1 /* sigabbrev_np */
 #include "grade.h"
 #include "compare.h"
@@ -392,9 +405,8 @@ static bool area_open(const struct grading *gr, const char *path, bool *mounted,
 }
 
 /* Unmounts the area if mounted. A failure replaces *err: it is the slot's. */
-static bool area_close(const struct grading *gr, const char *path, bool *mounted, GError **err)
+static bool area_close(const char *path, bool *mounted, GError **err)
 {
-	(void)gr;
 	if (!*mounted)
 		return true;
 	*mounted = false;
@@ -408,9 +420,9 @@ static bool area_close(const struct grading *gr, const char *path, bool *mounted
 
 static bool areas_close(struct grading *gr, GError **err)
 {
-	bool ok = area_close(gr, gr->work, &gr->work_mounted, err);
-	ok = area_close(gr, gr->check, &gr->check_mounted, err) && ok;
-	return area_close(gr, gr->build, &gr->build_mounted, err) && ok;
+	bool ok = area_close(gr->work, &gr->work_mounted, err);
+	ok = area_close(gr->check, &gr->check_mounted, err) && ok;
+	return area_close(gr->build, &gr->build_mounted, err) && ok;
 }
 
 bool grade_scratch_mount(const char *dir, GError **err)
@@ -533,7 +545,7 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
 		tree_usage(tc->stdin_path, &bytes, &inodes);
 	tree_usage(expected, &bytes, &inodes);
 	bytes += g_bytes_get_size(actual) + mem_or_default(&gr->e->build_limits) + AREA_SLACK;
-	if (!area_close(gr, gr->check, &gr->check_mounted, err) ||
+	if (!area_close(gr->check, &gr->check_mounted, err) ||
 	    !area_open(gr, gr->check, &gr->check_mounted, bytes, inodes + AREA_INODES, err))
 		return -1;
 	cleanup_free char *base = g_path_get_basename(prog);
@@ -1301,7 +1313,7 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 		/* the build area goes before the cases: its files are charged to
 		 * the slot's memory cgroup, which the cases' limits share */
 		if (!stage_artifacts(&gr, err) ||
-		    !area_close(&gr, gr.build, &gr.build_mounted, err) ||
+		    !area_close(gr.build, &gr.build_mounted, err) ||
 		    !run_cases(&gr, out, err))
 			goto done;
 	}
