@@ -10,7 +10,8 @@
 #  2. a build rule fooled by the name a`sh<e.h`.c runs a script that writes
 #     without end: BUILD_FAILED with a note naming the cap, var/ does not
 #     grow, the build's tmpfs is gone;
-#  3. the same with a gcc response file (@x.c: -wrapper /bin/sh,w.h);
+#  3. the same with a gcc response file (@x.c: -wrapper /bin/sh,w.h), and
+#     with a script that makes files without end (the inodes cap);
 #  4. the example Makefile (conf/exercises/tp1) is not fooled by either;
 #  6. afterwards: no mount, no box process, no box cgroup left;
 #  5. a slot whose work area cannot be unmounted retires, and its attempt
@@ -78,6 +79,13 @@ like "$(v "$rsp")" "^BUILD_FAILED 1$" "response file: BUILD_FAILED at the first 
 like "$(note "$rsp")" "\[build-limits\] space" "response file: the note names the cap"
 grown=$(( $(var_kb) - after_queue ))
 ok "response file: var/ grew by less than 4 MB ($grown KB)" [ "$grown" -lt 4096 ]
+
+# and files without end: the inodes cap
+many=$(queue_attempt "$I" naive "$SUBS/build-many-files" s002)
+runner
+ok "many files: the script ran in the build" grep -q SCRIPT-RAN "$I/var/attempts/$many/report/make.stderr"
+like "$(v "$many"): $(note "$many")" "^BUILD_FAILED 1: .*cap allows \(\[build-limits\] inodes = 2000\)" \
+     "many files: BUILD_FAILED, the note names the inodes cap"
 
 # ---- 4. the example Makefile quotes the names ---------------------------
 if [ -d "$SERCOM_TOP/conf/exercises/tp1" ]; then
