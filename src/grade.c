@@ -246,7 +246,11 @@ static bool copy_file(const char *from, const char *to, GError **err)
 	return true;
 }
 
-/* Relative paths of the regular files under dir (recursively), into set. */
+/* Relative paths of the regular files under dir (recursively), into set.
+ * On a work dir the program shaped (1,500 nested directories), the walk
+ * ends where a path passes PATH_MAX or the descriptors run out: bounded,
+ * and the area's inode cap bounds its breadth; what it misses is not
+ * reported as an unexpected file. */
 static void list_files(const char *dir, const char *rel, GHashTable *set)
 {
 	cleanup_free char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
