@@ -130,6 +130,25 @@ void conf_default_build_limits(struct limits *l)
 	l->procs = 64;
 	l->output = 1u << 20;
 	l->file_size = 64u << 20;
+	/* the build's own tmpfs: a compiler's objects are a few MB; a build
+	 * rule fooled into running a script must stop somewhere (grade.c) */
+	l->space = 256u << 20;
+	l->inodes = 20000;
+}
+
+/* 0 would be a tmpfs without a limit (size=0, nr_inodes=0 mean none) */
+static bool check_build_area(GKeyFile *kf, const char *file, const char *group,
+                             const struct limits *l, GError **err)
+{
+	if (g_key_file_has_key(kf, group, "space", NULL) && l->space < (1u << 20)) {
+		set_key_error(err, file, group, "space", "expected at least 1M", NULL);
+		return false;
+	}
+	if (g_key_file_has_key(kf, group, "inodes", NULL) && (int64_t)l->inodes < 64) {
+		set_key_error(err, file, group, "inodes", "expected at least 64", NULL);
+		return false;
+	}
+	return true;
 }
 
 bool conf_read_limits(GKeyFile *kf, const char *file, const char *group, struct limits *l, GError **err)
@@ -147,7 +166,48 @@ bool conf_read_limits(GKeyFile *kf, const char *file, const char *group, struct 
 	       conf_get_size(kf, file, group, "output", &l->output, err) &&
 	       (n = (int64_t)l->procs, conf_get_int(kf, file, group, "procs", &n, err)) &&
 	       (l->procs = (uint64_t)n, true) &&
-	       conf_get_size(kf, file, group, "file_size", &l->file_size, err);
+	       conf_get_size(kf, file, group, "file_size", &l->file_size, err) &&
+	       conf_get_size(kf, file, group, "space", &l->space, err) &&
+	       (n = (int64_t)l->inodes, conf_get_int(kf, file, group, "inodes", &n, err)) &&
+	       (l->inodes = (uint64_t)n, true) &&
+	       check_build_area(kf, file, group, l, err);
+}
+
+/* path with its symlinks resolved as far as it exists (var may not
+ * exist yet): /lib/x is /usr/lib/x on a merged-/usr system */
+static char *real_path(const char *path)
+{
+	g_autofree char *head = g_canonicalize_filename(path, "/");
+	GString *tail = g_string_new(NULL);
+	char *r;
+	while (!(r = realpath(head, NULL))) {
+		char *slash = strrchr(head, '/');
+		g_string_prepend(tail, slash);
+		slash[slash == head] = 0;   /* "/x" -> "/", which exists */
+	}
+	if (strcmp(r, "/") || !tail->len)
+		g_string_prepend(tail, r);
+	free(r);
+	return g_string_free(tail, FALSE);
+}
+
+static bool path_under(const char *path, const char *dir)
+{
+	if (!strcmp(dir, "/"))
+		return true;
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+const char *conf_bind_exposing(const struct sercom_conf *c, const char *path)
+{
+	g_autofree char *p = real_path(path);
+	for (char **b = c->binds; b && *b; b++) {
+		g_autofree char *rb = real_path(*b);
+		if (path_under(p, rb) || path_under(rb, p))
+			return *b;
+	}
+	return NULL;
 }
 
 static char *get_string(GKeyFile *kf, const char *group, const char *key, const char *def)
@@ -292,6 +352,17 @@ struct sercom_conf *conf_load(const char *path, GError **err)
 				g_free(*r);
 		}
 		*w = NULL;
+	}
+
+	/* every sandbox sees the binds: a var/ under one (or one under var/)
+	 * would show every student's submission and report to every program */
+	const char *bind = conf_bind_exposing(c, c->var);
+	if (bind) {
+		g_set_error(err, SERCOM_ERROR, EINVAL,
+		            "%s: [general] var: %s and the [sandbox] binds item %s contain one another: "
+		            "every student's program could read every submission; move var or drop the bind",
+		            f, c->var, bind);
+		goto out;
 	}
 
 	c->mail_dir = g_build_filename(c->var, "mail", NULL);

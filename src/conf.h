@@ -21,6 +21,10 @@ struct limits {
 	uint64_t output;        /* bytes per stream */
 	uint64_t procs;
 	uint64_t file_size;     /* bytes */
+	/* [build-limits] only: the build runs in a tmpfs of this size and
+	 * this many inodes (0 elsewhere) */
+	uint64_t space;         /* bytes */
+	uint64_t inodes;
 };
 
 enum unknown_sender_policy { UNKNOWN_REJECT, UNKNOWN_IGNORE, UNKNOWN_ACCEPT };
@@ -76,6 +80,10 @@ void conf_default_build_limits(struct limits *l);
 /* Overrides *l with the keys present in group of kf; errors name file. */
 bool conf_read_limits(GKeyFile *kf, const char *file, const char *group,
                       struct limits *l, GError **err);
+/* The sandbox bind (an item of c->binds) that path lies under, or that
+ * lies under path (both are seen by every program: var/ under /usr, or
+ * /var/lib/sercom/attempts bound), comparing real paths; NULL when none. */
+const char *conf_bind_exposing(const struct sercom_conf *c, const char *path);
 /* Reads an optional size/duration/date/bool key with an error naming file,
  * group and key; leaves *out untouched when the key is absent. */
 bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out, GError **err);

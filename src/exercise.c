@@ -20,7 +20,7 @@
 
 static const char *const exercise_keys[] = {
 	"title", "opens", "closes", "max_attempts", "files", "required", "build",
-	"run", "compare", "late", "private_counts", NULL
+	"run", "compare", "late", "private_counts", "artifacts", NULL
 };
 static const char *const case_keys[] = {
 	"args", "exit", "private", "points", "compare", "ignore_extra", NULL
@@ -28,6 +28,11 @@ static const char *const case_keys[] = {
 static const char *const limit_keys[] = {
 	"message_size", "unpacked_size", "files", "cpu", "wall", "memory", "output",
 	"procs", "file_size", NULL
+};
+/* [build-limits] also sizes the build's tmpfs (grade.c) */
+static const char *const build_limit_keys[] = {
+	"message_size", "unpacked_size", "files", "cpu", "wall", "memory", "output",
+	"procs", "file_size", "space", "inodes", NULL
 };
 /* what a case directory may hold */
 static const char *const case_entries[] = {
@@ -68,7 +73,9 @@ static bool check_keys(GKeyFile *kf, const char *file, const char *const *groups
 			if (in_list(keys[gi], *k))
 				continue;
 			g_autofree char *known = join_list(keys[gi]);
-			const char *hint = in_list(limit_keys, *k) ? "; limits go in [limits]" : "";
+			const char *hint = in_list(limit_keys, *k) ? "; limits go in [limits]"
+			                 : in_list(build_limit_keys, *k) ? "; space and inodes go in [build-limits]"
+			                 : "";
 			g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [%s] %s: unknown key (known: %s)%s",
 			            file, *g, *k, known, hint);
 			return false;
@@ -178,6 +185,36 @@ static bool optional_entry(const char *dir, const char *name, bool want_dir, cha
 		return false;
 	}
 	*out = g_steal_pointer(&p);
+	return true;
+}
+
+/* artifacts: globs of the build dir's files that each case's work dir
+ * gets (grade.c); by default the program `run` names when it is a path
+ * relative to the build dir (./tp: tp). Paths relative to the build dir,
+ * without "." or ".." components: a glob walks down, never up or out. */
+static bool get_artifacts(GKeyFile *kf, const char *file, struct exercise *e, GError **err)
+{
+	e->artifacts = get_list(kf, "exercise", "artifacts");
+	if (!e->artifacts[0] && e->run[0][0] != '/' && strchr(e->run[0], '/')) {
+		const char *p = e->run[0];
+		while (g_str_has_prefix(p, "./"))
+			p += 2;
+		g_strfreev(e->artifacts);
+		e->artifacts = g_new0(char *, 2);
+		e->artifacts[0] = g_strdup(p);
+	}
+	for (char **a = e->artifacts; *a; a++) {
+		g_auto(GStrv) parts = g_strsplit(*a, "/", -1);
+		bool ok = **a != '/';
+		for (char **c = parts; ok && *c; c++)
+			ok = **c && strcmp(*c, ".") && strcmp(*c, "..");
+		if (!ok) {
+			g_set_error(err, SERCOM_ERROR, EINVAL,
+			            "%s: [exercise] artifacts: expected globs of paths inside the build dir "
+			            "(no leading /, no . or .. components), got '%s'", file, *a);
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -366,6 +403,7 @@ void exercise_free(struct exercise *e)
 	g_strfreev(e->required);
 	g_strfreev(e->build);
 	g_strfreev(e->run);
+	g_strfreev(e->artifacts);
 	compare_spec_clear(&e->compare);
 	g_free(e->makefile);
 	g_free(e->skeleton_dir);
@@ -406,7 +444,7 @@ static struct exercise *load(const struct sercom_conf *c, const char *dir, bool 
 		goto out;
 	}
 	static const char *const groups[] = { "exercise", "limits", "build-limits", NULL };
-	static const char *const *const keys[] = { exercise_keys, limit_keys, limit_keys };
+	static const char *const *const keys[] = { exercise_keys, limit_keys, build_limit_keys };
 	if (!check_keys(kf, file, groups, keys, err))
 		goto out;
 	if (!g_key_file_has_group(kf, "exercise")) {
@@ -439,6 +477,8 @@ static struct exercise *load(const struct sercom_conf *c, const char *dir, bool 
 	if (!get_args(kf, file, "exercise", "build", "make", true, &e->build, err) ||
 	    !get_args(kf, file, "exercise", "run", "./tp", true, &e->run, err) ||
 	    !get_compare(kf, file, "exercise", e->dir, &e->compare, err))
+		goto out;
+	if (!get_artifacts(kf, file, e, err))
 		goto out;
 	late = get_value(kf, "exercise", "late");
 	if (late && !strcmp(late, "accept")) {

@@ -7,12 +7,14 @@
  * and key, e.g. "exercises/tp1/tests/02/case.conf: [case] exit: expected a
  * number, 'nonzero' or 'any', got 'x'"):
  *  - exercise.conf groups: [exercise] (title, opens, closes, max_attempts,
- *    files, required, build, run, compare, late, private_counts), [limits],
- *    [build-limits]. case.conf groups: [case] (args, exit, private, points,
+ *    files, required, build, run, artifacts, compare, late, private_counts),
+ *    [limits], [build-limits] (which also takes space and inodes: the
+ *    build's tmpfs). case.conf groups: [case] (args, exit, private, points,
  *    compare, ignore_extra) and [limits]: a case's limit overrides go in its
  *    own [limits] group, as in exercise.conf. Unknown groups and keys are
  *    errors: a misspelt `privte = true` would otherwise publish a case.
  *  - Defaults: title = the directory name, build = make, run = ./tp,
+ *    artifacts = the program run names when it is a relative path (tp),
  *    compare = exact, late = reject, private_counts = false, no dates, no
  *    attempt limit; a case: no args, exit 0, public, 1 point, the
  *    exercise's compare, ignore_extra = false. case.conf may be absent.
@@ -62,6 +64,8 @@ struct exercise {
 	char **required;     /* globs that must each match a submitted file */
 	char **build;        /* argv of the build command (default: make) */
 	char **run;          /* argv of the program (default: ./tp) */
+	char **artifacts;    /* globs of the build dir's files each case gets
+	                      * (default: run[0] when a relative path: tp) */
 	struct compare_spec compare;  /* default for cases */
 	bool late_accept;    /* late = accept */
 	bool private_counts; /* private cases count toward ACCEPTED */

@@ -1,19 +1,32 @@
 /* grade: build and test one attempt. See grade.h.
  *
  * Theory of operation. var/attempts/ID/ holds submitted/ (the MDA's, never
- * written here), build/ (recreated at each grading), output/ (the actual
- * stdout/stderr of each case that did not pass, for staff: a passing one
- * printed what tests/NAME/ expects) and report/ (contracts.md). The work
- * dir (one case at a time, recreated for each), check/ (a checker's
- * sandbox) and out/ (the captured outputs of the running case) live in the
- * worker's scratch tmpfs (see "the work dir of a case" below), or under
- * the attempt dir (out/ is then output/ itself) when there is none.
+ * written here), output/ (the actual stdout/stderr of each case that did
+ * not pass, for staff: a passing one printed what tests/NAME/ expects) and
+ * report/ (contracts.md; make.stdout and make.stderr are all that staff
+ * keep of the build). Everything else lives in the worker's scratch tmpfs
+ * (grade_scratch_mount), in a mount namespace of its own, as fresh tmpfs
+ * "areas" mounted for one use and unmounted after it (see "work areas"):
+ * build/ (the submission, skeleton/ and the Makefile; the build), then
+ * work/ for each case (the artifacts of the build and in/), check/ for
+ * each run of a checker; art/ (the artifacts, staged between the build and
+ * the cases) and out/ (the captured outputs of the running case) sit on
+ * the scratch tmpfs itself, written by us only. Without a scratch (sercom
+ * exercise check) they are directories under the attempt dir.
  * Every program of the student (make, the tests, and the exercise's checker)
- * runs in the sandbox as the worker slot's uid with the work dir at /work;
+ * runs in the sandbox as the worker slot's uid with its area at /work;
  * the expected outputs stay in the exercise dir, which is never bound into
  * the sandbox: the program cannot read the answers, and cannot rewrite them.
  * The sandbox writes the captured stdout/stderr to files outside the work
- * dir, capped, so a program cannot replace what it printed by a file. */
+ * dir, capped, so a program cannot replace what it printed by a file.
+ *
+ * Why tmpfs areas and not the spool's disk: a build rule fooled by a file
+ * name into running a script wrote 3 GB there in 4 s, kept after grading
+ * and copied into every case; a case recreated on ext4 made each later
+ * file creation slower (freed inodes are scanned); a tree a program left
+ * could defeat its removal. An area is capped (the build by [build-limits]
+ * space and inodes; a case by its memory limit: tmpfs pages are charged to
+ * the box's memory cgroup) and dropped by one umount whatever it holds. */
 #define _GNU_SOURCE 1 /* sigabbrev_np */
 #include "grade.h"
 #include "compare.h"
@@ -25,11 +38,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 const char *const grade_case_verdicts[] = {
@@ -231,7 +246,11 @@ static bool copy_file(const char *from, const char *to, GError **err)
 	return true;
 }
 
-/* Relative paths of the regular files under dir (recursively), into set. */
+/* Relative paths of the regular files under dir (recursively), into set.
+ * On a work dir the program shaped (1,500 nested directories), the walk
+ * ends where a path passes PATH_MAX or the descriptors run out: bounded,
+ * and the area's inode cap bounds its breadth; what it misses is not
+ * reported as an unexpected file. */
 static void list_files(const char *dir, const char *rel, GHashTable *set)
 {
 	cleanup_free char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
@@ -342,11 +361,175 @@ struct grading {
 	const struct exercise *e;
 	char *adir, *build, *work, *output, *check, *report, *private_dir;
 	char *captures;                       /* out/ or output/ (no scratch) */
+	char *art;                            /* the artifacts, staged */
+	uint64_t art_bytes, art_files;        /* what a work dir copies of art/ */
+	bool build_mounted, work_mounted, check_mounted;
 	GPtrArray *pub_captions, *pub_html;   /* report.html sections */
 	GPtrArray *all_captions, *all_html;   /* private/full.html sections */
 	uint64_t diff_max;
 	int64_t renewed_ms;                   /* last lease renewal */
 };
+
+/* ---- work areas ------------------------------------------------------- */
+
+/* Each attempt's build dir, each case's work dir and each checker's dir is
+ * a FRESH tmpfs, mounted for that use and unmounted after it, in the
+ * worker's own mount namespace (grade_scratch_mount): nobody else sees it,
+ * and it dies with the worker. Not a tree to delete: a program that left
+ * 1,500 nested directories (one descriptor per level for a recursive
+ * removal, past the 1,024 of a service) or a million files costs one
+ * umount to drop, and cannot make the slot's next attempt, another
+ * student's, fail. An area that cannot be mounted or unmounted is the
+ * slot's failure, never the attempt's: GRADE_SLOT_ERROR (the runner
+ * retires the slot and gives the attempt back without counting a try).
+ *
+ * Without a scratch namespace (sercom exercise check, the teacher's own
+ * solution) the areas are directories under the attempt dir. */
+
+#define AREA_SLACK ((uint64_t)16 << 20)   /* bytes beyond the estimate */
+#define AREA_INODES 16384                  /* inodes beyond the estimate */
+
+G_DEFINE_QUARK(grade-slot-error-quark, grade_slot_error)
+
+static bool area_open(const struct grading *gr, const char *path, bool *mounted,
+                      uint64_t bytes, uint64_t inodes, GError **err)
+{
+	if (!gr->g->scratch)
+		return fresh_dir(path, err);
+	char opts[96];
+	g_snprintf(opts, sizeof opts, "size=%" G_GUINT64_FORMAT ",nr_inodes=%" G_GUINT64_FORMAT
+	           ",mode=0755", bytes, inodes);
+	if (mount("sercom-area", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, errno, "%s: mounting a tmpfs (%s): %s", path, opts,
+		            g_strerror(errno));
+		return false;
+	}
+	*mounted = true;
+	return true;
+}
+
+/* Unmounts the area if mounted. A failure replaces *err: it is the slot's. */
+static bool area_close(const char *path, bool *mounted, GError **err)
+{
+	if (!*mounted)
+		return true;
+	*mounted = false;
+	if (umount2(path, UMOUNT_NOFOLLOW) == 0)
+		return true;
+	int e = errno;
+	g_clear_error(err);
+	g_set_error(err, GRADE_SLOT_ERROR, e, "%s: unmounting: %s", path, g_strerror(e));
+	return false;
+}
+
+static bool areas_close(struct grading *gr, GError **err)
+{
+	bool ok = area_close(gr->work, &gr->work_mounted, err);
+	ok = area_close(gr->check, &gr->check_mounted, err) && ok;
+	return area_close(gr->build, &gr->build_mounted, err) && ok;
+}
+
+bool grade_scratch_mount(const char *dir, GError **err)
+{
+	if (unshare(CLONE_NEWNS) < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, errno, "unshare(CLONE_NEWNS): %s", g_strerror(errno));
+		return false;
+	}
+	/* slave: host mounts made later still show here; ours never go back */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, errno, "making / a slave mount: %s", g_strerror(errno));
+		return false;
+	}
+	/* 0700 root: only root passes; the box binds its dir by path, as root.
+	 * It holds the mount points of the areas, out/ and art/ (resized for
+	 * each attempt by scratch_prepare) */
+	if (mount("sercom-scratch", dir, "tmpfs", MS_NOSUID | MS_NODEV,
+	          "size=16m,nr_inodes=1024,mode=0700") < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, errno, "%s: mounting a tmpfs: %s", dir, g_strerror(errno));
+		return false;
+	}
+	static const char *const points[] = { "build", "work", "check" };
+	for (size_t i = 0; i < G_N_ELEMENTS(points); i++) {
+		cleanup_free char *p = g_build_filename(dir, points[i], NULL);
+		if (mkdir(p, 0700) < 0) {
+			g_set_error(err, GRADE_SLOT_ERROR, errno, "%s: %s", p, g_strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* What a tmpfs needs to hold a copy of path: pages of its regular files,
+ * and inodes (what util_copy_tree copies). For the exercise's files only
+ * (one descriptor per level). */
+static void tree_usage(const char *path, uint64_t *bytes, uint64_t *inodes)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	(*inodes)++;
+	if (S_ISREG(st.st_mode))
+		*bytes += ((uint64_t)st.st_size + 4095) & ~(uint64_t)4095;
+	if (!S_ISDIR(st.st_mode))
+		return;
+	GDir *d = g_dir_open(path, 0, NULL);
+	if (!d)
+		return;
+	const char *name;
+	while ((name = g_dir_read_name(d))) {
+		cleanup_free char *p = g_build_filename(path, name, NULL);
+		tree_usage(p, bytes, inodes);
+	}
+	g_dir_close(d);
+}
+
+static uint64_t mem_or_default(const struct limits *l)
+{
+	return l->memory ? l->memory : (uint64_t)1 << 30;
+}
+
+/* an output cap, 0 = none */
+static uint64_t cap_or_default(uint64_t cap)
+{
+	return cap ? cap : (uint64_t)256 << 20;
+}
+
+/* Empties out/ and art/ on the scratch tmpfs (written by us only: the
+ * captures and the staged artifacts) and sizes it for this attempt: the
+ * artifacts (at most what the build area holds), the captures of a case
+ * and of a checker. */
+static bool scratch_prepare(struct grading *gr, GError **err)
+{
+	const struct exercise *e = gr->e;
+	int r = util_rm_rf(gr->captures);
+	if (r == 0)
+		r = util_rm_rf(gr->art);
+	if (r < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, -r, "%s: emptying: %s", gr->g->scratch, g_strerror(-r));
+		return false;
+	}
+	uint64_t caps = 0;
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *tc = g_ptr_array_index(e->cases, i);
+		uint64_t c = 2 * cap_or_default(tc->limits.output);
+		if (tc->compare.mode == CMP_CHECKER)
+			c += 2 * cap_or_default(e->build_limits.output);
+		caps = MAX(caps, c);
+	}
+	char opts[96];
+	g_snprintf(opts, sizeof opts, "size=%" G_GUINT64_FORMAT ",nr_inodes=%" G_GUINT64_FORMAT,
+	           e->build_limits.space + caps + AREA_SLACK, e->build_limits.inodes + 1024);
+	if (mount(NULL, gr->g->scratch, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, errno, "%s: resizing the scratch tmpfs (%s): %s",
+		            gr->g->scratch, opts, g_strerror(errno));
+		return false;
+	}
+	if ((r = util_mkdir_p(gr->captures, 0700)) < 0 || (r = util_mkdir_p(gr->art, 0700)) < 0) {
+		g_set_error(err, GRADE_SLOT_ERROR, -r, "%s: %s", gr->g->scratch, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
 
 /* Runs the exercise's checker in the sandbox on (input, expected, actual):
  * exit 0 = same, 1 = differs, with its stdout as the note. The checker is
@@ -357,9 +540,18 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
                        GBytes *actual, char **note, GError **err)
 {
 	const char *prog = tc->compare.checker;
-	if (!fresh_dir(gr->check, err))
-		return -1;
 	cleanup_free char *src = g_build_filename(gr->e->dir, prog, NULL);
+	/* its area holds the checker, input, expected, actual and what the
+	 * checker may write (its memory: the build limits, see below) */
+	uint64_t bytes = 0, inodes = 0;
+	tree_usage(src, &bytes, &inodes);
+	if (tc->stdin_path)
+		tree_usage(tc->stdin_path, &bytes, &inodes);
+	tree_usage(expected, &bytes, &inodes);
+	bytes += g_bytes_get_size(actual) + mem_or_default(&gr->e->build_limits) + AREA_SLACK;
+	if (!area_close(gr->check, &gr->check_mounted, err) ||
+	    !area_open(gr, gr->check, &gr->check_mounted, bytes, inodes + AREA_INODES, err))
+		return -1;
 	cleanup_free char *base = g_path_get_basename(prog);
 	cleanup_free char *dst = g_build_filename(gr->check, base, NULL);
 	cleanup_free char *in = g_build_filename(gr->check, "input", NULL);
@@ -585,133 +777,6 @@ static int compare_case(struct grading *gr, const struct test_case *tc, struct c
 	return all;
 }
 
-/* ---- the work dir of a case --------------------------------------------- */
-
-/* The work dirs are on a tmpfs the worker mounted in a mount namespace of
- * its own (nobody else sees it, and it dies with the worker). Why not the
- * spool's disk: a case recreated its work dir there (the build copied in,
- * everything removed after), and on ext4 without a journal, creating an
- * inode soon after deleting many scans every recently freed one: each case
- * made every later file creation slower, up to half of the grading time.
- * The tmpfs is resized for each attempt to what it must hold: the copy of
- * the build and of in/, the captured outputs, plus the memory limit of the
- * program. Its files are charged to the box's memory cgroup, so with
- * cgroups a program cannot write more than its memory limit (then it is
- * the OOM victim: MEMORY_LIMIT; the sandbox keeps its init out of the
- * cgroup for that), and without cgroups the size is the bound. A program
- * that fills its work dir fills neither the spool's disk nor the RAM: the
- * disk space the sandbox does not defend (sandbox.c) is defended here. */
-bool grade_scratch_mount(const char *dir, GError **err)
-{
-	if (unshare(CLONE_NEWNS) < 0) {
-		g_set_error(err, SERCOM_ERROR, errno, "unshare(CLONE_NEWNS): %s", g_strerror(errno));
-		return false;
-	}
-	/* slave: host mounts made later still show here; ours never go back */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-		g_set_error(err, SERCOM_ERROR, errno, "making / a slave mount: %s", g_strerror(errno));
-		return false;
-	}
-	/* 0700 root: only root passes; the box binds its dir by path, as root */
-	if (mount("sercom-scratch", dir, "tmpfs", MS_NOSUID | MS_NODEV,
-	          "size=16m,nr_inodes=1024,mode=0700") < 0) {
-		g_set_error(err, SERCOM_ERROR, errno, "%s: mounting a tmpfs: %s", dir, g_strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-/* What a tmpfs needs to hold a copy of path: pages of its regular files,
- * and inodes (what util_copy_tree copies). */
-static void tree_usage(const char *path, uint64_t *bytes, uint64_t *inodes)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	(*inodes)++;
-	if (S_ISREG(st.st_mode))
-		*bytes += ((uint64_t)st.st_size + 4095) & ~(uint64_t)4095;
-	if (!S_ISDIR(st.st_mode))
-		return;
-	GDir *d = g_dir_open(path, 0, NULL);
-	if (!d)
-		return;
-	const char *name;
-	while ((name = g_dir_read_name(d))) {
-		cleanup_free char *p = g_build_filename(path, name, NULL);
-		tree_usage(p, bytes, inodes);
-	}
-	g_dir_close(d);
-}
-
-static uint64_t mem_or_default(const struct limits *l)
-{
-	return l->memory ? l->memory : (uint64_t)1 << 30;
-}
-
-/* an output cap, 0 = none */
-static uint64_t cap_or_default(uint64_t cap)
-{
-	return cap ? cap : (uint64_t)256 << 20;
-}
-
-/* Empties the scratch tmpfs and sizes it for this attempt's largest case:
- * its work dir (build + in/ + what the program may write) and, with a
- * checker, the checker's dir beside it (program, input, expected, actual,
- * and what the checker may write). */
-static bool scratch_prepare(struct grading *gr, GError **err)
-{
-	const char *dir = gr->g->scratch;
-	util_rm_rf(gr->work);
-	util_rm_rf(gr->check);
-	util_rm_rf(gr->captures);
-	uint64_t bbytes = 0, binodes = 0, need = 0, inodes = 0;
-	tree_usage(gr->build, &bbytes, &binodes);
-	for (guint i = 0; i < gr->e->cases->len; i++) {
-		const struct test_case *tc = g_ptr_array_index(gr->e->cases, i);
-		uint64_t b = bbytes, n = binodes;
-		if (tc->in_dir)
-			tree_usage(tc->in_dir, &b, &n);
-		/* the program's writes; the captures of its stdout and stderr */
-		b += mem_or_default(&tc->limits) + 2 * cap_or_default(tc->limits.output);
-		if (tc->compare.mode == CMP_CHECKER) {
-			uint64_t cb = 0, cn = 0;
-			cleanup_free char *prog = g_build_filename(gr->e->dir, tc->compare.checker, NULL);
-			tree_usage(prog, &cb, &cn);
-			if (tc->stdin_path)
-				tree_usage(tc->stdin_path, &cb, &cn);
-			uint64_t expected = 0;
-			const char *streams[] = { tc->stdout_path, tc->stderr_path, tc->out_dir };
-			for (size_t k = 0; k < G_N_ELEMENTS(streams); k++) {
-				uint64_t eb = 0, en = 0;
-				if (streams[k])
-					tree_usage(streams[k], &eb, &en);
-				expected = MAX(expected, eb);
-			}
-			b += cb + expected + MAX(cap_or_default(tc->limits.output), tc->limits.file_size) +
-			     mem_or_default(&gr->e->build_limits) +
-			     2 * cap_or_default(gr->e->build_limits.output);
-			n += cn + 8;
-		}
-		need = MAX(need, b);
-		inodes = MAX(inodes, n);
-	}
-	char opts[96];
-	g_snprintf(opts, sizeof opts, "size=%" G_GUINT64_FORMAT ",nr_inodes=%" G_GUINT64_FORMAT,
-	           need + ((uint64_t)16 << 20), inodes + 16384);
-	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0) {
-		g_set_error(err, SERCOM_ERROR, errno, "%s: resizing the scratch tmpfs (%s): %s", dir, opts,
-		            g_strerror(errno));
-		return false;
-	}
-	int r = util_mkdir_p(gr->captures, 0700);
-	if (r < 0) {
-		g_set_error(err, SERCOM_ERROR, -r, "%s: %s", gr->captures, g_strerror(-r));
-		return false;
-	}
-	return true;
-}
-
 /* ---- one case ------------------------------------------------------------- */
 
 static const char *status_verdict(enum sandbox_status s)
@@ -757,9 +822,17 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 		}
 		gr->renewed_ms = now;
 	}
-	if (!fresh_dir(gr->work, err))
+	/* the work area holds the artifacts, in/ and what the program may
+	 * write: its memory limit (tmpfs pages are charged to the box's memory
+	 * cgroup, so with cgroups it cannot write more; without, the size is
+	 * the bound) */
+	uint64_t bytes = gr->art_bytes, inodes = gr->art_files;
+	if (tc->in_dir)
+		tree_usage(tc->in_dir, &bytes, &inodes);
+	bytes += mem_or_default(&tc->limits) + AREA_SLACK;
+	if (!area_open(gr, gr->work, &gr->work_mounted, bytes, inodes + AREA_INODES, err))
 		return false;
-	int r = util_copy_tree(gr->build, gr->work);
+	int r = util_copy_tree(gr->art, gr->work);
 	if (r == 0 && tc->in_dir)
 		r = util_copy_tree(tc->in_dir, gr->work);
 	if (r == 0)
@@ -828,6 +901,18 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	if (exited || rr.status == SB_SG) {
 		GError *ce = NULL;
 		int same = compare_case(gr, tc, &cr, out_path, err_path, before, &ce);
+		if (same < 0 && ce && ce->domain == GRADE_SLOT_ERROR) {
+			/* the checker's area: the slot's failure, not the case's */
+			g_propagate_error(err, ce);
+			g_string_free(cr.note, TRUE);
+			g_string_free(cr.diffs, TRUE);
+			g_ptr_array_free(cr.captions, TRUE);
+			g_ptr_array_free(cr.html, TRUE);
+			run_result_clear(&rr);
+			g_hash_table_destroy(before);
+			queue_result_free(res);
+			return false;
+		}
 		if (same < 0) {
 			/* a checker that failed: the case is not the student's fault */
 			note_add(cr.note, "%s", ce ? ce->message : "comparison failed");
@@ -887,11 +972,18 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
  * target copies a precomputed answer, or a main.c replacing the teacher's
  * harness); the exercise's files are copied last and replace any entry of
  * the same name, directory or not. */
-static bool prepare_build(struct grading *gr, const char *submitted, GError **err)
+static bool prepare_build(struct grading *gr, const char *submitted, bool *full, GError **err)
 {
-	if (!fresh_dir(gr->build, err))
+	const struct limits *bl = &gr->e->build_limits;
+	*full = false;
+	if (!area_open(gr, gr->build, &gr->build_mounted, bl->space, bl->inodes, err))
 		return false;
 	int r = util_copy_tree(submitted, gr->build);
+	if (r == -ENOSPC) {
+		/* the submission alone passes the cap: the build fails (below) */
+		*full = true;
+		return true;
+	}
 	if (r < 0) {
 		g_set_error(err, SERCOM_ERROR, -r, "%s: cannot copy submission: %s", submitted,
 		            g_strerror(-r));
@@ -921,6 +1013,120 @@ static bool prepare_build(struct grading *gr, const char *submitted, GError **er
 	return true;
 }
 
+/* Copies the regular files of the build dir whose path matches one of the
+ * artifacts globs into art/, making their parent dirs. The build dir is
+ * hostile (the build may have run a script): the walk goes down one
+ * directory per glob component (bounded by the teacher's glob, not by
+ * the tree), never through a symlink, and copies regular files only. */
+static int stage_glob(struct grading *gr, int dfd, char **comp, const char *rel)
+{
+	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup < 0 ? NULL : fdopendir(dup);
+	if (!d) {
+		int e = -errno;
+		if (dup >= 0)
+			close(dup);
+		return e;
+	}
+	int r = 0;
+	struct dirent *e;
+	while (r == 0 && (e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    fnmatch(comp[0], e->d_name, FNM_PERIOD) != 0 ||
+		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		cleanup_free char *path = rel ? g_build_filename(rel, e->d_name, NULL) : g_strdup(e->d_name);
+		if (comp[1] && S_ISDIR(st.st_mode)) {
+			int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				continue;
+			r = stage_glob(gr, sub, comp + 1, path);
+			close(sub);
+		} else if (!comp[1] && S_ISREG(st.st_mode)) {
+			cleanup_free char *to = g_build_filename(gr->art, path, NULL);
+			cleanup_free char *parent = g_path_get_dirname(to);
+			int in = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			int out = -1;
+			if (in < 0 || (r = util_mkdir_p(parent, 0755)) < 0 ||
+			    (out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			                st.st_mode & 0755)) < 0)
+				r = r ? r : -errno;
+			else
+				r = util_copy_fd(in, out);
+			if (out >= 0 && close(out) < 0 && r == 0)
+				r = -errno;
+			if (in >= 0)
+				close(in);
+			gr->art_bytes += ((uint64_t)st.st_size + 4095) & ~(uint64_t)4095;
+			gr->art_files++;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+/* Only what the cases need leaves the build area (the artifacts globs of
+ * exercise.conf, ./tp by default): a build that wrote gigabytes does not
+ * get them copied into every case's work dir. */
+static bool stage_artifacts(struct grading *gr, GError **err)
+{
+	int fd = open(gr->build, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 ? -errno : 0;
+	for (char **a = gr->e->artifacts; r == 0 && a && *a; a++) {
+		char **comp = g_strsplit(*a, "/", -1);
+		r = stage_glob(gr, fd, comp, NULL);
+		g_strfreev(comp);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		g_set_error(err, SERCOM_ERROR, -r, "%s: staging the artifacts: %s", gr->art, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+/* Whether the build filled its area: the tmpfs full after it (a script
+ * the build rule was fooled into running, `yes > f`), or a failed build
+ * that says it met ENOSPC (a linker that removed its partial output).
+ * The note names the cap and the key that raises it. */
+static char *build_cap_note(const struct grading *gr, bool failed, const char *merr)
+{
+	const struct limits *bl = &gr->e->build_limits;
+	struct statfs sf;
+	bool space = false, inodes = false;
+	if (gr->build_mounted && statfs(gr->build, &sf) == 0) {
+		space = sf.f_bfree == 0;
+		inodes = sf.f_ffree == 0;
+	}
+	if (!space && !inodes && failed) {
+		char *why = NULL;
+		GBytes *b = read_capped(merr, 64u << 20, &why);
+		g_free(why);
+		gsize n = 0;
+		const char *d = b ? g_bytes_get_data(b, &n) : NULL;
+		space = d && g_strstr_len(d, (gssize)n, g_strerror(ENOSPC));
+		if (b)
+			g_bytes_unref(b);
+	}
+	if (inodes)
+		return g_strdup_printf("the build made more files than its cap allows "
+		                       "([build-limits] inodes = %" G_GUINT64_FORMAT ")", bl->inodes);
+	if (space) {
+		/* in the key's own syntax: 256M, not 268435456 */
+		uint64_t v = bl->space;
+		const char *unit = "";
+		for (const char *u = "KMG"; *u && v && v % 1024 == 0; u++) {
+			v /= 1024;
+			unit = u;
+		}
+		return g_strdup_printf("the build filled its space cap ([build-limits] space = %" G_GUINT64_FORMAT
+		                       "%.1s)", v, unit);
+	}
+	return NULL;
+}
+
 static bool has_warning(const char *path)
 {
 	char *why = NULL;
@@ -943,6 +1149,7 @@ static void grading_free(struct grading *gr)
 	g_free(gr->output);
 	g_free(gr->captures);
 	g_free(gr->check);
+	g_free(gr->art);
 	g_free(gr->report);
 	g_free(gr->private_dir);
 	g_ptr_array_free(gr->pub_captions, TRUE);
@@ -979,18 +1186,103 @@ static bool write_pages(struct grading *gr, GError **err)
 	       write_page(full, title, gr->all_captions, gr->all_html, err);
 }
 
+/* Runs the build; a build that failed (or filled its area) sets the
+ * BUILD_FAILED outcome and *built false. false only on an error. */
+static bool run_build(struct grading *gr, bool full, struct queue_outcome *out, bool *built,
+                      GError **err)
+{
+	const struct exercise *e = gr->e;
+	cleanup_free char *mout = g_build_filename(gr->report, "make.stdout", NULL);
+	cleanup_free char *merr = g_build_filename(gr->report, "make.stderr", NULL);
+	struct run_result rr = { .status = SB_RE, .exitcode = -1 };
+	*built = false;
+	int64_t t0 = util_now_ms();
+	if (!full && !run_sandboxed(gr->g, true, gr->build, e->build, "/dev/null", mout, merr,
+	                            &e->build_limits, &rr, err))
+		return false;
+	if (rr.status == SB_XX) {
+		g_set_error(err, SERCOM_ERROR, EIO, "sandbox error during the build: %s",
+		            rr.message ? rr.message : "?");
+		run_result_clear(&rr);
+		return false;
+	}
+	log_debug("%s: build %s exit %d in %lld ms", gr->adir, sandbox_status_name(rr.status),
+	          rr.exitcode, (long long)(util_now_ms() - t0));
+	bool failed = rr.status != SB_OK || rr.exitcode != 0;
+	cleanup_free char *cap = full ? build_cap_note(gr, true, "/dev/null")
+	                              : build_cap_note(gr, failed, merr);
+	if (full && !cap)
+		cap = g_strdup("the submission alone fills the build's space cap ([build-limits] space)");
+	if (!failed && !cap) {
+		out->build = has_warning(merr) ? "WARNINGS" : "OK";
+		run_result_clear(&rr);
+		*built = true;
+		return true;
+	}
+	out->verdict = "BUILD_FAILED";
+	out->build = "FAILED";
+	if (cap)
+		out->note = g_strdup_printf("build stopped: %s", cap);
+	else if (rr.status == SB_RE)
+		out->note = g_strdup_printf("build exited with %d", rr.exitcode);
+	else
+		out->note = g_strdup_printf("build stopped: %s%s%s", status_verdict(rr.status),
+		                            rr.message ? ": " : "", rr.message ? rr.message : "");
+	/* the limit hit goes where the student reads the compiler output */
+	if (cap || rr.status != SB_RE) {
+		FILE *f = fopen(merr, "a");
+		if (f) {
+			fprintf(f, "\n[sercom: the build was stopped: %s]\n",
+			        cap ? cap : status_verdict(rr.status));
+			fclose(f);
+		}
+	}
+	run_result_clear(&rr);
+	return true;
+}
+
+static bool run_cases(struct grading *gr, struct queue_outcome *out, GError **err)
+{
+	const struct exercise *e = gr->e;
+	bool all_pass = true, sandbox_error = false;
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *tc = g_ptr_array_index(e->cases, i);
+		struct queue_result *res = NULL;
+		bool ran = run_case(gr, tc, &res, err);
+		/* the case's areas go now, whatever it left in them */
+		if (!areas_close(gr, err) || !ran) {
+			if (res)
+				queue_result_free(res);
+			return false;
+		}
+		g_ptr_array_add(out->results, res);
+		if (!strcmp(res->verdict, "SANDBOX_ERROR"))
+			sandbox_error = true;
+		if (strcmp(res->verdict, "PASS") && (!tc->is_private || e->private_counts))
+			all_pass = false;
+	}
+	if (!write_pages(gr, err))
+		return false;
+	out->verdict = sandbox_error ? "INTERNAL_ERROR" : all_pass ? "ACCEPTED" : "TESTS_FAILED";
+	if (sandbox_error)
+		out->note = g_strdup("a case ended with a sandbox error (see its note)");
+	return true;
+}
+
 bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
                struct queue_outcome *out, GError **err)
 {
+	const char *area_root = g->scratch ? g->scratch : attempt_dir;
 	struct grading gr = {
 		.g = g, .e = e,
 		.adir = g_strdup(attempt_dir),
-		.build = g_build_filename(attempt_dir, "build", NULL),
-		.work = g_build_filename(g->scratch ? g->scratch : attempt_dir, "work", NULL),
+		.build = g_build_filename(area_root, "build", NULL),
+		.work = g_build_filename(area_root, "work", NULL),
 		.output = g_build_filename(attempt_dir, "output", NULL),
-		.check = g_build_filename(g->scratch ? g->scratch : attempt_dir, "check", NULL),
+		.check = g_build_filename(area_root, "check", NULL),
 		.captures = g->scratch ? g_build_filename(g->scratch, "out", NULL)
 		                       : g_build_filename(attempt_dir, "output", NULL),
+		.art = g_build_filename(area_root, "art", NULL),
 		.report = g_build_filename(attempt_dir, "report", NULL),
 		.private_dir = g_build_filename(attempt_dir, "report", "private", NULL),
 		.pub_captions = g_ptr_array_new_with_free_func(g_free),
@@ -1003,76 +1295,43 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 	memset(out, 0, sizeof *out);
 	out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
 	cleanup_free char *submitted = g_build_filename(attempt_dir, "submitted", NULL);
-	bool ok = false;
+	bool ok = false, full = false, built = false;
+	if (g->scratch) {
+		/* a build dir on the spool's disk, left by a runner before the
+		 * build areas */
+		cleanup_free char *old = g_build_filename(attempt_dir, "build", NULL);
+		util_rm_rf(old);
+		if (!scratch_prepare(&gr, err))
+			goto done;
+	} else if (!fresh_dir(gr.art, err)) {
+		goto done;
+	}
 	if (!fresh_dir(gr.report, err) || !fresh_dir(gr.private_dir, err) ||
-	    !fresh_dir(gr.output, err) || !prepare_build(&gr, submitted, err))
+	    !fresh_dir(gr.output, err) || !prepare_build(&gr, submitted, &full, err))
 		goto done;
 	/* the report dir is read by the composer and staff, never by a sandbox */
 	chmod(gr.private_dir, 0700);
-
-	cleanup_free char *mout = g_build_filename(gr.report, "make.stdout", NULL);
-	cleanup_free char *merr = g_build_filename(gr.report, "make.stderr", NULL);
-	struct run_result rr;
-	int64_t t0 = util_now_ms();
-	if (!run_sandboxed(g, true, gr.build, e->build, "/dev/null", mout, merr, &e->build_limits,
-	                   &rr, err))
+	if (!run_build(&gr, full, out, &built, err))
 		goto done;
-	if (rr.status == SB_XX) {
-		g_set_error(err, SERCOM_ERROR, EIO, "sandbox error during the build: %s",
-		            rr.message ? rr.message : "?");
-		run_result_clear(&rr);
-		goto done;
-	}
-	log_debug("%s: build %s exit %d in %lld ms", attempt_dir, sandbox_status_name(rr.status),
-	          rr.exitcode, (long long)(util_now_ms() - t0));
-	if (rr.status != SB_OK || rr.exitcode != 0) {
-		out->verdict = "BUILD_FAILED";
-		out->build = "FAILED";
-		if (rr.status == SB_RE)
-			out->note = g_strdup_printf("build exited with %d", rr.exitcode);
-		else
-			out->note = g_strdup_printf("build stopped: %s%s%s", status_verdict(rr.status),
-			                            rr.message ? ": " : "", rr.message ? rr.message : "");
-		/* the limit hit goes where the student reads the compiler output */
-		if (rr.status != SB_RE) {
-			FILE *f = fopen(merr, "a");
-			if (f) {
-				fprintf(f, "\n[sercom: the build was stopped: %s]\n", status_verdict(rr.status));
-				fclose(f);
-			}
-		}
-		run_result_clear(&rr);
-		ok = true;
-		goto done;
-	}
-	run_result_clear(&rr);
-	out->build = has_warning(merr) ? "WARNINGS" : "OK";
-	if (g->scratch && !scratch_prepare(&gr, err))
-		goto done;
-
-	bool all_pass = true, sandbox_error = false;
-	for (guint i = 0; i < e->cases->len; i++) {
-		const struct test_case *tc = g_ptr_array_index(e->cases, i);
-		struct queue_result *res = NULL;
-		if (!run_case(&gr, tc, &res, err))
+	if (built) {
+		/* the build area goes before the cases: its files are charged to
+		 * the slot's memory cgroup, which the cases' limits share */
+		if (!stage_artifacts(&gr, err) ||
+		    !area_close(gr.build, &gr.build_mounted, err) ||
+		    !run_cases(&gr, out, err))
 			goto done;
-		g_ptr_array_add(out->results, res);
-		if (!strcmp(res->verdict, "SANDBOX_ERROR"))
-			sandbox_error = true;
-		if (strcmp(res->verdict, "PASS") && (!tc->is_private || e->private_counts))
-			all_pass = false;
 	}
-	if (!write_pages(&gr, err))
-		goto done;
-	out->verdict = sandbox_error ? "INTERNAL_ERROR" : all_pass ? "ACCEPTED" : "TESTS_FAILED";
-	if (sandbox_error)
-		out->note = g_strdup("a case ended with a sandbox error (see its note)");
 	ok = true;
 done:
-	/* the copies of the program are not needed any more; build/ stays for
-	 * staff (sercom show) until the next grading */
-	util_rm_rf(gr.work);
-	util_rm_rf(gr.check);
+	/* every area goes (a failure to unmount one is the slot's, and so
+	 * is the error then); on disk (no scratch) build/ stays for staff */
+	if (!areas_close(&gr, err))
+		ok = false;
+	if (!g->scratch) {
+		util_rm_rf(gr.work);
+		util_rm_rf(gr.check);
+		util_rm_rf(gr.art);
+	}
 	if (!ok)
 		queue_outcome_clear(out);
 	grading_free(&gr);

@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -55,6 +56,7 @@
 #define MAX_SLOTS 64
 #define RETRY_DELAY_S 15 /* after a failed grading */
 #define COOLDOWN_MS 1000 /* after a worker died */
+#define EXIT_RETIRED 3   /* a worker whose slot cannot be reset */
 
 struct runner {
 	struct sercom_conf *conf;
@@ -66,8 +68,8 @@ struct runner {
 	int fifo_fd, sig_fd, timer_fd;
 	int stop_r, stop_w;           /* EOF on stop_r = stop claiming */
 	pid_t slot_pid[MAX_SLOTS];    /* 0 = free */
-	char *scratch;                /* var/work: each worker's own tmpfs;
-	                               * NULL in a worker that could not mount it */
+	bool retired[MAX_SLOTS];      /* a slot whose scratch could not be reset */
+	char *scratch;                /* var/work: each worker's own tmpfs */
 	char host[256];
 	pid_t self;
 	pid_t intake_pid;             /* 0 = not running */
@@ -103,7 +105,10 @@ static bool stop_requested(int stop_r)
 	return poll(&p, 1, 0) > 0;
 }
 
-static void grade_one(struct runner *r, struct store *s, const char *worker, int slot,
+/* false when the slot must retire (its scratch cannot be reset): the
+ * attempt went back to the queue without a try counted, so the failure
+ * of a slot never becomes a student's INTERNAL_ERROR */
+static bool grade_one(struct runner *r, struct store *s, const char *worker, int slot,
                       int64_t id)
 {
 	struct grade_ctx g = { .conf = r->conf, .store = s, .worker = worker,
@@ -113,6 +118,18 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
 	GError *err = NULL;
 	int64_t t0 = util_now_ms();
 	if (!grade_attempt(&g, id, &o, &err)) {
+		if (err && err->domain == GRADE_SLOT_ERROR) {
+			log_error("slot %d retires: %s; attempt %lld goes back to the queue", slot,
+			          err->message, (long long)id);
+			GError *e2 = NULL;
+			/* not counted: the next slot grades it as if for the first time */
+			if (!queue_requeue(s, id, worker, &e2)) {
+				log_error("attempt %lld: requeue: %s", (long long)id, e2->message);
+				g_clear_error(&e2);
+			}
+			g_clear_error(&err);
+			return false;
+		}
 		if (err && err->code == ESTALE) {
 			log_warn("attempt %lld: %s", (long long)id, err->message);
 		} else {
@@ -136,13 +153,13 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
 			}
 		}
 		g_clear_error(&err);
-		return;
+		return true;
 	}
 	if (!queue_finish(s, id, worker, &o, &err)) {
 		log_error("attempt %lld: %s", (long long)id, err->message);
 		g_clear_error(&err);
 		queue_outcome_clear(&o);
-		return;
+		return true;
 	}
 	log_info("attempt %lld: %s (build %s, %u cases) in %lld ms, slot %d", (long long)id,
 	         o.verdict, o.build ? o.build : "-", o.results ? o.results->len : 0,
@@ -153,12 +170,13 @@ static void grade_one(struct runner *r, struct store *s, const char *worker, int
 		/* the attempt stays DONE and unanswered: compose_pending retries */
 		log_error("attempt %lld: composing the reply: %s", (long long)id, err->message);
 		g_clear_error(&err);
-		return;
+		return true;
 	}
 	if (outbox_id && transport_flush(r->conf, s, &err) < 0) {
 		log_error("sending replies: %s", err->message);
 		g_clear_error(&err);
 	}
+	return true;
 }
 
 static int worker_main(struct runner *r, int slot)
@@ -183,7 +201,10 @@ static int worker_main(struct runner *r, int slot)
 		if (c == 0)
 			break;
 		log_debug("worker %s (slot %d): attempt %lld", worker, slot, (long long)id);
-		grade_one(r, s, worker, slot, id);
+		if (!grade_one(r, s, worker, slot, id)) {
+			store_close(s);
+			return EXIT_RETIRED;
+		}
 	}
 	store_close(s);
 	return 0;
@@ -223,10 +244,12 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	/* the supervisor's SQLite connection is not ours to use after fork;
 	 * it is left alone, the worker opens its own */
 	GError *err = NULL;
+	/* no build or case without its tmpfs areas (grade.c): on the spool's
+	 * disk, a build could fill it and a case poison the next one */
 	if (!grade_scratch_mount(r->scratch, &err)) {
-		log_warn("worker %d: %s: the cases' work dirs go to the disk", slot, err->message);
+		log_error("slot %d retires: %s", slot, err->message);
 		g_clear_error(&err);
-		g_clear_pointer(&r->scratch, g_free);
+		_exit(EXIT_RETIRED);
 	}
 	int rc = worker_main(r, slot);
 	/* _exit skips atexit(): remove the slot's cgroups ourselves, or the
@@ -286,6 +309,14 @@ static int busy_slots(const struct runner *r)
 	return n;
 }
 
+static bool all_retired(const struct runner *r)
+{
+	for (int i = 0; i < r->nslots; i++)
+		if (!r->retired[i])
+			return false;
+	return true;
+}
+
 static bool cooling_down(const struct runner *r)
 {
 	return util_now_ms() < r->cooldown_until;
@@ -306,7 +337,7 @@ static void spawn_workers(struct runner *r)
 	 * attempts it cannot take yet */
 	int64_t want = queued;
 	for (int i = 0; i < r->nslots && want > 0; i++) {
-		if (r->slot_pid[i])
+		if (r->slot_pid[i] || r->retired[i])
 			continue;
 		pid_t pid = spawn_worker(r, i);
 		if (pid < 0)
@@ -409,6 +440,24 @@ static void intake_died(struct runner *r, int status)
 	tick_in(r, delay);
 }
 
+/* A slot whose worker could not reset its scratch (the log says why) is
+ * not used again by this runner: another student's attempt must not meet
+ * it. With every slot retired nothing is graded, but the supervisor keeps
+ * its other duties (the intake, the replies, the leases) until staff fix
+ * the cause and restart it. */
+static void slot_retired(struct runner *r, int slot)
+{
+	r->retired[slot] = true;
+	int left = 0;
+	for (int i = 0; i < r->nslots; i++)
+		left += !r->retired[i];
+	if (left)
+		log_error("slot %d retired: %d slot(s) left", slot, left);
+	else
+		log_error("slot %d retired: every slot is retired, nothing will be graded until the "
+		          "runner is restarted (mail is still recorded and replies sent)", slot);
+}
+
 static void reap(struct runner *r)
 {
 	int status;
@@ -427,6 +476,10 @@ static void reap(struct runner *r)
 		r->slot_pid[slot] = 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			r->failures = 0;
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_RETIRED) {
+			slot_retired(r, slot);
 			continue;
 		}
 		r->failures++;
@@ -583,7 +636,7 @@ static int supervise(struct runner *r)
 					break;
 				spawn_workers(r);
 				if (busy_slots(r) == 0) {
-					log_error("cannot start a worker");
+					log_error("cannot start a worker%s", all_retired(r) ? ": every slot is retired" : "");
 					return EX_TEMPFAIL_;
 				}
 				continue;
@@ -645,6 +698,20 @@ static int supervise(struct runner *r)
 	return 0;
 }
 
+/* The soft limit of descriptors up to the hard one (a service gets 1,024
+ * by default; the unit sets LimitNOFILE): a margin for SQLite, the
+ * sandbox and the walks of trees (util_rm_rf needs only two whatever the
+ * depth; see the attack it names). The boxes get their own limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("RLIMIT_NOFILE: %s", g_strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	gchar *conf_path = NULL;
@@ -697,13 +764,13 @@ int main(int argc, char **argv)
 	if (gethostname(r.host, sizeof r.host - 1) < 0)
 		strcpy(r.host, "localhost");
 	/* the answers must stay out of every sandbox: an exercise dir under a
-	 * read-only bind would let a program read tests/NAME/stdout */
-	for (char **b = r.conf->binds; b && *b; b++) {
-		size_t n = strlen(*b);
-		if (!strncmp(r.conf->exercises, *b, n) && (r.conf->exercises[n] == '/' || !r.conf->exercises[n]))
-			log_warn("%s: the exercises dir is under the sandbox bind %s: programs can read "
-			         "the expected outputs; move it", r.conf->exercises, *b);
-	}
+	 * read-only bind would let a program read tests/NAME/stdout (var/ is
+	 * checked by conf_load: a configuration error) */
+	const char *bind = conf_bind_exposing(r.conf, r.conf->exercises);
+	if (bind)
+		log_warn("%s: the exercises dir and the sandbox bind %s contain one another: "
+		         "programs can read the expected outputs; move it", r.conf->exercises, bind);
+	raise_nofile();
 	int rc = util_mkdir_p(r.conf->attempts_dir, 0755);
 	if (rc < 0) {
 		log_error("%s: %s", r.conf->attempts_dir, g_strerror(-rc));

@@ -80,42 +80,153 @@ int util_mkdir_p(const char *path, mode_t mode)
 	return g_mkdir_with_parents(path, (int)mode) < 0 ? -errno : 0;
 }
 
-/* Removes the entries of dirfd. openat/unlinkat with AT_SYMLINK_NOFOLLOW:
- * a tree written by student code may hold symlinks swapped in to make a
- * path-based walk delete host files (symlink race); we never follow one. */
-static int rm_rf_at(int dirfd)
+/* Removes a tree with a bounded number of descriptors, whatever its depth.
+ *
+ * The attack: a student's program that runs mkdir("d"); chdir("d") 1,500
+ * times leaves a tree a recursive walk cannot remove with one descriptor
+ * per level and the default 1,024 (EMFILE), and every later use of that
+ * directory fails. So the walk holds one descriptor for the directory it
+ * is in (plus one for reading it): it goes down with openat(name) and back
+ * up with openat(".."), checking that ".." is the directory it came from
+ * (the (st_dev, st_ino) remembered for each level, on the heap); on a
+ * mismatch (the tree was moved while we walked) it stops with -ESTALE
+ * rather than remove what lies elsewhere. It never crosses into another
+ * file system (-EXDEV) and never follows a symlink: openat/unlinkat with
+ * O_NOFOLLOW, so a link swapped in cannot make it delete host files.
+ * It stops at the first error. */
+struct rm_level {
+	dev_t dev;
+	ino_t ino;
+	char *name;   /* of this level in its parent */
+};
+
+/* Empties dirfd of what it can remove at once (files, empty dirs); the
+ * first non-empty subdirectory's name goes to *sub (g_free), NULL when
+ * dirfd is empty. */
+static int rm_entries(int dirfd, char **sub)
 {
-	DIR *d = fdopendir(dirfd);
+	*sub = NULL;
+	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return -errno;
+	DIR *d = fdopendir(dup);
 	if (!d) {
-		close(dirfd);
+		close(dup);
 		return -errno;
 	}
+	/* the dup shares dirfd's offset, at the end after an earlier pass */
+	rewinddir(d);
 	int r = 0;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while (!*sub && (errno = 0, e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if (unlinkat(dirfd, e->d_name, 0) == 0)
+		if (unlinkat(dirfd, e->d_name, 0) == 0 || errno == ENOENT)
 			continue;
 		if (errno != EISDIR && errno != EPERM) {
-			if (errno != ENOENT)
-				r = -errno;
-			continue;
-		}
-		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0) {
 			r = -errno;
-			continue;
+			break;
 		}
-		/* a student may have made the directory unwritable for us */
-		fchmod(sub, 0700);
-		int rr = rm_rf_at(sub);
-		if (rr < 0)
-			r = rr;
-		if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+			continue;
+		if (errno != ENOTEMPTY && errno != EEXIST && errno != EACCES && errno != EPERM) {
 			r = -errno;
+			break;
+		}
+		*sub = g_strdup(e->d_name);
 	}
+	if (r == 0 && !*sub && errno)
+		r = -errno;   /* readdir failed */
 	closedir(d);
+	return r;
+}
+
+static bool same_dir(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+static int rm_tree_fd(int top)
+{
+	struct stat st;
+	if (fstat(top, &st) < 0)
+		return -errno;
+	const dev_t dev = st.st_dev;
+	GArray *up = g_array_new(FALSE, FALSE, sizeof(struct rm_level));
+	int cur = top, r = 0;
+	for (;;) {
+		char *sub = NULL;
+		if ((r = rm_entries(cur, &sub)) < 0)
+			break;
+		if (sub) {
+			/* down one level; remember where we were */
+			int c = openat(cur, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (c < 0 || fstat(c, &st) < 0) {
+				r = -errno;
+				if (c >= 0)
+					close(c);
+				g_free(sub);
+				break;
+			}
+			if (st.st_dev != dev) {
+				r = -EXDEV;
+				close(c);
+				g_free(sub);
+				break;
+			}
+			/* a student may have made the directory unwritable for us */
+			fchmod(c, 0700);
+			struct stat here;
+			if (fstat(cur, &here) < 0) {
+				r = -errno;
+				close(c);
+				g_free(sub);
+				break;
+			}
+			struct rm_level lv = { here.st_dev, here.st_ino, sub };
+			g_array_append_val(up, lv);
+			if (cur != top)
+				close(cur);
+			cur = c;
+			continue;
+		}
+		if (up->len == 0)
+			break;   /* the top is empty */
+		/* this level is empty: up to its parent, then remove it */
+		struct rm_level *lv = &g_array_index(up, struct rm_level, up->len - 1);
+		int p = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (p < 0) {
+			r = -errno;
+			break;
+		}
+		if (!same_dir(p, lv->dev, lv->ino)) {
+			close(p);
+			r = -ESTALE;
+			break;
+		}
+		close(cur);   /* never top: we are below it */
+		if (up->len == 1) {
+			/* back at the top: the caller's descriptor again */
+			close(p);
+			cur = top;
+		} else {
+			cur = p;
+		}
+		if (unlinkat(cur, lv->name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			r = -errno;
+			g_free(lv->name);
+			g_array_set_size(up, up->len - 1);
+			break;
+		}
+		g_free(lv->name);
+		g_array_set_size(up, up->len - 1);
+	}
+	if (cur != top)
+		close(cur);
+	for (guint i = 0; i < up->len; i++)
+		g_free(g_array_index(up, struct rm_level, i).name);
+	g_array_free(up, TRUE);
 	return r;
 }
 
@@ -129,9 +240,10 @@ int util_rm_rf(const char *path)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	chmod(path, 0700);
-	int r = rm_rf_at(fd);
-	if (rmdir(path) < 0 && r == 0)
+	fchmod(fd, 0700);
+	int r = rm_tree_fd(fd);
+	close(fd);
+	if (r == 0 && rmdir(path) < 0)
 		r = -errno;
 	return r;
 }

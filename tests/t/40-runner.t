@@ -139,7 +139,11 @@ printf 'tp:\n\techo pwned > pwned; printf "int main(void){return 0;}" > x.c; cc 
 evil=$(queue_attempt "$I" tp1 "$T/evil")
 "$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" --once 2>>"$T/once.err"
 is "$(sql "$I" "SELECT verdict FROM attempts WHERE id = $evil")" ACCEPTED "a student's Makefile is replaced by the exercise's"
-ok "the student's Makefile did not run" [ ! -e "$I/var/attempts/$evil/build/pwned" ]
+# make echoes each command it runs: the student's recipe would show there
+ok "the student's Makefile did not run" not grep -q pwned "$I/var/attempts/$evil/report/make.stdout"
+like "$(cat "$I/var/attempts/$evil/report/make.stdout")" "gcc .*'\./tp\.c'" "the exercise's recipe ran (quoted names)"
+# the build ran in a tmpfs of the worker: nothing of it on the spool's disk
+ok "no build dir left on the spool's disk" [ ! -e "$I/var/attempts/$evil/build" ]
 
 # replies, when the composer is there
 if [ "$(sql "$I" "SELECT count(*) FROM outbox")" -gt 0 ]; then

@@ -88,6 +88,78 @@ static void errors_name_the_key(void **state)
 	g_clear_error(&err);
 }
 
+/* [build-limits] space and inodes: the build's tmpfs (grade.c) */
+static void build_area(void **state)
+{
+	GError *err = NULL;
+	g_autofree char *p = write_conf("[general]\nvar = spool\n");
+	struct sercom_conf *c = conf_load(p, &err);
+	assert_non_null(c);
+	assert_int_equal(c->build_limits.space, 256u << 20);
+	assert_int_equal(c->build_limits.inodes, 20000);
+	assert_int_equal(c->limits.space, 0);
+	conf_free(c);
+	g_autofree char *p2 = write_conf("[general]\nvar = spool\n[build-limits]\nspace = 1G\ninodes = 500\n");
+	c = conf_load(p2, &err);
+	if (!c)
+		fail_msg("%s", err->message);
+	assert_int_equal(c->build_limits.space, 1u << 30);
+	assert_int_equal(c->build_limits.inodes, 500);
+	conf_free(c);
+	/* 0 would mount a tmpfs without a limit */
+	g_autofree char *p3 = write_conf("[build-limits]\nspace = 0\n");
+	assert_null(conf_load(p3, &err));
+	assert_non_null(strstr(err->message, "[build-limits] space: expected at least 1M"));
+	g_clear_error(&err);
+	g_autofree char *p4 = write_conf("[build-limits]\ninodes = 0\n");
+	assert_null(conf_load(p4, &err));
+	assert_non_null(strstr(err->message, "[build-limits] inodes: expected at least 64"));
+	g_clear_error(&err);
+	g_autofree char *p5 = write_conf("[build-limits]\nspace = huge\n");
+	assert_null(conf_load(p5, &err));
+	assert_non_null(strstr(err->message, "[build-limits] space: expected a size"));
+	g_clear_error(&err);
+}
+
+static void var_refused(const char *text, const char *bind)
+{
+	GError *err = NULL;
+	g_autofree char *p = write_conf(text);
+	struct sercom_conf *c = conf_load(p, &err);
+	if (c)
+		fail_msg("loaded: %s", text);
+	if (!strstr(err->message, "[general] var:") || !strstr(err->message, bind) ||
+	    !strstr(err->message, "every student's program could read every submission"))
+		fail_msg("%s", err->message);
+	g_clear_error(&err);
+}
+
+/* var/ under a sandbox bind (or one under var/) would show every
+ * submission to every box: a configuration error, real paths compared */
+static void var_and_binds(void **state)
+{
+	var_refused("[general]\nvar = /usr/local/sercom\n", "/usr");
+	var_refused("[general]\nvar = /usr/../usr/sercom\n", "/usr");
+	var_refused("[general]\nvar = /srv/sercom\n[sandbox]\nbinds = /usr /srv\n", "/srv");
+	var_refused("[general]\nvar = /srv/sercom\n[sandbox]\nbinds = /usr /srv/sercom/attempts\n",
+	            "/srv/sercom/attempts");
+	var_refused("[general]\nvar = /\n", "/usr");
+	/* through a symlink: DIR/viausr -> /usr */
+	g_autofree char *link = g_build_filename(dir, "viausr", NULL);
+	assert_int_equal(symlink("/usr", link), 0);
+	var_refused("[general]\nvar = viausr/share/sercom\n", "/usr");
+	/* a var/ beside the binds, and a prefix that is not a parent */
+	GError *err = NULL;
+	g_autofree char *p = write_conf("[general]\nvar = /usrdata/sercom\nexercises = /usr/share/ex\n");
+	struct sercom_conf *c = conf_load(p, &err);
+	if (!c)
+		fail_msg("%s", err->message);
+	assert_null(conf_bind_exposing(c, c->var));
+	/* the exercises are the runner's warning (src/runner.c) */
+	assert_string_equal(conf_bind_exposing(c, c->exercises), "/usr");
+	conf_free(c);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(dir) ? 0 : -1;
@@ -104,6 +176,8 @@ int main(void)
 		cmocka_unit_test(defaults_and_paths),
 		cmocka_unit_test(full),
 		cmocka_unit_test(errors_name_the_key),
+		cmocka_unit_test(build_area),
+		cmocka_unit_test(var_and_binds),
 	};
 	return cmocka_run_group_tests_name("conf", tests, setup, teardown);
 }

@@ -469,6 +469,74 @@ static void test_errors(void **state)
 	load_fails(d, "exercise.conf");
 }
 
+/* artifacts: what each case's work dir gets of the build dir (grade.c) */
+static void test_artifacts(void **state)
+{
+	GError *err = NULL;
+	g_autofree char *d = make_exercise("art", "[exercise]\n");
+	struct exercise *e = exercise_load(NULL, d, &err);
+	if (!e)
+		fail_msg("%s", err->message);
+	/* by default the program run names (./tp), and nothing else */
+	assert_string_equal(e->artifacts[0], "tp");
+	assert_null(e->artifacts[1]);
+	/* the build area's caps, from the built-in [build-limits] */
+	assert_int_equal(e->build_limits.space, 256u << 20);
+	assert_int_equal(e->build_limits.inodes, 20000);
+	exercise_free(e);
+	g_free(d);
+
+	d = make_exercise("art", "[exercise]\nrun = ./bin/prog --fast\n[build-limits]\nspace = 32M\ninodes = 500\n");
+	e = exercise_load(NULL, d, &err);
+	if (!e)
+		fail_msg("%s", err->message);
+	assert_string_equal(e->artifacts[0], "bin/prog");
+	assert_int_equal(e->build_limits.space, 32u << 20);
+	assert_int_equal(e->build_limits.inodes, 500);
+	exercise_free(e);
+	g_free(d);
+
+	/* an interpreter from the box's PATH: no default, the teacher lists */
+	d = make_exercise("art", "[exercise]\nrun = python3 main.py\n");
+	e = exercise_load(NULL, d, &err);
+	assert_non_null(e);
+	assert_null(e->artifacts[0]);
+	exercise_free(e);
+	g_free(d);
+
+	d = make_exercise("art", "[exercise]\nartifacts = tp data/*.txt  lib/*/x\n");
+	e = exercise_load(NULL, d, &err);
+	assert_non_null(e);
+	assert_string_equal(e->artifacts[0], "tp");
+	assert_string_equal(e->artifacts[1], "data/*.txt");
+	assert_string_equal(e->artifacts[2], "lib/*/x");
+	assert_null(e->artifacts[3]);
+	exercise_free(e);
+	g_free(d);
+
+	/* a glob walks down the build dir, never up or out of it */
+	static const char *const bad[] = { "../x", "/etc/passwd", "a/../../b", "./tp", "a//b" };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *conf = g_strdup_printf("[exercise]\nartifacts = tp %s\n", bad[i]);
+		d = make_exercise("art", conf);
+		g_autofree char *want = g_strdup_printf("[exercise] artifacts: expected globs of paths inside "
+		                                        "the build dir (no leading /, no . or .. components), got '%s'",
+		                                        bad[i]);
+		load_fails(d, want);
+		g_free(d);
+	}
+	/* the build area's keys belong to [build-limits] only */
+	d = make_exercise("art", "[exercise]\n[limits]\nspace = 1G\n");
+	load_fails(d, "[limits] space: unknown key (known: message_size, unpacked_size, files, cpu, wall, "
+	              "memory, output, procs, file_size); space and inodes go in [build-limits]");
+	g_free(d);
+	d = make_exercise("art", "[exercise]\n[build-limits]\nspace = 0\n");
+	load_fails(d, "[build-limits] space: expected at least 1M");
+	g_free(d);
+	d = make_exercise("art", "[exercise]\n[build-limits]\ninodes = 10\n");
+	load_fails(d, "[build-limits] inodes: expected at least 64");
+}
+
 static void test_defaults_and_checker(void **state)
 {
 	g_autofree char *d = make_exercise("plain", "[exercise]\ncompare = lines\nlate = accept\nprivate_counts = yes\n");
@@ -619,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_checker),
 		cmocka_unit_test(test_find_and_list),
 		cmocka_unit_test(test_file_rules),
+		cmocka_unit_test(test_artifacts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

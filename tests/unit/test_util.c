@@ -5,6 +5,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "util.h"
@@ -110,6 +112,57 @@ static void trees(void **state)
 	g_free(src); g_free(dst); g_free(sub); g_free(f); g_free(l); g_free(copied); g_free(text); g_free(evil);
 }
 
+/* The attack of a student's program that runs mkdir("d"); chdir("d") 1,500
+ * times: util_rm_rf must remove the tree with a descriptor limit far below
+ * its depth (one descriptor per level would fail with EMFILE), remove the
+ * files and side directories on the way, and follow no symlink. */
+static void deep_tree(void **state)
+{
+	char tmpl[] = "/tmp/test_util_deep.XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	char keep[] = "/tmp/test_util_keep.XXXXXX";
+	assert_non_null(mkdtemp(keep));
+	char *sentinel = g_build_filename(keep, "sentinel", NULL);
+	assert_true(g_file_set_contents(sentinel, "x", 1, NULL));
+	int here = open(".", O_RDONLY | O_DIRECTORY);
+	assert_true(here >= 0);
+	assert_int_equal(chdir(tmpl), 0);
+	for (int i = 0; i < 1500; i++) {
+		if (i % 100 == 0) {
+			/* a file, a side dir with a file, a link out of the tree */
+			assert_true(g_file_set_contents("f", "data", 4, NULL));
+			assert_int_equal(mkdir("e", 0755), 0);
+			assert_true(g_file_set_contents("e/g", "data", 4, NULL));
+			assert_int_equal(symlink(keep, "out"), 0);
+		}
+		assert_int_equal(mkdir("d", 0755), 0);
+		assert_int_equal(chdir("d"), 0);
+	}
+	/* a directory its owner made unwritable */
+	assert_true(g_file_set_contents("last", "x", 1, NULL));
+	assert_int_equal(chmod(".", 0500), 0);
+	assert_int_equal(fchdir(here), 0);
+	close(here);
+
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 32;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = util_rm_rf(tmpl);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(r, 0);
+	struct stat st;
+	assert_int_equal(lstat(tmpl, &st), -1);
+	assert_int_equal(lstat(sentinel, &st), 0);
+	/* no descriptor leaked: the next open gets a low number */
+	int fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0 && fd < 16);
+	close(fd);
+	assert_int_equal(util_rm_rf(keep), 0);
+	g_free(sentinel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +171,7 @@ int main(void)
 		cmocka_unit_test(dates),
 		cmocka_unit_test(filenames),
 		cmocka_unit_test(trees),
+		cmocka_unit_test(deep_tree),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+-wrapper /bin/sh,w.h
