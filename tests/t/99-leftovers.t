@@ -20,6 +20,6 @@ cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'sercom-box-*' 2>/dev/null |
 	awk -F'sercom-box-' -v lo=$LO -v hi=$HI '$2 >= lo && $2 <= hi')
 is "$cg" "" "no sercom-box-* cgroup of those uids left"
 
-m=$(grep -lE '(^| )(sercom-box|sercom-scratch|sercom-work|sercom-build) ' /proc/[0-9]*/mountinfo 2>/dev/null | head -5)
-is "$m" "" "no box root, scratch, build or work tmpfs mounted in any namespace"
+m=$(grep -lE '(^| )(sercom-box|sercom-scratch|sercom-area) ' /proc/[0-9]*/mountinfo 2>/dev/null | head -5)
+is "$m" "" "no box root, scratch or work-area tmpfs mounted in any namespace"
 done_testing
