@@ -11,8 +11,8 @@
  * work/ for each case (the artifacts of the build and in/), check/ for
  * each run of a checker; art/ (the artifacts, staged between the build and
  * the cases) and out/ (the captured outputs of the running case) sit on
- * the scratch tmpfs itself, written by us only. Without a scratch (sercom
- * exercise check) they are directories under the attempt dir.
+ * the scratch tmpfs itself, written by us only. `sercom exercise check`
+ * grades the teacher's solution the same way, in a scratch of its own.
  * Every program of the student (make, the tests, and the exercise's checker)
  * runs in the sandbox as the worker slot's uid with its area at /work;
  * the expected outputs stay in the exercise dir, which is never bound into
@@ -360,7 +360,7 @@ struct grading {
 	const struct grade_ctx *g;
 	const struct exercise *e;
 	char *adir, *build, *work, *output, *check, *report, *private_dir;
-	char *captures;                       /* out/ or output/ (no scratch) */
+	char *captures;                       /* out/ on the scratch tmpfs */
 	char *art;                            /* the artifacts, staged */
 	uint64_t art_bytes, art_files;        /* what a work dir copies of art/ */
 	bool build_mounted, work_mounted, check_mounted;
@@ -381,10 +381,7 @@ struct grading {
  * umount to drop, and cannot make the slot's next attempt, another
  * student's, fail. An area that cannot be mounted or unmounted is the
  * slot's failure, never the attempt's: GRADE_SLOT_ERROR (the runner
- * retires the slot and gives the attempt back without counting a try).
- *
- * Without a scratch namespace (sercom exercise check, the teacher's own
- * solution) the areas are directories under the attempt dir. */
+ * retires the slot and gives the attempt back without counting a try). */
 
 #define AREA_SLACK ((uint64_t)16 << 20)   /* bytes beyond the estimate */
 #define AREA_INODES 16384                  /* inodes beyond the estimate */
@@ -394,8 +391,6 @@ G_DEFINE_QUARK(grade-slot-error-quark, grade_slot_error)
 static bool area_open(const struct grading *gr, const char *path, bool *mounted,
                       uint64_t bytes, uint64_t inodes, GError **err)
 {
-	if (!gr->g->scratch)
-		return fresh_dir(path, err);
 	char opts[96];
 	g_snprintf(opts, sizeof opts, "size=%" G_GUINT64_FORMAT ",nr_inodes=%" G_GUINT64_FORMAT
 	           ",mode=0755", bytes, inodes);
@@ -942,23 +937,21 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	g_ptr_array_free(cr.html, TRUE);
 	run_result_clear(&rr);
 	g_hash_table_destroy(before);
-	if (strcmp(gr->captures, gr->output) != 0) {
-		/* what staff may want to see: the outputs of a case that did not
-		 * pass (a file per case on the spool's disk costs more than the
-		 * rest of a run) */
-		const char *caps[] = { out_path, err_path };
-		bool kept = true;
-		for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
-			cleanup_free char *base = g_path_get_basename(caps[i]);
-			cleanup_free char *keep = g_build_filename(gr->output, base, NULL);
-			if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
-				kept = copy_file(caps[i], keep, err);
-			unlink(caps[i]);
-		}
-		if (!kept) {
-			queue_result_free(res);
-			return false;
-		}
+	/* what staff may want to see: the outputs of a case that did not
+	 * pass (a file per case on the spool's disk costs more than the rest
+	 * of a run) */
+	const char *caps[] = { out_path, err_path };
+	bool kept = true;
+	for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
+		cleanup_free char *base = g_path_get_basename(caps[i]);
+		cleanup_free char *keep = g_build_filename(gr->output, base, NULL);
+		if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
+			kept = copy_file(caps[i], keep, err);
+		unlink(caps[i]);
+	}
+	if (!kept) {
+		queue_result_free(res);
+		return false;
 	}
 	*out = res;
 	return true;
@@ -1272,7 +1265,11 @@ static bool run_cases(struct grading *gr, struct queue_outcome *out, GError **er
 bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
                struct queue_outcome *out, GError **err)
 {
-	const char *area_root = g->scratch ? g->scratch : attempt_dir;
+	if (!g->scratch) {
+		g_set_error(err, GRADE_SLOT_ERROR, EINVAL, "%s: no scratch tmpfs to grade in", attempt_dir);
+		return false;
+	}
+	const char *area_root = g->scratch;
 	struct grading gr = {
 		.g = g, .e = e,
 		.adir = g_strdup(attempt_dir),
@@ -1280,8 +1277,7 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 		.work = g_build_filename(area_root, "work", NULL),
 		.output = g_build_filename(attempt_dir, "output", NULL),
 		.check = g_build_filename(area_root, "check", NULL),
-		.captures = g->scratch ? g_build_filename(g->scratch, "out", NULL)
-		                       : g_build_filename(attempt_dir, "output", NULL),
+		.captures = g_build_filename(g->scratch, "out", NULL),
 		.art = g_build_filename(area_root, "art", NULL),
 		.report = g_build_filename(attempt_dir, "report", NULL),
 		.private_dir = g_build_filename(attempt_dir, "report", "private", NULL),
@@ -1296,16 +1292,12 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 	out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
 	cleanup_free char *submitted = g_build_filename(attempt_dir, "submitted", NULL);
 	bool ok = false, full = false, built = false;
-	if (g->scratch) {
-		/* a build dir on the spool's disk, left by a runner before the
-		 * build areas */
-		cleanup_free char *old = g_build_filename(attempt_dir, "build", NULL);
-		util_rm_rf(old);
-		if (!scratch_prepare(&gr, err))
-			goto done;
-	} else if (!fresh_dir(gr.art, err)) {
+	/* a build dir on the spool's disk, left by a runner before the build
+	 * areas */
+	cleanup_free char *old = g_build_filename(attempt_dir, "build", NULL);
+	util_rm_rf(old);
+	if (!scratch_prepare(&gr, err))
 		goto done;
-	}
 	if (!fresh_dir(gr.report, err) || !fresh_dir(gr.private_dir, err) ||
 	    !fresh_dir(gr.output, err) || !prepare_build(&gr, submitted, &full, err))
 		goto done;
@@ -1324,14 +1316,9 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 	ok = true;
 done:
 	/* every area goes (a failure to unmount one is the slot's, and so
-	 * is the error then); on disk (no scratch) build/ stays for staff */
+	 * is the error then) */
 	if (!areas_close(&gr, err))
 		ok = false;
-	if (!g->scratch) {
-		util_rm_rf(gr.work);
-		util_rm_rf(gr.check);
-		util_rm_rf(gr.art);
-	}
 	if (!ok)
 		queue_outcome_clear(out);
 	grading_free(&gr);

@@ -32,9 +32,7 @@ struct grade_ctx {
 	int slot;              /* sandbox uid = conf->uid_base + slot */
 	const char *scratch;   /* a tmpfs of this process (grade_scratch_mount)
 	                        * under which the build and work areas are
-	                        * mounted; NULL: directories on disk under the
-	                        * attempt dir (sercom exercise check only: the
-	                        * teacher's solution, build/ kept) */
+	                        * mounted; required */
 };
 
 /* Moves the calling (single-threaded) process into a mount namespace of
@@ -54,8 +52,8 @@ bool grade_scratch_mount(const char *dir, GError **err);
 bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_outcome *out,
                    GError **err);
 /* Same, for an exercise and a submission dir given directly (sercom
- * exercise check): work happens under attempt_dir (report/; build/,
- * work/ and art/ too without a scratch). */
+ * exercise check): report/ and output/ under attempt_dir, the rest in the
+ * scratch as for an attempt. */
 bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
                struct queue_outcome *out, GError **err);
 

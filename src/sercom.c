@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -242,9 +243,23 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		exercise_free(e);
 		return 1;
 	}
-	struct grade_ctx g = { .conf = c, .slot = 0 };
+	/* the build and the cases in tmpfs areas as the runner's are: a
+	 * solution that writes without end fills its cap, not /tmp */
+	g_autofree char *scratch = g_build_filename(tmpl, "scratch", NULL);
+	if (mkdir(scratch, 0700) < 0 || !grade_scratch_mount(scratch, &err)) {
+		if (!err)
+			g_set_error(&err, SERCOM_ERROR, errno, "%s: %s", scratch, g_strerror(errno));
+		util_rm_rf(tmpl);
+		exercise_free(e);
+		return fail(err);
+	}
+	struct grade_ctx g = { .conf = c, .slot = 0, .scratch = scratch };
 	struct queue_outcome out = { 0 };
-	if (!grade_dir(&g, e, tmpl, &out, &err)) {
+	bool graded = grade_dir(&g, e, tmpl, &out, &err);
+	/* the scratch is this process's mount (its own namespace) */
+	umount2(scratch, MNT_DETACH);
+	rmdir(scratch);
+	if (!graded) {
 		util_rm_rf(tmpl);
 		exercise_free(e);
 		return fail(err);
