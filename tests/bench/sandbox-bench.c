@@ -79,6 +79,12 @@ int main(int argc, char **argv)
 	o.argv = sb_argv;
 	o.work_dir = work;
 	o.slot = 31;
+	/* the uid range of this checkout (tests and other benches use theirs) */
+	const char *ub = getenv("SERCOM_UID_BASE");
+	if (ub && atoi(ub) > 0)
+		o.uid_base = (uid_t)atoi(ub);
+	char box_uid[16];
+	g_snprintf(box_uid, sizeof box_uid, "%u", (unsigned)(o.uid_base + (uid_t)o.slot));
 	struct sandbox_result r;
 	GError *err = NULL;
 	if (!sandbox_run(&o, &r, &err) || r.status != SB_OK) {
@@ -97,7 +103,7 @@ int main(int argc, char **argv)
 		"--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
 		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
 		"--bind", work, "/work", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-		"--chdir", "/work", "--uid", "60031", "--gid", "60031", "--cap-drop", "ALL", NULL };
+		"--chdir", "/work", "--uid", box_uid, "--gid", box_uid, "--cap-drop", "ALL", NULL };
 	for (; pre[k]; k++)
 		bw[k] = (char *)pre[k];
 	bw[k++] = inside;
