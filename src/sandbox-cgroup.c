@@ -17,6 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+int sb_ncpu(void)
+{
+	static int n; /* sysconf reads /sys on every call */
+	if (!n)
+		n = (int)MAX(1, sysconf(_SC_NPROCESSORS_ONLN));
+	return n;
+}
+
 static struct {
 	bool probed;
 	enum cg_kind kind;
@@ -349,7 +357,7 @@ static bool sb_cg_prepare(struct sb_cgslot *cg, const struct sandbox_opts *o, GE
 		uint64_t user = sb_pread_key(cg->usage_fd, NULL);
 		uint64_t kmem = cg->kmem_fd >= 0 ? sb_pread_key(cg->kmem_fd, NULL) : 0;
 		user = user > kmem ? user - kmem : 0;
-		uint64_t stock = (uint64_t)MAX(1, sysconf(_SC_NPROCESSORS_ONLN)) * 64 * 4096;
+		uint64_t stock = (uint64_t)sb_ncpu() * 64 * 4096;
 		if (user > stock + (1u << 20) && pwrite(cg->empty_fd, "0", 1, 0) < 0)
 			log_debug("sandbox: memory.force_empty: %s", g_strerror(errno));
 	}

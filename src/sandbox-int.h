@@ -131,6 +131,8 @@ int64_t sb_cg_cpu_ms(struct sb_cgslot *cg);
 uint64_t sb_cg_ooms(struct sb_cgslot *cg);
 /* Peak memory of the run in bytes, 0 if unknown. */
 uint64_t sb_cg_peak(struct sb_cgslot *cg);
+/* Online CPUs, read once. */
+int sb_ncpu(void);
 /* Closes (and removes) every slot's cgroups. */
 void sb_cg_free_all(void);
 

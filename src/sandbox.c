@@ -11,8 +11,9 @@
  * Then it clones box init in new PID, IPC and UTS namespaces, joined to
  * the slot's network namespace (sandbox-box.c holds all the code that
  * runs between that clone and the program's execve, raw syscalls only).
- * SB_INIT_SHARES_VM below says whether init borrows the caller's memory
- * (CLONE_VM, as posix_spawn does) or gets a copy, and what was measured.
+ * Init borrows the caller's memory (CLONE_VM, as posix_spawn does):
+ * copying the caller's page tables for a fork cost more than every
+ * namespace and mount of the run together (SB_INIT_SHARES_VM below).
  *
  * The box root is made once per slot (and list of binds) by a helper in a
  * mount namespace of its own, kept alive by an fd: every mount private, a
@@ -122,8 +123,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Init borrows the caller's memory (see the measurement at
- * sb_init_shares_vm's definition). */
+/* Init borrows the caller's memory (CLONE_VM) rather than getting a copy
+ * (a fork-like clone, only the program child vfork-style): make bench
+ * (tests/bench/sandbox.sh) measured the copy at +525..+772 us of wall time
+ * per run (42-55% of the whole overhead; CPU +235..+367 us) for the bench's
+ * small process, and +2.4..+4.2 ms with 32 MiB of touched heap, as a
+ * runner's worker has: the page tables are copied, then both sides take
+ * copy-on-write faults. The price is sandbox-box.c's rule (raw syscalls,
+ * no libc) and init's OOM exposure (see box_exec). */
 #define SB_INIT_SHARES_VM true
 
 /* ---- per-process caches ------------------------------------------------- */
@@ -789,7 +796,7 @@ static void run_watch(struct sb_run *run)
 	enum sb_kill why = SB_KILL_NONE;
 	bool over = false, init_done = false;
 	int64_t wall_end = o->wall_ms ? run->t0 + (int64_t)o->wall_ms : INT64_MAX;
-	int ncpu = (int)MAX(1, sysconf(_SC_NPROCESSORS_ONLN));
+	int ncpu = sb_ncpu();
 	struct pollfd pf[3];
 	while (!init_done) {
 		int64_t now = util_now_ms();
