@@ -56,7 +56,7 @@ OBJ = $(BUILD)/obj
 # --- modules used by each program -------------------------------------------
 CORE        = util log conf store spool
 MAIL        = mime unpack policy ingest handoff exercise compare
-SANDBOX     = sandbox
+SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
 COMPOSE     = compose transport
 
@@ -84,7 +84,7 @@ UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
 UNIT_compose  = compose transport exercise compare store conf util log spool
 UNIT_transport = transport compose exercise compare store conf util log spool
-UNIT_sandbox  = sandbox util log
+UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))

@@ -37,7 +37,7 @@ static GOptionEntry entries[] = {
 	{ "uid-base", 0, 0, G_OPTION_ARG_INT64, &opt_uid_base, "first sandbox uid (60000)", "UID" },
 	{ "bind", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_binds, "extra read-only bind HOST[:INSIDE]", "SPEC" },
 	{ "env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_env, "environment VAR=VALUE (replaces the default)", "VAR=VAL" },
-	{ "fresh-netns", 0, 0, G_OPTION_ARG_NONE, &opt_fresh_netns, "a new netns (the default already is new per process)", NULL },
+	{ "fresh-netns", 0, 0, G_OPTION_ARG_NONE, &opt_fresh_netns, "a network namespace of the run's own (the default, the slot's, is new per process)", NULL },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "more detail on stderr", NULL },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "print the version", NULL },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL },

@@ -1,11 +1,12 @@
 /* sandbox: runs one untrusted program (a student's, or the build of one)
  * inside Linux namespaces, a private read-only root, a per-slot uid,
- * rlimits, cgroup limits and a seccomp denylist, and reports an
+ * rlimits, cgroup limits and a seccomp filter, and reports an
  * isolate-style verdict. See the theory of operation in sandbox.c.
  *
  * Called in-process by the runner (one run at a time per worker slot; the
  * slot picks the uid, the cgroups and the network namespace, so two
- * concurrent runs must use different slots) and by sercom-sandbox.
+ * concurrent runs must use different slots; the slot's netns is replaced
+ * whenever a run leaves a socket in it) and by sercom-sandbox.
  * Not thread-safe: one sandbox_run at a time per process (the box borrows
  * the caller's memory and static stacks until its execve), from a thread
  * that outlives the run (init's PR_SET_PDEATHSIG follows that thread).
@@ -46,7 +47,9 @@ struct sandbox_opts {
 	char *const *argv;            /* argv[0]: path inside the box, or a name
 	                               * searched in the box PATH */
 	const char *const *env;       /* NULL: the fixed default allowlist */
-	const char *stdin_path;       /* NULL: /dev/null */
+	const char *stdin_path;       /* NULL: /dev/null; else a regular file,
+	                               * which the program reads from a sealed
+	                               * copy (never the host file's fd) */
 	const char *stdout_path;      /* NULL: discarded (still counted) */
 	const char *stderr_path;      /* NULL: discarded (still counted) */
 	uint64_t cpu_ms;              /* 0 = unlimited, for every limit */
@@ -66,8 +69,10 @@ struct sandbox_opts {
 	                               * skipped, symlinks recreated */
 	const char *const *extra_binds; /* more read-only binds, "HOST" or
 	                               * "HOST:INSIDE" (e.g. the exercise dir) */
-	bool fresh_netns;             /* a new empty netns per run instead of the
-	                               * slot's shared one (benchmarks) */
+	bool fresh_netns;             /* a new empty netns for this run instead
+	                               * of the slot's (which no run can leave
+	                               * anything in either): ~0.8 ms more
+	                               * (benchmarks) */
 	const volatile sig_atomic_t *cancel; /* non-zero (set by a signal handler
 	                               * installed without SA_RESTART): kill the
 	                               * box, clean up, return XX "cancelled" */

@@ -1,9 +1,14 @@
 /* sandbox-bench: per-run cost of the sandbox module as the runner uses it
  * (in-process sandbox_run), against a bare fork/exec/wait of the same tiny
  * static program and against bwrap --unshare-all with equivalent binds.
+ * Also the designs measured against the kept ones: a network namespace per
+ * run (fresh_netns) instead of the slot's checked one, and box init as a
+ * fork-like clone (its own copy of the caller's memory) instead of
+ * CLONE_VM. SANDBOX_BENCH_HEAP_MB=N first touches N MiB of heap, as a
+ * long-running runner's worker has (a fork copies its page tables).
  * Usage: sandbox-bench WORKDIR PROG N (PROG is the path inside WORKDIR). */
 #define _GNU_SOURCE
-#include "sandbox.h"
+#include "sandbox-int.h"
 #include "util.h"
 #include "log.h"
 
@@ -67,6 +72,11 @@ int main(int argc, char **argv)
 	log_init("sandbox-bench", false, false);
 	const char *work = argv[1], *prog = argv[2];
 	int n = atoi(argv[3]);
+	const char *heap_mb = getenv("SANDBOX_BENCH_HEAP_MB");
+	size_t heap = heap_mb ? (size_t)atoi(heap_mb) << 20 : 0;
+	char *ballast = heap ? malloc(heap) : NULL;
+	if (ballast)
+		memset(ballast, 1, heap);
 	char *host_prog = g_build_filename(work, prog, NULL);
 
 	/* warm-up (page cache, seccomp filter, the slot's netns) */
@@ -79,6 +89,12 @@ int main(int argc, char **argv)
 	o.argv = sb_argv;
 	o.work_dir = work;
 	o.slot = 31;
+	/* the uid range of this checkout (tests and other benches use theirs) */
+	const char *ub = getenv("SERCOM_UID_BASE");
+	if (ub && atoi(ub) > 0)
+		o.uid_base = (uid_t)atoi(ub);
+	char box_uid[16];
+	g_snprintf(box_uid, sizeof box_uid, "%u", (unsigned)(o.uid_base + (uid_t)o.slot));
 	struct sandbox_result r;
 	GError *err = NULL;
 	if (!sandbox_run(&o, &r, &err) || r.status != SB_OK) {
@@ -97,7 +113,7 @@ int main(int argc, char **argv)
 		"--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
 		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
 		"--bind", work, "/work", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-		"--chdir", "/work", "--uid", "60031", "--gid", "60031", "--cap-drop", "ALL", NULL };
+		"--chdir", "/work", "--uid", box_uid, "--gid", box_uid, "--cap-drop", "ALL", NULL };
 	for (; pre[k]; k++)
 		bw[k] = (char *)pre[k];
 	bw[k++] = inside;
@@ -106,10 +122,12 @@ int main(int argc, char **argv)
 
 	/* interleaved rounds, so a load change on a shared machine hits every
 	 * method alike; wall and CPU (self + children, user + system) */
-	enum { BARE, SPAWN, SHARED, FRESH, BWRAP, NM };
-	static const char *const names[NM] = {
-		"bare fork/exec/wait", "bare posix_spawn/wait (vfork)", "sandbox_run, shared slot netns",
-		"sandbox_run, netns per run", "bwrap --unshare-all",
+	enum { BARE, SPAWN, SHARED, FRESH, ALTINIT, BWRAP, NM };
+	const bool kept_vm = sb_init_shares_vm;
+	const char *const names[NM] = {
+		"bare fork/exec/wait", "bare posix_spawn/wait (vfork)", "sandbox_run (as kept)",
+		"sandbox_run, netns per run", kept_vm ? "sandbox_run, init fork-like" : "sandbox_run, init CLONE_VM",
+		"bwrap --unshare-all",
 	};
 	double wall[NM] = { 0 }, cpu[NM] = { 0 };
 	const int round = 25;
@@ -119,6 +137,7 @@ int main(int argc, char **argv)
 			if (meth == BWRAP && !have_bw)
 				continue;
 			o.fresh_netns = meth == FRESH;
+			sb_init_shares_vm = meth == ALTINIT ? !kept_vm : kept_vm;
 			double c0 = cpu_now(), t0 = wall_now();
 			for (int i = 0; i < m; i++) {
 				if (meth == BARE || meth == BWRAP) {
@@ -146,6 +165,8 @@ int main(int argc, char **argv)
 	}
 	printf("runs: %d of a tiny static program per method, interleaved in rounds of %d\n", n, round);
 	printf("load average at the end: %s", load());
+	printf("heap touched before the runs: %zu MiB; kept: slot netns checked after each run, init %s\n",
+	       heap >> 20, kept_vm ? "CLONE_VM" : "fork-like");
 	printf("overhead: over bare fork/exec/wait (the brief's baseline); in brackets over posix_spawn\n");
 	printf("%-32s %12s %12s %22s %22s\n", "method", "wall us/run", "cpu us/run", "wall overhead", "cpu overhead");
 	for (int meth = 0; meth < NM; meth++) {
@@ -165,9 +186,16 @@ int main(int argc, char **argv)
 		else
 			printf("sandbox_run is faster than the faster bare spawn; bwrap overhead %.0f us/run\n", bo);
 	}
-	printf("netns: shared per slot %.0f us/run, per run %.0f us/run: kept %s\n",
-	       wall[SHARED] / n, wall[FRESH] / n,
-	       wall[SHARED] <= wall[FRESH] ? "the shared one (setns)" : "per run would be faster");
+	double base = MIN(wall[BARE], wall[SPAWN]) / n;
+	printf("netns per run: +%.0f us/run wall, +%.0f us/run cpu over the slot's checked netns\n",
+	       (wall[FRESH] - wall[SHARED]) / n, (cpu[FRESH] - cpu[SHARED]) / n);
+	/* what CLONE_VM saves: fork-like minus CLONE_VM */
+	double vm_w = (kept_vm ? 1 : -1) * (wall[ALTINIT] - wall[SHARED]) / n;
+	double vm_c = (kept_vm ? 1 : -1) * (cpu[ALTINIT] - cpu[SHARED]) / n;
+	double vm_over = (kept_vm ? wall[SHARED] : wall[ALTINIT]) / n - base;
+	printf("init CLONE_VM saves %.0f us/run wall (%.0f%% of its overhead), %.0f us/run cpu, over a fork-like init\n",
+	       vm_w, vm_over > 0 ? 100 * vm_w / vm_over : 0.0, vm_c);
+	free(ballast);
 	g_free(inside);
 	g_free(host_prog);
 	return 0;

@@ -7,6 +7,9 @@
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 SB="$SERCOM_BIN/sercom-sandbox"
 [ -x "$SB" ] || skip_all "no $SB"
+# the uid range of this checkout: other suites may run boxes at the same time
+UB=${SERCOM_UID_BASE:-60000}
+sb() { "$SB" --uid-base "$UB" "$@"; }
 tmpdir
 W="$T/w"; mkdir -p "$W"
 SLOT=21
@@ -16,10 +19,10 @@ meta() { sed -n "s/^$1://p" "$T/meta"; }
 
 ok "--version" bash -c "'$SB' --version | grep -q 'sercom-sandbox'"
 ok "--help" bash -c "'$SB' --help | grep -q -- '--profile'"
-"$SB" >/dev/null 2>&1; is "$?" 64 "no program: usage error 64"
+sb >/dev/null 2>&1; is "$?" 64 "no program: usage error 64"
 
 # a plain program, stdout and stderr captured, meta to a file
-"$SB" --slot $SLOT --dir "$W" --stdout "$T/out" --stderr "$T/err" --meta "$T/meta" -- \
+sb --slot $SLOT --dir "$W" --stdout "$T/out" --stderr "$T/err" --meta "$T/meta" -- \
 	/bin/sh -c 'echo hello; echo oops >&2; exit 0'
 is "$?" 0 "exit 0 when the program ran"
 is "$(meta status)" OK "status OK"
@@ -33,58 +36,58 @@ like "$(cat "$T/meta")" 'max-rss:[1-9][0-9]*' "max-rss"
 
 # stdin, the environment, the work dir
 printf 'abc\n' > "$T/in"
-"$SB" $P --slot $SLOT --dir "$W" --stdin "$T/in" --stdout "$T/out" --meta "$T/meta" -- \
+sb $P --slot $SLOT --dir "$W" --stdin "$T/in" --stdout "$T/out" --meta "$T/meta" -- \
 	/bin/sh -c 'read x; echo "$x $HOME $(pwd) $(id -u) $(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"; echo made > /work/f'
-is "$(cat "$T/out")" "abc /work /work 600$SLOT sercom-box" "stdin, HOME, cwd, uid, hostname"
+is "$(cat "$T/out")" "abc /work /work $((UB + SLOT)) sercom-box" "stdin, HOME, cwd, uid, hostname"
 is "$(cat "$W/f")" made "files written to /work reach the host dir"
 is "$(stat -c %u "$W")" 0 "the work dir's owner is given back"
-"$SB" --slot $SLOT --dir "$W" --env FOO=bar --stdout "$T/out" -- /usr/bin/env 2>/dev/null
+sb --slot $SLOT --dir "$W" --env FOO=bar --stdout "$T/out" -- /usr/bin/env 2>/dev/null
 is "$(cat "$T/out")" "FOO=bar" "--env replaces the environment"
-"$SB" --slot $SLOT --dir "$W" --stdout "$T/out" -- /usr/bin/env 2>/dev/null
+sb --slot $SLOT --dir "$W" --stdout "$T/out" -- /usr/bin/env 2>/dev/null
 like "$(cat "$T/out")" '^PATH=' "default environment: a fixed allowlist"
 ok "the host environment does not leak" bash -c "! grep -q SERCOM_TOP '$T/out'"
 
 # the minimal /dev works for the program (not root): the nodes are 0666
-"$SB" --slot $SLOT --procs 8 --dir "$W" --stdout "$T/out" --meta "$T/meta" -- /bin/sh -c \
+sb --slot $SLOT --procs 8 --dir "$W" --stdout "$T/out" --meta "$T/meta" -- /bin/sh -c \
 	'echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c && stat -c %a /dev/null /dev/zero /dev/full /dev/random /dev/urandom | sort -u && ls /dev | wc -l'
 is "$(meta status)" OK "writing /dev/null, reading /dev/zero and /dev/urandom"
 is "$(tr '\n' ' ' < "$T/out")" "3 3 666 9 " "the device nodes are rw for everyone; only null zero full random urandom and the fd links"
 
 # exit codes and signals
-"$SB" --slot $SLOT --dir "$W" --meta "$T/meta" -- /bin/sh -c 'exit 7'
+sb --slot $SLOT --dir "$W" --meta "$T/meta" -- /bin/sh -c 'exit 7'
 is "$(meta status):$(meta exitcode)" "RE:7" "non-zero exit: RE with the code"
-"$SB" --slot $SLOT --dir "$W" --meta "$T/meta" -- /bin/sh -c 'kill -SEGV $$'
+sb --slot $SLOT --dir "$W" --meta "$T/meta" -- /bin/sh -c 'kill -SEGV $$'
 is "$(meta status):$(meta signal)" "SG:11" "a signal: SG with its number"
-"$SB" --slot $SLOT --dir "$W" --meta "$T/meta" -- /nonexistent
+sb --slot $SLOT --dir "$W" --meta "$T/meta" -- /nonexistent
 is "$(meta status)" RE "a missing program: RE"
 like "$(meta message)" 'cannot execute' "... with a message"
 
 # output cap: the file holds exactly the cap, the rest is counted
-"$SB" $P --slot $SLOT --dir "$W" --output 1000 --stdout "$T/out" --meta "$T/meta" -- \
+sb $P --slot $SLOT --dir "$W" --output 1000 --stdout "$T/out" --meta "$T/meta" -- \
 	/bin/sh -c 'head -c 5000 /dev/zero'
 is "$(meta status)" OL "over the output cap: OL"
 is "$(stat -c %s "$T/out")" 1000 "the capture file holds the cap"
 is "$(meta output-truncated)" 1 "output-truncated:1"
 
 # a child that fills the pipe while the parent never reads must not hang
-"$SB" $P --slot $SLOT --dir "$W" --output 4M --meta "$T/meta" -- /bin/sh -c 'head -c 3000000 /dev/urandom'
+sb $P --slot $SLOT --dir "$W" --output 4M --meta "$T/meta" -- /bin/sh -c 'head -c 3000000 /dev/urandom'
 is "$(meta status):$(meta stdout-bytes)" "OK:3000000" "3 MB through the pipe, read while running"
 
 # CPU time is the box's total, wall time measured
-"$SB" --slot $SLOT --dir "$W" --cpu 300ms --wall 5 --meta "$T/meta" -- /bin/sh -c 'while :; do :; done'
+sb --slot $SLOT --dir "$W" --cpu 300ms --wall 5 --meta "$T/meta" -- /bin/sh -c 'while :; do :; done'
 is "$(meta status)" TO "CPU limit below a second: TO"
 ok "TO within a reasonable wall time" bash -c "[ $(meta time-wall) -lt 2000 ]"
 
 # errors of the sandbox itself: XX and exit 2
-"$SB" --slot $SLOT --dir "$T/nonexistent" --meta "$T/meta" -- /bin/true 2>/dev/null
+sb --slot $SLOT --dir "$T/nonexistent" --meta "$T/meta" -- /bin/true 2>/dev/null
 is "$?" 2 "missing work dir: exit 2"
 is "$(meta status)" XX "... status XX"
-"$SB" --slot $SLOT --dir "$W" --bind /nonexistent-dir --meta "$T/meta" -- /bin/true 2>/dev/null
+sb --slot $SLOT --dir "$W" --bind /nonexistent-dir --meta "$T/meta" -- /bin/true 2>/dev/null
 is "$?:$(meta status)" "2:XX" "missing extra bind: XX"
 
 # extra read-only bind at another path
 mkdir -p "$T/ex" && echo data > "$T/ex/file"
-"$SB" $P --slot $SLOT --dir "$W" --bind "$T/ex:/exercise" --stdout "$T/out" --meta "$T/meta" -- \
+sb $P --slot $SLOT --dir "$W" --bind "$T/ex:/exercise" --stdout "$T/out" --meta "$T/meta" -- \
 	/bin/sh -c 'cat /exercise/file; echo x > /exercise/new || echo ro'
 is "$(cat "$T/out" | tr '\n' ' ')" "data ro " "extra bind at /exercise, read-only"
 
@@ -92,18 +95,18 @@ is "$(cat "$T/out" | tr '\n' ' ')" "data ro " "extra bind at /exercise, read-onl
 B="$T/build"; mkdir -p "$B"
 printf '#include <stdio.h>\nint main(void){int a,b;if(scanf("%%d %%d",&a,&b)!=2)return 1;printf("%%d\\n",a+b);return 0;}\n' > "$B/sum.c"
 printf 'sum: sum.c\n\tgcc -O2 -Wall -o sum sum.c\n' > "$B/Makefile"
-"$SB" --profile build --slot $SLOT --dir "$B" --stderr "$T/make.err" --meta "$T/meta" -- make
+sb --profile build --slot $SLOT --dir "$B" --stderr "$T/make.err" --meta "$T/meta" -- make
 is "$(meta status)" OK "make + gcc in the build profile"
 [ "$(meta status)" = OK ] || sed 's/^/# /' "$T/make.err"
 echo "2 40" > "$T/in"
-"$SB" --slot $SLOT --dir "$B" --stdin "$T/in" --stdout "$T/out" --meta "$T/meta" -- ./sum
+sb --slot $SLOT --dir "$B" --stdin "$T/in" --stdout "$T/out" --meta "$T/meta" -- ./sum
 is "$(cat "$T/out")" 42 "the built program runs"
 
 # two slots at once do not disturb each other
-"$SB" $P --slot $((SLOT + 1)) --dir "$T/w" --meta "$T/m1" -- /bin/sh -c 'sleep 0.5' &
+sb $P --slot $((SLOT + 1)) --dir "$T/w" --meta "$T/m1" -- /bin/sh -c 'sleep 0.5' &
 p1=$!
 mkdir -p "$T/w2"
-"$SB" $P --slot $((SLOT + 2)) --dir "$T/w2" --meta "$T/m2" -- /bin/sh -c 'sleep 0.5' &
+sb $P --slot $((SLOT + 2)) --dir "$T/w2" --meta "$T/m2" -- /bin/sh -c 'sleep 0.5' &
 p2=$!
 wait $p1; r1=$?; wait $p2; r2=$?
 is "$r1:$r2:$(sed -n 's/^status://p' "$T/m1"):$(sed -n 's/^status://p' "$T/m2")" "0:0:OK:OK" "two slots run concurrently"
