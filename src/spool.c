@@ -6,6 +6,7 @@
  * rename(): it fails on an existing name instead of overwriting a message. */
 #define _GNU_SOURCE
 #include "spool.h"
+#include "envelope.h"
 #include "util.h"
 
 #include <errno.h>
@@ -39,9 +40,9 @@ static char *unique_name(void)
 	gethostname(host, sizeof host - 1);
 	/* '/' and ':' are not allowed in a Maildir name (maildir(5)) */
 	for (char *p = host; *p; p++)
-		if (*p == '/' || *p == ':')
+		if (*p == '/' || *p == ':' || *p == ',')
 			*p = '_';
-	return g_strdup_printf("%lld.M%ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	return g_strdup_printf("%010lld.M%06ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
 	                       (int)getpid(), ++counter, g_random_int(), host);
 }
 
@@ -130,14 +131,26 @@ bool spool_write(const char *maildir, const void *buf, size_t len, char **final_
 	return spool_tmp_commit(maildir, &t, final_path, err);
 }
 
-bool spool_from_fd(const char *maildir, int fd, char **final_path, GError **err)
+bool spool_mail(const char *maildir, const struct envelope *e, const void *msg, size_t len,
+                char **final_path, GError **err)
 {
+	char line[ENVELOPE_MAX];
+	size_t n = envelope_format(e, line, sizeof line);
+	if (!n) {
+		g_set_error(err, SERCOM_ERROR, E2BIG, "%s: the envelope does not fit", maildir);
+		return false;
+	}
 	struct spool_tmp t;
 	if (!spool_tmp_open(maildir, &t, err))
 		return false;
-	int r = util_copy_fd(fd, t.fd);
+	struct stat st;
+	int r = 0;
+	if (geteuid() == 0 && (stat(maildir, &st) < 0 || fchown(t.fd, st.st_uid, st.st_gid) < 0))
+		r = -errno;
+	if (!r && (r = util_write_all(t.fd, line, n)) == 0)
+		r = util_write_all(t.fd, msg, len);
 	if (r < 0) {
-		g_set_error(err, SERCOM_ERROR, -r, "storing the message in %s: %s", t.tmp_path, g_strerror(-r));
+		g_set_error(err, SERCOM_ERROR, -r, "%s: %s", t.tmp_path, g_strerror(-r));
 		spool_tmp_abort(&t);
 		return false;
 	}

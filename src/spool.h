@@ -1,7 +1,11 @@
 /* spool: Maildir delivery that never loses a message: write into tmp/,
  * fsync the file, link into new/, unlink tmp, fsync new/ (the directory
  * entry must be durable too). Names are unique across hosts, processes and
- * calls: TIME.M<usec>P<pid>Q<counter>R<random>.HOST */
+ * calls: TIME.M<usec>P<pid>Q<counter>R<random>.HOST, time and usec of
+ * fixed width so that the names' order is the time's (the ingester takes
+ * var/mail/new oldest first). The outbox's replies and the mails `sercom
+ * import-maildir` queues go through here; sercom-deliver writes the same
+ * kind of file with the C library alone (deliver.c). */
 #ifndef SERCOM_SPOOL_H
 #define SERCOM_SPOOL_H
 
@@ -26,7 +30,11 @@ bool spool_tmp_commit(const char *maildir, struct spool_tmp *t, char **final_pat
 void spool_tmp_abort(struct spool_tmp *t);
 /* Whole-buffer convenience: open, write, commit. */
 bool spool_write(const char *maildir, const void *buf, size_t len, char **final_path, GError **err);
-/* Reads fd to its end into a fresh file and commits it (the MDA's stdin). */
-bool spool_from_fd(const char *maildir, int fd, char **final_path, GError **err);
+/* A mail for the ingester: the envelope line of e (envelope.h), then the
+ * message's len bytes, into maildir/new, owned by the owner of maildir
+ * (run by root, the file must be the unprivileged ingester's). */
+struct envelope;
+bool spool_mail(const char *maildir, const struct envelope *e, const void *msg, size_t len,
+                char **final_path, GError **err);
 
 #endif
