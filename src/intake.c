@@ -223,12 +223,31 @@ static enum take take(struct ingester *in, const char *name)
 	if (rename(trying, done) < 0)
 		log_warn("%s: recorded, not moved to %s yet: %s", trying, done, g_strerror(errno));
 	g_autofree char *text = ingest_describe(&res);
-	log_info("%s", text);
+	/* the daemon's log; a command prints the report instead */
+	if (in->report_fd < 0)
+		log_info("%s", text);
+	else
+		log_debug("%s", text);
 	report(in, base, (int)res.outcome, res.reason);
 	if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
 		ingest_wake_runner(in->conf);
 	ingest_result_clear(&res);
 	return TAKEN;
+}
+
+/* A delivery killed before its link leaves its copy in tmp/ (the MTA
+ * delivers the mail again): removed after 36 hours, maildir(5)'s rule. */
+static void clean_tmp(const struct ingester *in)
+{
+	g_autofree char *tmp = g_build_filename(in->conf->mail_dir, "tmp", NULL);
+	g_auto(GStrv) names = intake_list(in->conf, "tmp");
+	int64_t old = util_now() - 36 * 3600;
+	for (char **n = names; *n; n++) {
+		g_autofree char *p = g_build_filename(tmp, *n, NULL);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < old)
+			unlink(p);
+	}
 }
 
 /* Every mail of new/, oldest first; false when one failed. */
@@ -250,6 +269,7 @@ static bool pass(struct ingester *in)
 		if (t == STOP)
 			break;
 	}
+	clean_tmp(in);
 	close(lfd);
 	return ok;
 }
