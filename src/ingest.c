@@ -589,14 +589,17 @@ static char *message_digest(int fd, uint64_t offset)
 	return n < 0 ? NULL : g_strdup(g_checksum_get_string(ck));
 }
 
-/* Test hook (tests/t/14-ingest.t): a mail whose envelope names the
- * exercise $SERCOM_TEST_POISON crashes the ingester, as a parser bug a
- * crafted mail triggers would. Unset in any real run. */
+/* Test hooks (tests/t/14-ingest.t): a mail whose envelope names the
+ * exercise $SERCOM_TEST_POISON crashes the ingester, one that names
+ * $SERCOM_TEST_STALL makes it hang, as a parser bug a crafted mail
+ * triggers would. Unset in any real run. */
 static void test_poison(const struct envelope *e)
 {
-	const char *p = g_getenv("SERCOM_TEST_POISON");
+	const char *p = g_getenv("SERCOM_TEST_POISON"), *h = g_getenv("SERCOM_TEST_STALL");
 	if (p && *p && e->exercise && !strcmp(e->exercise, p))
 		abort();
+	while (h && *h && e->exercise && !strcmp(e->exercise, h))
+		pause();
 }
 
 bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *spool_path,
