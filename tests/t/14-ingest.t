@@ -168,19 +168,24 @@ spool_mails() { # FIRST LAST
 	done
 }
 # each kill at a point of the pass's own progress (strace counts the
-# calls of each ingester process, and a restarted one starts from 0): the
-# Kth fsync of an ingester is its Kth commit; its 2Kth rename, the move to
-# cur/ of its Kth mail (recorded, not moved yet). Every kill lands, and
-# each ingester records K-1 mails before it dies: no mail dies thrice.
+# calls of each ingester process, and a restarted one starts from 0). An
+# ingester renames three times per mail: the mail to NAME,t1, its staging
+# dir to attempts/ID inside the transaction, the mail to cur/ after the
+# commit. So the Kth fdatasync is in a commit (SQLite's), the (3K-1)th
+# rename inside a transaction, the 3Kth between a commit and the move:
+# every kill lands, and each ingester records K-1 mails before it dies, so
+# no mail dies thrice. A third of the mails for each point.
 RANDOM=77
 round=0
-for half in 1 2; do
-	spool_mails $(( (half - 1) * NK / 2 + 1 )) $((half * NK / 2))
-	while [ -n "$(ls "$K/var/mail/new")" ] && [ $round -lt 20 ]; do
+for part in 1 2 3; do
+	spool_mails $(( (part - 1) * NK / 3 + 1 )) $((part * NK / 3))
+	while [ -n "$(ls "$K/var/mail/new")" ] && [ $round -lt 30 ]; do
 		round=$((round + 1))
-		if [ $half = 1 ]; then pt=fsync:$((4 + RANDOM % 8)); else pt=rename:$((2 * (4 + RANDOM % 8))); fi
+		k=$((4 + RANDOM % 8))
+		case $part in 1) pt=fdatasync:$k ;; 2) pt=rename:$((3 * k - 1)) ;; 3) pt=rename:$((3 * k)) ;; esac
 		strace -f -qq -o /dev/null -e "inject=${pt%:*}:signal=KILL:when=${pt#*:}" \
 			"$SERCOM_BIN/sercom" -c "$K/sercom.conf" recover > /dev/null 2>> "$T/kill.err"
+		echo "# part $part: killed at $pt: $(grep -c 'killed by signal 9' "$T/kill.err") kills so far"
 	done
 done
 kills=$(grep -c 'killed by signal 9' "$T/kill.err")
