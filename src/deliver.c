@@ -210,15 +210,24 @@ static void spool_name(char *buf, size_t size)
 	         (long)tv.tv_usec, (int)getpid(), r, host);
 }
 
-static void make_dirs(const char *mail)
+/* var/mail and its dirs, owned like var/ (run by root, they must be the
+ * ingester's, which is the owner of var/) */
+static void make_dirs(const char *var, const char *mail)
 {
 	static const char *const subs[] = { "", "/tmp", "/new", "/cur" };
+	struct stat st;
+	if (stat(var, &st) < 0)
+		fail("%s: %s", var, strerror(errno));
 	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
 		char p[PATH_MAX];
 		if ((size_t)snprintf(p, sizeof p, "%s%s", mail, subs[i]) >= sizeof p)
 			fail("%s: path too long", mail);
-		if (mkdir(p, 0750) < 0 && errno != EEXIST)
-			fail("%s: cannot create: %s", p, strerror(errno));
+		if (mkdir(p, 0750) < 0) {
+			if (errno != EEXIST)
+				fail("%s: cannot create: %s", p, strerror(errno));
+		} else if (geteuid() == 0 && chown(p, st.st_uid, st.st_gid) < 0) {
+			fail("%s: %s", p, strerror(errno));
+		}
 	}
 }
 
@@ -290,7 +299,7 @@ static void spool(const struct config *c, struct envelope *e)
 	path_join(tmp, tmpdir, name);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0 && errno == ENOENT) {
-		make_dirs(mail);
+		make_dirs(c->var, mail);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	}
 	if (fd < 0)

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "spool.h"
 #include "envelope.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -20,9 +21,20 @@
 bool spool_init(const char *maildir, GError **err)
 {
 	static const char *const subs[] = { "tmp", "new", "cur" };
+	/* run by root, what it creates is the owner of var/'s (the
+	 * unprivileged ingester writes there) */
+	g_autofree char *var = g_path_get_dirname(maildir);
+	struct stat st;
+	bool chown_new = geteuid() == 0 && stat(var, &st) == 0 && st.st_uid != 0;
+	if (chown_new && !g_file_test(maildir, G_FILE_TEST_EXISTS) && util_mkdir_p(maildir, 0750) == 0 &&
+	    chown(maildir, st.st_uid, st.st_gid) < 0)
+		log_warn("%s: %s", maildir, g_strerror(errno));
 	for (size_t i = 0; i < G_N_ELEMENTS(subs); i++) {
 		g_autofree char *p = g_build_filename(maildir, subs[i], NULL);
+		bool existed = g_file_test(p, G_FILE_TEST_EXISTS);
 		int r = util_mkdir_p(p, 0750);
+		if (r == 0 && chown_new && !existed && chown(p, st.st_uid, st.st_gid) < 0)
+			log_warn("%s: %s", p, g_strerror(errno));
 		if (r < 0) {
 			g_set_error(err, SERCOM_ERROR, -r, "%s: cannot create: %s", p, g_strerror(-r));
 			return false;

@@ -213,9 +213,10 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 	is "$?" 0 "e2e: sercom-deliver stored the mail"
 	# recorded by the daemon's ingester after sercom-deliver's exit
 	for i in $(seq 100); do
-		m=$(sql "$I" "SELECT id FROM attempts a JOIN messages g ON g.id = a.message WHERE g.message_id = 'e2e-$$@example.edu'")
+		m=$(sql "$I" "SELECT a.id FROM attempts a JOIN messages g ON g.id = a.message WHERE g.message_id = 'e2e-$$@example.edu'")
 		[ -n "$m" ] && break; sleep 0.1
 	done
+	[ -n "$m" ] || { stat -c "# %U %n" "$I/var" "$I/var/mail" "$I/var/mail/new"; sed "s/^/# daemon: /" "$T/daemon.err" | tail -12; }
 	ok "e2e: delivered, poked, graded" wait_state "$I" "$m" DONE 60
 	is "$(sql "$I" "SELECT verdict FROM attempts WHERE id = $m")" TESTS_FAILED "e2e: TESTS_FAILED"
 	for i in $(seq 50); do [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ] && break; sleep 0.1; done
