@@ -15,31 +15,10 @@ ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -Isrc $(shell pkg-config --
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread
 
-# The MDA's start-up is paid once per mail. sercom-deliver itself only
-# spools and hands over (handoff.h): it links GLib alone, statically, and
-# starts like a libc-only program (1.3 ms, against 2.1 ms linked shared).
-# sercom-ingest, which records a mail when no intake listens, is a whole
-# MDA of its own: linked against shared libraries, the dynamic loader
-# maps and relocates 32 of them (GMime, GLib, GIO, SQLite, libarchive and
-# theirs), ~8 ms; so it takes the static archives of the -dev packages
-# instead. libmount (GIO's) has none, so it and what it loads itself stay
-# shared. A static copy does not follow a security update of the library:
-# the links depend on the archives, so `make install` after `apt-get
-# upgrade` links them again. STATIC_DELIVER=0 links both like the others.
-STATIC_DELIVER ?= 1
-LIBDIR_A      := $(shell pkg-config --variable=libdir glib-2.0)
-INGEST_A       = gmime-3.0 gio-2.0 gobject-2.0 gmodule-2.0 glib-2.0 sqlite3 archive gpgme assuan \
-                 gpg-error idn2 unistring ffi nettle z bz2 lzma zstd
-DELIVER_A      = glib-2.0 pcre2-8
-ifeq ($(STATIC_DELIVER),1)
-LIBS_sercom-ingest = -Wl,-Bstatic $(addprefix -l,$(INGEST_A)) -Wl,-Bdynamic \
-                     -lmount -lselinux -lblkid -lpcre2-8 -lm -lpthread -ldl
-ARCHIVES_sercom-ingest = $(wildcard $(patsubst %,$(LIBDIR_A)/lib%.a,$(INGEST_A)))
-LIBS_sercom-deliver = -Wl,-Bstatic $(addprefix -l,$(DELIVER_A)) -Wl,-Bdynamic -lm -lpthread
-ARCHIVES_sercom-deliver = $(wildcard $(patsubst %,$(LIBDIR_A)/lib%.a,$(DELIVER_A)))
-else
-LIBS_sercom-deliver = $(shell pkg-config --libs glib-2.0)
-endif
+# sercom-deliver runs once per mail and only queues it (deliver.c): it
+# links the C library alone, dynamically, like procmail; a security update
+# of a library reaches every program without a relink.
+LIBS_sercom-deliver = -lc
 
 # SANITIZE=1 builds everything under build-san/ with ASan and UBSan.
 ifeq ($(SANITIZE),1)
@@ -55,35 +34,34 @@ OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
 CORE        = util log conf store spool
-MAIL        = mime unpack policy ingest handoff exercise compare
+MAIL        = mime unpack policy ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
 COMPOSE     = compose transport
 
-OBJS_sercom-deliver = deliver mda util log conf spool handoff
-OBJS_sercom-ingest  = ingest-cli mda intake $(CORE) $(MAIL)
+OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
-OBJS_sercom-runner  = runner intake $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 OBJS_sercom         = sercom table $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
 # Programs whose main exists are built; the others appear as their issue lands.
-ALL_PROGS  = sercom-deliver sercom-ingest sercom-sandbox sercom-runner sercom
-main_of    = $(if $(filter sercom-sandbox,$(1)),sandbox-cli,$(if $(filter sercom-ingest,$(1)),ingest-cli,$(if $(filter sercom,$(1)),sercom,$(patsubst sercom-%,%,$(1)))))
+ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom
+main_of    = $(if $(filter sercom-sandbox,$(1)),sandbox-cli,$(if $(filter sercom,$(1)),sercom,$(patsubst sercom-%,%,$(1))))
 PROGS      = $(foreach p,$(ALL_PROGS),$(if $(wildcard src/$(call main_of,$(p)).c),$(p)))
 
 # Unit tests: tests/unit/test_NAME.c links the objects in UNIT_NAME.
 UNIT_util     = util log
 UNIT_conf     = conf util log
 UNIT_store    = store util log conf
-UNIT_spool    = spool util log
+UNIT_spool    = spool envelope util log
 UNIT_mime     = mime util log
 UNIT_unpack   = unpack mime util log
 UNIT_policy   = policy conf util log
 UNIT_exercise = exercise compare conf util log
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_compose  = compose transport exercise compare store conf util log spool
-UNIT_transport = transport compose exercise compare store conf util log spool
+UNIT_compose  = compose transport exercise compare store conf util log spool envelope
+UNIT_transport = transport compose exercise compare store conf util log spool envelope
 UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
@@ -102,7 +80,7 @@ $(OBJ):
 	mkdir -p $@ $(BIN) $(BUILD)/tests
 
 .SECONDEXPANSION:
-$(BIN)/%: $$(addprefix $(OBJ)/,$$(addsuffix .o,$$(OBJS_$$*))) $$(ARCHIVES_$$*) | $(OBJ)
+$(BIN)/%: $$(addprefix $(OBJ)/,$$(addsuffix .o,$$(OBJS_$$*))) | $(OBJ)
 	@$(if $(V),,echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(or $(LIBS_$*),$(LIBS))
 

@@ -63,13 +63,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* most References ids kept from the submission (RFC 5322 lets a reply trim
- * the middle; a hostile References of 10000 ids must not grow our header) */
-#define REFS_KEEP 10
 /* longest attachment file name we write (bytes, before RFC 2231 encoding) */
 #define FILENAME_MAX_BYTES 120
-/* how much of the submission we read to find its References header */
-#define HEADER_READ_MAX (256 * 1024)
 
 /* ---- templates ------------------------------------------------------- */
 
@@ -320,6 +315,7 @@ struct attempt_info {
 	char *message_id;
 	char *subject;
 	char *spool_file;
+	char *refs;         /* its thread's ids, read by the ingester */
 	char *outcome;
 	int64_t received;
 	/* results of the latest grading, in seq order */
@@ -353,6 +349,7 @@ static void attempt_info_free(struct attempt_info *a)
 	g_free(a->message_id);
 	g_free(a->subject);
 	g_free(a->spool_file);
+	g_free(a->refs);
 	g_free(a->outcome);
 	if (a->cases)
 		g_ptr_array_free(a->cases, TRUE);
@@ -370,7 +367,7 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 	sqlite3_stmt *st = store_prepare(s,
 		"SELECT a.student, a.email, a.exercise, a.number, a.state, a.reason, a.detail,"
 		" a.verdict, a.build, a.grading, a.answered, a.note, m.message_id, m.subject,"
-		" m.spool_file, m.outcome, m.received"
+		" m.spool_file, m.outcome, m.received, m.refs"
 		" FROM attempts a LEFT JOIN messages m ON m.id = a.message WHERE a.id = ?", err);
 	if (!st)
 		return NULL;
@@ -403,6 +400,7 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 	a->spool_file = col_text(st, 14);
 	a->outcome = col_text(st, 15);
 	a->received = sqlite3_column_int64(st, 16);
+	a->refs = col_text(st, 17);
 	sqlite3_finalize(st);
 
 	a->cases = g_ptr_array_new_with_free_func(case_row_free);
@@ -464,49 +462,6 @@ static const char *attempt_verdict(const struct attempt_info *a)
 			if (!strcmp(a->verdict, known[i]))
 				return known[i];
 	return "INTERNAL_ERROR";
-}
-
-/* The References header of the submission, read from the raw mail in the
- * spool (only its header block). NULL when unavailable. */
-static GMimeReferences *submission_references(const char *spool_file)
-{
-	if (!spool_file)
-		return NULL;
-	int fd = open(spool_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return NULL;
-	GString *h = g_string_new(NULL);
-	char buf[8192];
-	ssize_t n;
-	while (h->len < HEADER_READ_MAX && (n = read(fd, buf, sizeof buf)) > 0) {
-		g_string_append_len(h, buf, n);
-		if (strstr(h->str, "\n\n") || strstr(h->str, "\r\n\r\n"))
-			break;
-	}
-	close(fd);
-	GMimeReferences *refs = NULL;
-	GMimeStream *ms = g_mime_stream_mem_new_with_buffer(h->str, h->len);
-	GMimeParser *p = g_mime_parser_new_with_stream(ms);
-	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
-	if (m) {
-		const char *v = g_mime_object_get_header(GMIME_OBJECT(m), "References");
-		if (v) {
-			refs = g_mime_references_parse(NULL, v);
-		} else if ((v = g_mime_object_get_header(GMIME_OBJECT(m), "In-Reply-To"))) {
-			/* RFC 5322 3.6.4: no References but one In-Reply-To id:
-			 * that id starts the thread */
-			refs = g_mime_references_parse(NULL, v);
-			if (refs && g_mime_references_length(refs) != 1) {
-				g_mime_references_free(refs);
-				refs = NULL;
-			}
-		}
-		g_object_unref(m);
-	}
-	g_object_unref(p);
-	g_object_unref(ms);
-	g_string_free(h, TRUE);
-	return refs;
 }
 
 /* ---- rendering ------------------------------------------------------- */
@@ -1157,22 +1112,14 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	if (a->message_id && msgid_ok(a->message_id)) {
 		g_autofree char *irt = g_strdup_printf("<%s>", a->message_id);
 		g_mime_object_set_header(GMIME_OBJECT(m), "In-Reply-To", irt, NULL);
-		/* RFC 5322 3.6.4: the parent's References (trimmed) + its Message-ID */
+		/* RFC 5322 3.6.4: the parent's References + its Message-ID. The
+		 * ingester stored them (trimmed) when it recorded the mail: no
+		 * process of ours running as root parses student mail */
 		GString *refs = g_string_new(NULL);
-		GMimeReferences *pr = submission_references(a->spool_file);
-		if (pr) {
-			int n = g_mime_references_length(pr);
-			int first = n > REFS_KEEP ? n - REFS_KEEP : 0;
-			/* RFC 5322 allows dropping middle ids; keep the thread root */
-			for (int i = 0; i < n; i++) {
-				if (i != 0 && i < first)
-					continue;
-				const char *id = g_mime_references_get_message_id(pr, i);
-				if (msgid_ok(id) && strcmp(id, a->message_id))
-					g_string_append_printf(refs, "<%s> ", id);
-			}
-			g_mime_references_free(pr);
-		}
+		g_auto(GStrv) ids = g_strsplit(a->refs ? a->refs : "", " ", -1);
+		for (char **id = ids; *id; id++)
+			if (msgid_ok(*id) && strcmp(*id, a->message_id))
+				g_string_append_printf(refs, "<%s> ", *id);
 		g_string_append(refs, irt);
 		g_mime_object_set_header(GMIME_OBJECT(m), "References", refs->str, NULL);
 		g_string_free(refs, TRUE);

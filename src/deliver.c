@@ -1,154 +1,389 @@
-/* sercom-deliver: the MDA. Reads one message on stdin and stores it in
- * var/mail (tmp -> fsync -> new/ -> fsync) before anything else can fail;
- * then hands it to the resident intake when one listens (handoff.h says
- * why), which answers once the copy is its own and records it after
- * (queued, rejected, ignored, automatic, duplicate); else sercom-ingest
- * records it in a process of its own. Exits 0 once the copy is the
- * intake's or recorded, 75 (EX_TEMPFAIL) on any doubt, so the MTA keeps
- * the message and retries.
- * Postfix bounces on any other code, and a bounced homework is lost: so
- * even a usage error or a crash path is 75 here, never 64 or 1.
+/* sercom-deliver: the MDA (DESIGN sections 1 and 2). Reads one message on
+ * stdin and queues it, like postfix's postdrop or qmail-queue: one file in
+ * var/mail/tmp holding our envelope line (envelope.h) and the message,
+ * fsync, link into var/mail/new, fsync of new/, a poke of the runner's
+ * FIFO (non-blocking: no reader is fine), exit 0. The ingester (intake.c)
+ * records it later; until then new/ is the queue. Any failure removes the
+ * copy and exits 75 (EX_TEMPFAIL): the MTA keeps the message and retries.
+ * Postfix bounces on any other code, and a bounced homework is lost: even
+ * a usage error, a broken configuration or a crash is 75 here.
  *
- * It links neither GMime nor SQLite nor libarchive: its start-up is paid
- * once per mail (see the Makefile). */
-#include "conf.h"
-#include "handoff.h"
-#include "log.h"
-#include "mda.h"
-#include "spool.h"
-#include "util.h"
+ * Why so little: it runs once per mail, often as the MTA's user, and every
+ * mail waits for it. No parsing, no database, no resident process to talk
+ * to, and only the C library, linked dynamically (a security update of a
+ * library reaches it without a relink). Its configuration is two keys of
+ * sercom.conf, read here with the GKeyFile syntax the rest uses.
+ *
+ * Attack: a mail bigger than anything the course accepts (a 141 MB
+ * attachment) must not fill var/ nor be bounced (a bounce is a lost
+ * homework): the copy keeps its first [limits] message_size bytes, stdin is
+ * read to its end, and the envelope says truncated with the real size; the
+ * ingester answers it as too_large from its headers. */
+#define _GNU_SOURCE
+#include "envelope.h"
 
 #include <errno.h>
-#include <libgen.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
-/* the intake answers within its own limit (intake.c) plus a queue of
- * other deliveries ahead of this one */
-#define ANSWER_WAIT_MS 120000
+#define VERSION "0.1.0"
+#define DEFAULT_CONF "/etc/sercom/sercom.conf"
+#define DEFAULT_MESSAGE_SIZE (10ull << 20)
 
-/* A crash path (SIGSEGV, SIGABRT of a library) must still be 75. */
+static bool verbose;
+/* what a failure (a crash signal too) removes: the copy in tmp/, then
+ * the one in new/ until new/ is on disk */
+static char tmp_path[PATH_MAX], new_path[PATH_MAX];
+static volatile sig_atomic_t linked;
+
+static void remove_copy(void)
+{
+	if (tmp_path[0])
+		unlink(tmp_path);
+	if (linked)
+		unlink(new_path);
+}
+
 static void crash_handler(int sig)
 {
 	(void)sig;
-	_exit(EX_TEMPFAIL_);
+	remove_copy();
+	_exit(EX_TEMPFAIL);
 }
 
-/* sercom-ingest, next to this program (bin/ in the tree, PREFIX/bin). */
-static char *ingest_program(void)
+static void say(const char *level, const char *fmt, va_list ap)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return g_strdup("sercom-ingest");
-	self[n] = 0;
-	return g_build_filename(dirname(self), "sercom-ingest", NULL);
+	fprintf(stderr, "sercom-deliver: %s", level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
 }
 
-static void add_option(GPtrArray *av, const char *flag, const char *value)
+/* Every failure ends here: the copy removed, 75. */
+static _Noreturn void fail(const char *fmt, ...)
 {
-	if (!value)
+	va_list ap;
+	va_start(ap, fmt);
+	say("error: ", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sercom-deliver: exit 75: the MTA keeps the message and retries\n");
+	remove_copy();
+	exit(EX_TEMPFAIL);
+}
+
+static void info(const char *fmt, ...)
+{
+	if (!verbose)
 		return;
-	g_ptr_array_add(av, (char *)flag);
-	g_ptr_array_add(av, (char *)value);
+	va_list ap;
+	va_start(ap, fmt);
+	say("", fmt, ap);
+	va_end(ap);
 }
 
-/* No intake: sercom-ingest records the copy, with our options (the
- * envelope as resolved here). Returns only when it cannot be run. */
-static void ingest_here(const struct mda_args *a, const char *spool_name)
+/* dir/name into out (PATH_MAX bytes); a path too long is a failure */
+static void path_join(char *out, const char *dir, const char *name)
 {
-	g_autofree char *prog = ingest_program();
-	GPtrArray *av = g_ptr_array_new();
-	g_ptr_array_add(av, "sercom-ingest");
-	add_option(av, "-c", a->conf_path);
-	add_option(av, "-e", a->exercise);
-	add_option(av, "-f", a->sender);
-	add_option(av, "-r", a->recipient);
-	if (a->verbose)
-		g_ptr_array_add(av, "-v");
-	g_ptr_array_add(av, "--spooled");
-	g_ptr_array_add(av, (char *)spool_name);
-	g_ptr_array_add(av, NULL);
-	execv(prog, (char **)av->pdata);
-	/* a sercom-deliver copied alone somewhere: the installed one */
-	if (errno == ENOENT)
-		execvp("sercom-ingest", (char **)av->pdata);
-	log_error("%s (nor sercom-ingest in $PATH): %s", prog, g_strerror(errno));
-	g_ptr_array_free(av, TRUE);
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		fail("%s/%s: path too long", dir, name);
+}
+
+struct config {
+	char var[PATH_MAX];
+	uint64_t message_size;
+};
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = 0;
+	return s;
+}
+
+/* A size as util_parse_size reads it: a number, K/M/G, an optional i
+ * and B. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return false;
+	double mul = 1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1024.0; end++; break;
+	case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+	}
+	if (mul > 1 && (*end == 'i' || *end == 'I'))
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	*out = (uint64_t)(v * mul);
+	return *end == 0;
+}
+
+/* [general] var (relative to the file's directory) and [limits]
+ * message_size of the instance's sercom.conf, as conf.c reads them. */
+static void read_config(const char *path, struct config *c)
+{
+	char abs[PATH_MAX], dir[PATH_MAX];
+	if (path[0] == '/') {
+		snprintf(abs, sizeof abs, "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd))
+			fail("%s: %s", path, strerror(errno));
+		if ((size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, path) >= sizeof abs)
+			fail("%s: path too long", path);
+	}
+	snprintf(dir, sizeof dir, "%s", abs);
+	*strrchr(dir, '/') = 0;
+	FILE *f = fopen(abs, "re");
+	if (!f)
+		fail("%s: cannot read the configuration: %s", abs, strerror(errno));
+	char var[PATH_MAX] = "var", section[64] = "";
+	c->message_size = DEFAULT_MESSAGE_SIZE;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	while (getline(&line, &cap, f) > 0) {
+		lineno++;
+		char *l = trim(line), *eq;
+		if (*l == '#' || *l == ';' || !*l)
+			continue;
+		if (*l == '[') {
+			char *close = strchr(l, ']');
+			if (!close || (size_t)(close - l) > sizeof section)
+				fail("%s:%u: a malformed group line", abs, lineno);
+			*close = 0;
+			snprintf(section, sizeof section, "%s", l + 1);
+		} else if ((eq = strchr(l, '='))) {
+			*eq = 0;
+			char *key = trim(l), *value = trim(eq + 1);
+			if (!strcmp(section, "general") && !strcmp(key, "var"))
+				snprintf(var, sizeof var, "%s", value);
+			else if (!strcmp(section, "limits") && !strcmp(key, "message_size") &&
+			         !parse_size(value, &c->message_size))
+				fail("%s: [limits] message_size: not a size: %s", abs, value);
+		}
+	}
+	free(line);
+	fclose(f);
+	if ((size_t)snprintf(c->var, sizeof c->var, "%s%s%s", var[0] == '/' ? "" : dir,
+	                     var[0] == '/' ? "" : "/", var) >= sizeof c->var)
+		fail("%s: [general] var: path too long", abs);
+}
+
+/* TIME.MUSEC.PPID.QCOUNT.RRANDOM.HOST, unique across hosts and processes
+ * (maildir(5)); the fixed-width time first makes the names' order the
+ * ingester's: oldest first. */
+static void spool_name(char *buf, size_t size)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	/* '/' and ':' are not allowed in a Maildir name */
+	for (char *p = host; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ',')
+			*p = '_';
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) < 0)
+		r = (uint32_t)tv.tv_usec;
+	snprintf(buf, size, "%010lld.M%06ldP%dR%08" PRIx32 ".%s", (long long)tv.tv_sec,
+	         (long)tv.tv_usec, (int)getpid(), r, host);
+}
+
+/* var/mail and its dirs, owned like var/ (run by root, they must be the
+ * ingester's, which is the owner of var/) */
+static void make_dirs(const char *var, const char *mail)
+{
+	static const char *const subs[] = { "", "/tmp", "/new", "/cur" };
+	struct stat st;
+	if (stat(var, &st) < 0)
+		fail("%s: %s", var, strerror(errno));
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+		char p[PATH_MAX];
+		if ((size_t)snprintf(p, sizeof p, "%s%s", mail, subs[i]) >= sizeof p)
+			fail("%s: path too long", mail);
+		if (mkdir(p, 0750) < 0) {
+			if (errno != EEXIST)
+				fail("%s: cannot create: %s", p, strerror(errno));
+		} else if (geteuid() == 0 && chown(p, st.st_uid, st.st_gid) < 0) {
+			fail("%s: %s", p, strerror(errno));
+		}
+	}
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fail("%s: %s", tmp_path, n < 0 ? strerror(errno) : "short write");
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* The message from stdin after the envelope line; its real size. Past
+ * max bytes it is read and counted, not kept (see the attack above). */
+static uint64_t copy_stdin(int fd, uint64_t max)
+{
+	static char buf[1 << 16];
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t n = read(0, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fail("reading the message: %s", strerror(errno));
+		if (n == 0)
+			return total;
+		if (total < max)
+			write_all(fd, buf, (size_t)(max - total < (uint64_t)n ? max - total : (uint64_t)n));
+		total += (uint64_t)n;
+	}
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		fail("%s: fsync: %s", dir, strerror(errno));
+	close(fd);
+}
+
+/* The runner waits on its FIFO: one byte, never blocking (ENXIO: no
+ * runner; EAGAIN: enough pokes wait already). */
+static void poke(const char *var)
+{
+	char fifo[PATH_MAX];
+	if ((size_t)snprintf(fifo, sizeof fifo, "%s/runner.fifo", var) >= sizeof fifo)
+		return;
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = write(fd, "!", 1);
+	(void)n;
+	close(fd);
+}
+
+/* Stores stdin with envelope e into var/mail/new (new_path). */
+static void spool(const struct config *c, struct envelope *e)
+{
+	char mail[PATH_MAX], name[NAME_MAX], newdir[PATH_MAX];
+	path_join(mail, c->var, "mail");
+	path_join(newdir, mail, "new");
+	spool_name(name, sizeof name);
+	char tmpdir[PATH_MAX], tmp[PATH_MAX];
+	path_join(tmpdir, mail, "tmp");
+	path_join(tmp, tmpdir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0 && errno == ENOENT) {
+		make_dirs(c->var, mail);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	}
+	if (fd < 0)
+		fail("%s: cannot create: %s", tmp, strerror(errno));
+	memcpy(tmp_path, tmp, sizeof tmp);
+	/* run by root (a test, an alias of root): the copy must be the
+	 * ingester's to read, and the ingester is the owner of var/ */
+	struct stat st;
+	if (geteuid() == 0 && (stat(newdir, &st) < 0 || fchown(fd, st.st_uid, st.st_gid) < 0))
+		fail("%s: %s", newdir, strerror(errno));
+	char line[ENVELOPE_MAX];
+	size_t len = envelope_format(e, line, sizeof line);
+	if (!len)
+		fail("the envelope does not fit in %d bytes", ENVELOPE_MAX);
+	write_all(fd, line, len);
+	e->size = copy_stdin(fd, c->message_size);
+	e->truncated = e->size > c->message_size;
+	envelope_patch(line, e->size, e->truncated);
+	if (pwrite(fd, line, len, 0) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0)
+		fail("%s: %s", tmp_path, strerror(errno));
+	path_join(new_path, newdir, name);
+	if (link(tmp_path, new_path) < 0)
+		fail("%s: cannot link into new/: %s", tmp_path, strerror(errno));
+	linked = 1;
+	unlink(tmp_path);
+	tmp_path[0] = 0;
+	fsync_dir(newdir);
+	linked = 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sercom-deliver [-c CONF] [-e EXERCISE] [-f SENDER] [-r RECIPIENT] [-v] < MESSAGE\n"
+	           "Queues one mailed submission in the instance's var/mail for grading.\n"
+	           "Exit 0 when it is on disk; 75 (try again later) otherwise.\n\n"
+	           "  -c, --config CONF      configuration (default $SERCOM_CONF, " DEFAULT_CONF ")\n"
+	           "  -e, --exercise NAME    the exercise (else $EXTENSION, the recipient's +tag, the Subject)\n"
+	           "  -f, --sender ADDR      envelope sender (else $SENDER)\n"
+	           "  -r, --recipient ADDR   envelope recipient (else $RECIPIENT)\n"
+	           "  -v, --verbose          say where the message went\n"
+	           "      --help, --version\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct mda_args a;
-	int rc = mda_start("sercom-deliver", "Stores one mailed submission and queues it for grading.\n"
-	                   "Exit 0 when stored; 75 (try again later) otherwise.",
-	                   NULL, crash_handler, &argc, &argv, &a);
-	if (rc >= 0)
-		return rc;
-	log_init("sercom-deliver", true, a.verbose);
-
-	GError *err = NULL;
-	struct sercom_conf *c = conf_load(a.conf_path, &err);
-	if (!c) {
-		log_error("%s (exit 75: the MTA will retry)", err->message);
-		g_error_free(err);
-		mda_args_clear(&a);
-		return EX_TEMPFAIL_;
-	}
-	g_autofree char *path = NULL;
-	/* a mail over [limits] message_size is only rejected: its head is
-	 * enough to answer it (spool.c) */
-	if (!spool_init(c->mail_dir, &err) ||
-	    !spool_from_fd(c->mail_dir, 0, c->limits.message_size, &path, &err)) {
-		log_error("%s (exit 75: the MTA will retry)", err->message);
-		g_error_free(err);
-		conf_free(c);
-		mda_args_clear(&a);
-		return EX_TEMPFAIL_;
-	}
-	g_autofree char *spool_name = g_path_get_basename(path);
-	struct handoff_request rq = {
-		.spool_name = spool_name,
-		.exercise = a.exercise,
-		.extension = (char *)a.extension,
-		.sender = a.sender,
-		.recipient = a.recipient,
+	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGXFSZ };
+	for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals; i++)
+		signal(crash_signals[i], crash_handler);
+	/* a closed pipe from the MTA must not kill us silently with 141 */
+	signal(SIGPIPE, SIG_IGN);
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "exercise", required_argument, NULL, 'e' },
+		{ "sender", required_argument, NULL, 'f' }, { "recipient", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
-	int code = EX_TEMPFAIL_;
-	g_autofree char *text = NULL;
-	switch (handoff_submit(c->var, &rq, ANSWER_WAIT_MS, &code, &text, &err)) {
-	case HANDOFF_NO_INTAKE:
-		log_debug("no intake listens: recording %s here", spool_name);
-		ingest_here(&a, spool_name);
-		/* cannot run sercom-ingest: not recorded, the MTA retries */
-		unlink(path);
-		code = EX_TEMPFAIL_;
-		break;
-	case HANDOFF_ANSWERED:
-		if (code == 0) {
-			log_info("%s", text);
-			break;
+	struct envelope e = { .time = (int64_t)time(NULL) };
+	const char *conf = getenv("SERCOM_CONF");
+	int o;
+	while ((o = getopt_long(argc, argv, "c:e:f:r:v", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': conf = optarg; break;
+		case 'e': e.exercise = optarg; break;
+		case 'f': e.sender = optarg; break;
+		case 'r': e.recipient = optarg; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("sercom-deliver " VERSION "\n"); return 0;
+		default: usage(stderr); return EX_TEMPFAIL;
 		}
-		/* refused (a copy it cannot read): still ours to record */
-		log_warn("%s: recording it here", text);
-		ingest_here(&a, spool_name);
-		unlink(path);
-		code = EX_TEMPFAIL_;
-		break;
-	case HANDOFF_LOST:
-		/* no answer: the intake never took the copy (it answers before
-		 * anything else; one that died after marking it finds it gone).
-		 * The MTA retries with the envelope. */
-		log_error("%s: %s (exit 75: the MTA will retry)", path, err->message);
-		g_error_free(err);
-		unlink(path);
-		code = EX_TEMPFAIL_;
-		break;
 	}
-	conf_free(c);
-	mda_args_clear(&a);
-	return code;
+	if (optind < argc) {
+		fprintf(stderr, "sercom-deliver: unexpected argument: %s\n", argv[optind]);
+		return EX_TEMPFAIL;
+	}
+	if (!e.sender)
+		e.sender = getenv("SENDER");
+	if (!e.recipient)
+		e.recipient = getenv("RECIPIENT");
+	e.extension = getenv("EXTENSION");
+	struct config c;
+	read_config(conf && *conf ? conf : DEFAULT_CONF, &c);
+	spool(&c, &e);
+	info("stored %s (%" PRIu64 " bytes%s)", new_path, e.size, e.truncated ? ", truncated" : "");
+	poke(c.var);
+	return 0;
 }

@@ -1,33 +1,31 @@
-/* intake: records the messages sercom-deliver hands over (intake.h).
+/* intake: the ingester. See intake.h.
  *
- * The answer comes first: sercom-deliver has spooled and fsync'd the
- * message, so once the intake has opened the copy it owns it, and the MTA
- * can let go. The intake then records it while the next delivery starts;
- * that one waits on the socket until this one is recorded, so nothing
- * piles up unseen. Owning the copy means the intake also owns what the
- * MTA's retry used to do:
- * - the envelope (-e, $EXTENSION, the sender and recipient) must outlive
- *   the process: it is written with the path into var/intake.current
- *   before the answer, and cleared after the record;
- * - a record that fails (the database locked past its timeout, a full
- *   disk) keeps its envelope in var/mail/envelope/NAME and is tried again
- *   every minute, by this intake or the next;
- * - attack: a crafted mail that crashes the parser, or makes it loop until
- *   the time limit ends the intake, would kill every intake after it. A
- *   new intake that finds a path in var/intake.current tries it again (its
- *   predecessor may have died of something else) and sets it aside in the
- *   Maildir var/mail/held at the third death, with a line in the log. */
+ * The queue directory is the state, as in postfix's pickup: no marker, no
+ * envelope file, no recovery by age.
+ * - A pass takes var/mail/new oldest first (the names start with the
+ *   time, spool.c), one pass at a time (a lock file: the daemon's
+ *   ingester and a `sercom recover` run by hand never take the same mail).
+ * - Each mail is renamed NAME,tN before its record (N: records started),
+ *   recorded under var/mail/cur/NAME (the commit fsync'd, synchronous=FULL
+ *   on this connection), then moved there. A crash between the commit and
+ *   the move leaves it in new/ with a row: the next pass only moves it.
+ * - Attack: a crafted mail that crashes the parser, or makes it loop (the
+ *   RECORD_LIMIT_S alarm ends the process), would kill every ingester
+ *   after it. A mail found with ,t3 killed three: it is set aside in
+ *   var/mail/held (counted and listed by `sercom stats`), and the mails
+ *   after it are recorded.
+ * - A record that fails (the database locked past its timeout, a full
+ *   disk, a broken exercise.conf) takes the mail back to its name in new/:
+ *   it is tried again at the next pass, RETRY_S later. The instance's
+ *   troubles (busy, full) end the pass; a mail's own go on to the next. */
 #define _GNU_SOURCE 1
 #include "intake.h"
-#include "handoff.h"
-#include "ingest.h"
 #include "log.h"
 #include "mime.h"
 #include "spool.h"
 #include "store.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,29 +34,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#define REQUEST_WAIT_MS 5000 /* for a connected client to send its request */
-#define RECORD_LIMIT_S 60    /* to record one message */
-#define RETRY_S 60           /* between two tries of a failed record */
-#define RECOVER_S 600        /* between two looks for unrecorded copies, */
-#define RECOVER_AGE_S 600    /* older than this (no MDA is still at them) */
-#define MAX_DEATHS 3         /* intakes a mail may kill before it is held */
-#define BATCH 64             /* requests served before the loop looks again */
-#define MARK_FILE "intake.current"
-#define MARK_MAX (HANDOFF_MAX + 4096)
+#define RECORD_LIMIT_S 60 /* to record one mail */
+#define RETRY_S 10        /* after a pass with a failed record */
+#define IDLE_S 60         /* between passes with no news from new/ */
+#define MAX_TRIES 3       /* ingesters a mail may kill before it is held */
+#define TRIES_MARK ",t"
 
-struct intake {
+struct ingester {
 	const struct sercom_conf *conf; /* the one it started with, or reloaded */
 	struct sercom_conf *reloaded;   /* owned: the last reload */
 	struct stat conf_st;            /* of the file conf was read from */
 	struct store *store;
-	int mark_fd;
-	size_t mark_len;                /* what the last mark() wrote */
-	GPtrArray *failed;              /* paths whose record failed (g_free) */
-	int64_t next_retry, next_recover;
+	int report_fd;                  /* intake_run's pipe, or -1 */
 };
 
 bool intake_drop_privileges(const struct sercom_conf *c, GError **err)
@@ -70,15 +64,14 @@ bool intake_drop_privileges(const struct sercom_conf *c, GError **err)
 		g_set_error(err, SERCOM_ERROR, errno, "%s: %s", c->var, g_strerror(errno));
 		return false;
 	}
-	/* an instance owned by root (tests, a demo run as root) is delivered
-	 * to as root: its intake is no stronger than its MDA then, but that
-	 * is worth a line */
 	if (st.st_uid == 0) {
-		log_warn("intake: %s belongs to root: mail is parsed as root; chown it to the user "
-		         "the MTA delivers as", c->var);
-		return true;
+		g_set_error(err, SERCOM_ERROR, EPERM, "%s belongs to root, and mail is never parsed as root: "
+		            "chown -R it to the user the MTA delivers as", c->var);
+		return false;
 	}
-	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0) {
+	/* OpenSMTPD's order: groups, gid, uid; then no way back */
+	if (setgroups(0, NULL) < 0 || setresgid(st.st_gid, st.st_gid, st.st_gid) < 0 ||
+	    setresuid(st.st_uid, st.st_uid, st.st_uid) < 0 || getuid() == 0) {
 		g_set_error(err, SERCOM_ERROR, errno, "becoming uid %ld (owner of %s): %s",
 		            (long)st.st_uid, c->var, g_strerror(errno));
 		return false;
@@ -87,10 +80,31 @@ bool intake_drop_privileges(const struct sercom_conf *c, GError **err)
 	return true;
 }
 
+static gint compare_names(gconstpointer x, gconstpointer y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+char **intake_list(const struct sercom_conf *c, const char *sub)
+{
+	g_autofree char *dir = g_build_filename(c->mail_dir, sub, NULL);
+	GPtrArray *names = g_ptr_array_new();
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+	while (d && (n = g_dir_read_name(d)))
+		if (n[0] != '.')
+			g_ptr_array_add(names, g_strdup(n));
+	if (d)
+		g_dir_close(d);
+	g_ptr_array_sort(names, compare_names);
+	g_ptr_array_add(names, NULL);
+	return (char **)g_ptr_array_free(names, FALSE);
+}
+
 /* A teacher who edits sercom.conf (a policy, a limit) expects the next
- * mail to follow it, as it would with an MDA process per mail: the file
- * is read again when it changed. Its var/ stays the one the intake serves. */
-static void refresh_conf(struct intake *in)
+ * mail to follow it: the daemon's ingester reads it again when it changed.
+ * Its var/ stays the one it serves. */
+static void refresh_conf(struct ingester *in)
 {
 	struct stat st;
 	if (stat(in->conf->path, &st) < 0 ||
@@ -101,362 +115,317 @@ static void refresh_conf(struct intake *in)
 	GError *err = NULL;
 	struct sercom_conf *c = conf_load(in->conf->path, &err);
 	if (!c) {
-		log_error("intake: %s: keeping the configuration read before", err->message);
+		log_error("ingester: %s: keeping the configuration read before", err->message);
 		g_error_free(err);
 		return;
 	}
 	if (strcmp(c->var, in->conf->var)) {
-		log_warn("intake: %s: var changed to %s: restart sercom-runner to serve it", c->path, c->var);
+		log_warn("ingester: %s: var changed to %s: restart sercom-runner to serve it", c->path, c->var);
 		conf_free(c);
 		return;
 	}
-	log_info("intake: %s read again", c->path);
 	if (in->reloaded)
 		conf_free(in->reloaded);
 	in->conf = in->reloaded = c;
 }
 
-/* The crash marker: "DEATHS LEN PATH\n" and the envelope's packet of LEN
- * bytes, rewritten in place (no new inode per mail), NULs over it when
- * nothing is being recorded. DEATHS: intakes that died recording PATH so
- * far. A process crash keeps what was written; a power cut may not, and
- * then the copy is a recovery's (its envelope lost). */
-static void mark(struct intake *in, const char *path, int deaths, const struct handoff_request *env)
+static void report(struct ingester *in, const char *name, int what, const char *detail)
 {
-	if (in->mark_fd < 0)
+	if (in->report_fd < 0)
 		return;
-	g_autoptr(GByteArray) b = g_byte_array_new();
-	if (path) {
-		g_autoptr(GByteArray) pk = env ? handoff_encode(env) : g_byte_array_new();
-		g_autofree char *head = g_strdup_printf("%d %u %s\n", deaths, pk->len, path);
-		g_byte_array_append(b, (const guint8 *)head, (guint)strlen(head));
-		g_byte_array_append(b, pk->data, pk->len);
-	} else {
-		/* clearing: NULs over the previous mark */
-		g_byte_array_set_size(b, (guint)in->mark_len);
-		memset(b->data, 0, in->mark_len);
-	}
-	size_t len = b->len;
-	if (len && pwrite(in->mark_fd, b->data, len, 0) < 0)
-		log_warn("%s/%s: %s", in->conf->var, MARK_FILE, g_strerror(errno));
-	in->mark_len = path ? len : 0;
+	g_autofree char *d = g_strdup(detail ? detail : "");
+	g_strdelimit(d, "\t\r\n", ' ');
+	g_autofree char *line = g_strdup_printf("%s\t%d\t%s\n", name, what, d);
+	util_write_all(in->report_fd, line, strlen(line));
 }
 
-static void keep_envelope(struct intake *in, const char *copy, const struct handoff_request *env)
+/* BASE and the records started of a name of new/ (BASE,tN). */
+static char *split_name(const char *name, int *tries)
 {
-	g_autofree char *dir = g_build_filename(in->conf->mail_dir, "envelope", NULL);
-	g_autofree char *dst = ingest_envelope_path(in->conf, copy);
-	g_autofree char *tmp = g_strconcat(dst, ".tmp", NULL);
-	g_autoptr(GByteArray) pk = handoff_encode(env);
-	int fd = util_mkdir_p(dir, 0750) < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || util_write_all(fd, pk->data, pk->len) < 0 || fsync(fd) < 0 || rename(tmp, dst) < 0) {
-		log_error("%s: cannot keep its envelope (%s): a later record reads only its headers",
-		          copy, g_strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
+	const char *m = g_strrstr(name, TRIES_MARK);
+	*tries = 0;
+	if (!m || m[2] < '1' || m[2] > '9' || m[3])
+		return g_strdup(name);
+	*tries = m[2] - '0';
+	return g_strndup(name, (gsize)(m - name));
 }
 
-static void record_started(struct intake *in, const char *path, int deaths, const struct handoff_request *env)
+static char *mail_path(const struct ingester *in, const char *sub, const char *name, int tries)
 {
-	mark(in, path, deaths, env);
-	/* attack: a mail that makes a parser loop forever would stall every
-	 * delivery behind it; SIGALRM ends this process (see above) */
-	alarm(RECORD_LIMIT_S);
+	g_autofree char *n = tries ? g_strdup_printf("%s" TRIES_MARK "%d", name, tries) : g_strdup(name);
+	return g_build_filename(in->conf->mail_dir, sub, n, NULL);
 }
 
-static void record_ended(struct intake *in)
+static void hold(struct ingester *in, const char *path, const char *base, int tries)
 {
-	alarm(0);
-	mark(in, NULL, 0, NULL);
-}
-
-static void forget_envelope(struct intake *in, const char *copy)
-{
-	g_autofree char *e = ingest_envelope_path(in->conf, copy);
-	unlink(e);
-}
-
-/* Whether copy is still there and has no record (a recovery may have been
- * first): the copies of settle() and retry_failed() (a fresh handoff's
- * cannot be recorded yet). */
-static bool unrecorded(struct intake *in, const char *copy)
-{
-	GError *err = NULL;
-	int known = ingest_is_recorded(in->store, copy, &err);
-	g_clear_error(&err);
-	return known == 0 && access(copy, F_OK) == 0;
-}
-
-/* Records path with its envelope (deaths: intakes it killed so far). A
- * client waiting on answer_fd (or -1) is answered once the envelope is on
- * disk, before the record. */
-static void record(struct intake *in, const char *path, const struct handoff_request *env, int deaths,
-                   bool envelope_kept, int answer_fd)
-{
-	record_started(in, path, deaths, env);
-	if (answer_fd >= 0) {
-		g_autofree char *text = g_strdup_printf("stored %s: handed to the intake", path);
-		handoff_answer(answer_fd, 0, text);
-	}
-	struct ingest_opts o = {
-		.exercise = env->exercise,
-		.extension = env->extension,
-		.sender = env->sender,
-		.recipient = env->recipient,
-	};
-	struct ingest_result res = { 0 };
-	GError *err = NULL;
-	bool ok = ingest_spooled(in->conf, in->store, path, &o, &res, &err);
-	record_ended(in);
-	if (ok) {
-		g_autofree char *text = ingest_describe(&res);
-		log_info("%s", text);
-		if (res.drop_copy)
-			unlink(path);
-		if (envelope_kept)
-			forget_envelope(in, path);
-		if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
-			ingest_wake_runner(in->conf);
-	} else {
-		log_warn("%s: not recorded yet (tried again in a minute): %s", path, err->message);
-		g_error_free(err);
-		if (!envelope_kept)
-			keep_envelope(in, path, env);
-		g_ptr_array_add(in->failed, g_strdup(path));
-		if (in->next_retry == 0)
-			in->next_retry = util_now() + RETRY_S;
-	}
-	ingest_result_clear(&res);
-}
-
-/* The records that failed, once more each. */
-static void retry_failed(struct intake *in)
-{
-	GPtrArray *paths = in->failed;
-	in->failed = g_ptr_array_new_with_free_func(g_free);
-	in->next_retry = 0;
-	for (guint i = 0; i < paths->len; i++) {
-		const char *p = paths->pdata[i];
-		if (!unrecorded(in, p)) {
-			forget_envelope(in, p);
-			continue;
-		}
-		struct handoff_request env = { 0 };
-		bool kept = ingest_read_envelope(in->conf, p, &env);
-		record(in, p, &env, 0, kept, -1);
-		handoff_request_clear(&env);
-	}
-	g_ptr_array_free(paths, TRUE);
-}
-
-static void recover_before(const char *path, void *data)
-{
-	record_started(data, path, 0, NULL);
-}
-
-static void recover_after(const char *path, void *data)
-{
-	(void)path;
-	record_ended(data);
-}
-
-static void recover(struct intake *in)
-{
-	GError *err = NULL;
-	refresh_conf(in);
-	struct ingest_recover_hooks h = { recover_before, recover_after, in };
-	if (ingest_recover(in->conf, in->store, RECOVER_AGE_S, &h, &err) < 0) {
-		log_error("intake: recovering unrecorded messages: %s", err->message);
-		g_error_free(err);
-	}
-	in->next_recover = util_now() + RECOVER_S;
-}
-
-/* Sets a mail that killed MAX_DEATHS intakes aside. */
-static void hold(struct intake *in, const char *path, int deaths)
-{
-	/* a Maildir of its own: `sercom import-maildir var/mail/held` feeds
-	 * them again once the cause is known */
-	g_autofree char *held = g_build_filename(in->conf->mail_dir, "held", "new", NULL);
-	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *held = g_build_filename(in->conf->mail_dir, "held", NULL);
 	g_autofree char *dst = g_build_filename(held, base, NULL);
 	int rc = util_mkdir_p(held, 0750);
 	if (rc < 0 || rename(path, dst) < 0) {
-		log_error("%s: killed %d intakes, and cannot be set aside in %s: %s",
-		          path, deaths, held, g_strerror(rc < 0 ? -rc : errno));
+		log_error("%s: killed %d ingesters, and cannot be set aside in %s: %s",
+		          path, tries, held, g_strerror(rc < 0 ? -rc : errno));
 		return;
 	}
-	util_fsync_dir(held);
-	log_error("%s: killed %d intakes (a crash, or the %d s limit of a record): set aside as %s. "
-	          "The MTA was answered, the student was not: staff must look at it",
-	          path, deaths, RECORD_LIMIT_S, dst);
+	log_error("%s: killed %d ingesters (a crash, or the %d s limit of a record): set aside as %s; "
+	          "the MTA was answered, the student was not: staff must look at it (sercom stats)",
+	          path, tries, RECORD_LIMIT_S, dst);
+	report(in, base, INTAKE_HELD, dst);
 }
 
-/* What the previous intake was recording when it died, and the records
- * that failed (their envelopes kept): before any new request. */
-static void settle(struct intake *in)
+/* Seconds one record may take: the limit, or the tests' shorter one. */
+static unsigned record_limit(void)
 {
-	char *buf = g_malloc0(MARK_MAX + 1);
-	ssize_t n = in->mark_fd >= 0 ? pread(in->mark_fd, buf, MARK_MAX, 0) : 0;
-	int deaths = 0, at = 0;
-	unsigned envlen = 0;
-	char *nl = n > 0 ? memchr(buf, '\n', (size_t)n) : NULL;
-	if (nl && sscanf(buf, "%d %u %n", &deaths, &envlen, &at) == 2 && at > 0 && buf + at < nl) {
-		*nl = 0;
-		in->mark_len = (size_t)n;
-		deaths++;
-		const char *path = buf + at;
-		struct handoff_request env = { 0 };
-		size_t off = (size_t)(nl + 1 - buf);
-		if (envlen && off + envlen <= (size_t)n && !handoff_decode(nl + 1, envlen, &env))
-			handoff_request_clear(&env);
-		if (!unrecorded(in, path)) {
-			mark(in, NULL, 0, NULL);
-		} else if (deaths >= MAX_DEATHS) {
-			hold(in, path, deaths);
-			mark(in, NULL, 0, NULL);
-		} else {
-			log_warn("%s: the last intake died recording it (%d of %d): once more", path, deaths, MAX_DEATHS);
-			record(in, path, &env, deaths, false, -1);
-		}
-		handoff_request_clear(&env);
-	} else if (n > 0) {
-		in->mark_len = (size_t)n;
-		mark(in, NULL, 0, NULL);
-	}
-	g_free(buf);
-	/* records that failed: their envelope is kept */
-	g_autofree char *dir = g_build_filename(in->conf->mail_dir, "envelope", NULL);
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-	while (d && (name = g_dir_read_name(d))) {
-		if (g_str_has_suffix(name, ".tmp"))
-			continue;
-		g_autofree char *copy = g_build_filename(in->conf->mail_dir, "new", name, NULL);
-		g_ptr_array_add(in->failed, g_steal_pointer(&copy));
-	}
-	if (d)
-		g_dir_close(d);
-	if (in->failed->len)
-		retry_failed(in);
+	const char *t = g_getenv("SERCOM_TEST_RECORD_LIMIT_S");
+	int n = t ? atoi(t) : 0;
+	return n > 0 ? (unsigned)n : RECORD_LIMIT_S;
 }
 
-/* One request: the copy opened, the client answered, then recorded. */
-static void serve_one(struct intake *in, int conn, const struct handoff_request *rq)
+enum take { TAKEN, FAILED, STOP };
+
+/* One mail of new/: held, moved (recorded before), or recorded. */
+static enum take take(struct ingester *in, const char *name)
 {
-	refresh_conf(in);
-	g_autofree char *path = g_build_filename(in->conf->mail_dir, "new", rq->spool_name, NULL);
-	/* only a copy it can read is the intake's (one spooled by root is
-	 * not): refused, sercom-deliver records it itself */
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = fd < 0 ? errno : EINVAL;
-		g_autofree char *why = g_strdup_printf("the intake cannot take %s: %s", path, g_strerror(e));
-		handoff_answer(conn, EX_TEMPFAIL_, why);
-		log_warn("intake: %s", why);
-		if (fd >= 0)
-			close(fd);
-		return;
+	int tries;
+	g_autofree char *base = split_name(name, &tries);
+	g_autofree char *path = mail_path(in, "new", base, tries);
+	g_autofree char *trying = mail_path(in, "new", base, tries + 1);
+	g_autofree char *done = mail_path(in, "cur", base, 0);
+	/* killed between its commit and its move: only the move is left */
+	GError *err = NULL;
+	int known = ingest_is_recorded(in->store, done, &err);
+	if (known != 0) {
+		if (known > 0 && rename(path, done) == 0)
+			return TAKEN;
+		log_error("%s: %s", path, err ? err->message : g_strerror(errno));
+		g_clear_error(&err);
+		return STOP;
 	}
-	close(fd);
-	record(in, path, rq, 0, false, conn);
+	if (tries >= MAX_TRIES) {
+		hold(in, path, base, tries);
+		return TAKEN;
+	}
+	if (rename(path, trying) < 0)
+		return errno == ENOENT ? TAKEN : FAILED;
+	struct ingest_result res = { 0 };
+	alarm(record_limit());
+	bool ok = ingest_spooled(in->conf, in->store, trying, done, &res, &err);
+	alarm(0);
+	if (!ok) {
+		/* a failure is no death: back to the name it had */
+		rename(trying, path);
+		log_warn("%s: not recorded yet (tried again later): %s", path, err->message);
+		report(in, base, INTAKE_FAILED, err->message);
+		bool instance = err->code == EAGAIN || err->code == ENOSPC;
+		g_error_free(err);
+		return instance ? STOP : FAILED;
+	}
+	/* recorded: a failed move is the next pass's to do */
+	if (rename(trying, done) < 0)
+		log_warn("%s: recorded, not moved to %s yet: %s", trying, done, g_strerror(errno));
+	g_autofree char *text = ingest_describe(&res);
+	/* the daemon's log; a command prints the report instead */
+	if (in->report_fd < 0)
+		log_info("%s", text);
+	else
+		log_debug("%s", text);
+	report(in, base, (int)res.outcome, res.reason);
+	if (res.outcome == INGEST_QUEUED || res.outcome == INGEST_REJECTED)
+		ingest_wake_runner(in->conf);
+	ingest_result_clear(&res);
+	return TAKEN;
 }
 
-/* Serves the connections waiting on the (non-blocking) socket, at most
- * BATCH, so that stopping and retries are looked at under load too. */
-static void serve_pending(struct intake *in, int lfd)
+/* A delivery killed before its link leaves its copy in tmp/ (the MTA
+ * delivers the mail again): removed after 36 hours, maildir(5)'s rule. */
+static void clean_tmp(const struct ingester *in)
 {
-	for (int i = 0; i < BATCH; i++) {
-		GError *err = NULL;
-		struct handoff_request rq = { 0 };
-		int conn = handoff_accept(lfd, &rq, REQUEST_WAIT_MS, &err);
-		if (conn < 0) {
-			/* a bad client is forgotten; anything else (EAGAIN: none
-			 * left, EMFILE...) ends the batch instead of spinning */
-			bool bad_client = g_error_matches(err, SERCOM_ERROR, EPROTO) ||
-			                  g_error_matches(err, SERCOM_ERROR, ETIMEDOUT) ||
-			                  g_error_matches(err, SERCOM_ERROR, EPERM);
-			if (!g_error_matches(err, SERCOM_ERROR, EAGAIN))
-				log_warn("intake: %s", err->message);
-			g_error_free(err);
-			if (bad_client)
-				continue;
-			return;
-		}
-		serve_one(in, conn, &rq);
-		handoff_request_clear(&rq);
+	g_autofree char *tmp = g_build_filename(in->conf->mail_dir, "tmp", NULL);
+	g_auto(GStrv) names = intake_list(in->conf, "tmp");
+	int64_t old = util_now() - 36 * 3600;
+	for (char **n = names; *n; n++) {
+		g_autofree char *p = g_build_filename(tmp, *n, NULL);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < old)
+			unlink(p);
 	}
+}
+
+/* Every mail of new/, oldest first; false when one failed. */
+static bool pass(struct ingester *in)
+{
+	g_autofree char *lock = g_build_filename(in->conf->mail_dir, ".ingest.lock", NULL);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0) {
+		log_error("%s: %s", lock, g_strerror(errno));
+		if (lfd >= 0)
+			close(lfd);
+		return false;
+	}
+	g_auto(GStrv) names = intake_list(in->conf, "new");
+	bool ok = true;
+	for (char **n = names; *n; n++) {
+		enum take t = take(in, *n);
+		ok = ok && t == TAKEN;
+		if (t == STOP)
+			break;
+	}
+	clean_tmp(in);
+	close(lfd);
+	return ok;
+}
+
+/* The ingester's state, unprivileged already; false with err. */
+static bool ingester_open(struct ingester *in, const struct sercom_conf *c, int report_fd, GError **err)
+{
+	*in = (struct ingester){ .conf = c, .report_fd = report_fd };
+	stat(c->path, &in->conf_st);
+	int rc = util_mkdir_p(c->attempts_dir, 0755);
+	if (rc < 0) {
+		g_set_error(err, SERCOM_ERROR, -rc, "%s: %s", c->attempts_dir, g_strerror(-rc));
+		return false;
+	}
+	/* the commit must be on disk before the mail leaves new/ */
+	if (!spool_init(c->mail_dir, err) || !(in->store = store_open(c->db_path, 30000, err)) ||
+	    !store_exec(in->store, err, "PRAGMA synchronous=FULL"))
+		return false;
+	mime_init();
+	return true;
+}
+
+static void ingester_close(struct ingester *in)
+{
+	store_close(in->store);
+	if (in->reloaded)
+		conf_free(in->reloaded);
 }
 
 int intake_serve(const struct sercom_conf *c, int stop_fd)
 {
 	GError *err = NULL;
-	struct intake in = { .conf = c, .mark_fd = -1, .failed = g_ptr_array_new_with_free_func(g_free) };
-	stat(c->path, &in.conf_st);
-	int rc = util_mkdir_p(c->attempts_dir, 0755);
-	if (rc < 0) {
-		log_error("intake: %s: %s", c->attempts_dir, g_strerror(-rc));
-		return EX_TEMPFAIL_;
-	}
-	if (!spool_init(c->mail_dir, &err) || !(in.store = store_open(c->db_path, 30000, &err))) {
-		log_error("intake: %s", err->message);
+	struct ingester in;
+	if (!ingester_open(&in, c, -1, &err)) {
+		log_error("ingester: %s", err->message);
 		g_error_free(err);
+		ingester_close(&in);
 		return EX_TEMPFAIL_;
 	}
-	g_autofree char *mark_path = g_build_filename(c->var, MARK_FILE, NULL);
-	in.mark_fd = open(mark_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (in.mark_fd < 0)
-		log_warn("intake: %s: %s: a mail that kills the intake is not set aside, "
-		         "and an envelope dies with it", mark_path, g_strerror(errno));
-	mime_init();
-	/* before it listens: a copy it settles or recovers cannot also be
-	 * handed over while it does (deliveries record themselves meanwhile) */
-	settle(&in);
-	recover(&in);
-	int lfd = handoff_listen(c->var, &err);
-	if (lfd < 0) {
-		log_error("intake: %s", err->message);
-		g_error_free(err);
-		store_close(in.store);
-		return EX_TEMPFAIL_;
-	}
-	log_info("intake: listening on %s/%s", c->var, HANDOFF_SOCKET);
+	g_autofree char *newdir = g_build_filename(c->mail_dir, "new", NULL);
+	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ino < 0 || inotify_add_watch(ino, newdir, IN_CREATE | IN_MOVED_TO) < 0)
+		log_warn("ingester: inotify on %s: %s: a pass every %d s only", newdir, g_strerror(errno), IDLE_S);
+	log_info("ingester: serving %s", newdir);
+	int64_t next = 0;
 	for (;;) {
-		struct pollfd p[2] = { { .fd = stop_fd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
-		int64_t next = in.next_retry && in.next_retry < in.next_recover ? in.next_retry : in.next_recover;
-		int64_t wait_s = next - util_now();
-		int n = poll(p, 2, wait_s > 0 ? (int)(wait_s * 1000) : 0);
+		if (util_now_ms() >= next) {
+			refresh_conf(&in);
+			next = util_now_ms() + (pass(&in) ? IDLE_S : RETRY_S) * 1000;
+		}
+		struct pollfd p[2] = { { .fd = stop_fd, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
+		int64_t wait = next - util_now_ms();
+		int n = poll(p, ino >= 0 ? 2 : 1, wait > 0 ? (int)wait : 0);
 		if (n < 0 && errno != EINTR) {
-			log_error("intake: poll: %s", g_strerror(errno));
+			log_error("ingester: poll: %s", g_strerror(errno));
 			break;
 		}
 		if (n > 0 && p[0].revents)
 			break;
-		if (n > 0 && (p[1].revents & POLLIN))
-			serve_pending(&in, lfd);
-		if (in.next_retry && util_now() >= in.next_retry)
-			retry_failed(&in);
-		if (util_now() >= in.next_recover)
-			recover(&in);
+		if (n > 0 && p[1].revents) {
+			char buf[4096];
+			while (read(ino, buf, sizeof buf) > 0)
+				;
+			next = 0;
+		}
 	}
-	/* stopping: no new connections (the next sercom-deliver records in a
-	 * process of its own), but the ones already queued on the socket
-	 * handed their message over: they are served */
-	g_autofree char *sock = g_build_filename(c->var, HANDOFF_SOCKET, NULL);
-	unlink(sock);
-	for (int i = 0; i < 128 / BATCH + 1; i++)
-		serve_pending(&in, lfd);
-	close(lfd);
-	if (in.mark_fd >= 0)
-		close(in.mark_fd);
-	/* failed records keep their envelope for the next intake */
-	g_ptr_array_free(in.failed, TRUE);
-	store_close(in.store);
-	if (in.reloaded)
-		conf_free(in.reloaded);
-	log_info("intake: stopped");
+	if (ino >= 0)
+		close(ino);
+	ingester_close(&in);
+	log_info("ingester: stopped");
 	return 0;
+}
+
+/* The child of intake_run: unprivileged, one pass, reports on fd. */
+static _Noreturn void run_child(const struct sercom_conf *c, int fd)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGALRM, SIG_DFL);
+	GError *err = NULL;
+	struct ingester in = { .report_fd = fd };
+	bool ok = intake_drop_privileges(c, &err) && ingester_open(&in, c, fd, &err);
+	if (!ok) {
+		/* the line the parent turns into its error */
+		in.report_fd = fd;
+		report(&in, "-", -1, err->message);
+		_exit(EX_TEMPFAIL_);
+	}
+	pass(&in);
+	ingester_close(&in);
+	_exit(0);
+}
+
+/* Reads the child's report lines; its error (g_free) when it sent one. */
+static char *read_reports(int fd, intake_report_fn fn, void *data)
+{
+	FILE *f = fdopen(fd, "r");
+	char *line = NULL, *error = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = 0;
+		g_auto(GStrv) w = g_strsplit(line, "\t", 3);
+		if (g_strv_length(w) != 3)
+			continue;
+		int what = atoi(w[1]);
+		if (what < 0) {
+			g_free(error);
+			error = g_strdup(w[2]);
+		} else if (fn) {
+			fn(w[0], what, w[2], data);
+		}
+	}
+	free(line);
+	fclose(f);
+	return error;
+}
+
+bool intake_run(const struct sercom_conf *c, intake_report_fn fn, void *data, GError **err)
+{
+	g_auto(GStrv) waiting = intake_list(c, "new");
+	/* each death moves one mail closer to held: this many rounds end
+	 * with every mail recorded or held */
+	guint rounds = MAX_TRIES * g_strv_length(waiting) + 1;
+	for (guint r = 0; r < rounds; r++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			g_set_error(err, SERCOM_ERROR, errno, "pipe: %s", g_strerror(errno));
+			return false;
+		}
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0) {
+			g_set_error(err, SERCOM_ERROR, errno, "fork: %s", g_strerror(errno));
+			close(p[0]);
+			close(p[1]);
+			return false;
+		}
+		if (pid == 0) {
+			close(p[0]);
+			run_child(c, p[1]);
+		}
+		close(p[1]);
+		g_autofree char *error = read_reports(p[0], fn, data);
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status)) {
+			if (WEXITSTATUS(status) == 0)
+				return true;
+			g_set_error(err, SERCOM_ERROR, EIO, "the ingester: %s",
+			            error ? error : "failed");
+			return false;
+		}
+		log_warn("the ingester was killed by signal %d: once more", WTERMSIG(status));
+	}
+	g_set_error(err, SERCOM_ERROR, EIO, "the ingester keeps dying");
+	return false;
 }

@@ -26,7 +26,6 @@
 #include "compose.h"
 #include "conf.h"
 #include "grade.h"
-#include "ingest.h"
 #include "intake.h"
 #include "log.h"
 #include "queue.h"
@@ -258,9 +257,10 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	_exit(rc);
 }
 
-/* The intake (intake.h) records what sercom-deliver spools. It is a child
- * of ours, so one daemon is all a teacher runs, but not one of us: it
- * parses hostile mail, so it drops root and keeps no sandbox rights. */
+/* The ingester (intake.h) records what sercom-deliver queues in
+ * var/mail/new. It is a child of ours, so one daemon is all a teacher
+ * runs, but not one of us: it parses hostile mail, so it drops root and
+ * keeps no sandbox rights. */
 static void spawn_intake(struct runner *r)
 {
 	if (r->once || r->stopping || r->intake_pid || util_now_ms() < r->intake_restart_at)
@@ -289,7 +289,7 @@ static void spawn_intake(struct runner *r)
 	close_supervisor_fds(r);
 	GError *err = NULL;
 	if (!intake_drop_privileges(r->conf, &err)) {
-		log_error("intake: %s", err->message);
+		log_error("ingester: %s", err->message);
 		_exit(EX_TEMPFAIL_);
 	}
 	/* after the uid change, which clears it */
@@ -428,12 +428,11 @@ static void intake_died(struct runner *r, int status)
 	if (r->stopping)
 		return;
 	if (WIFSIGNALED(status))
-		log_error("intake killed by signal %d: starting another", WTERMSIG(status));
+		log_error("ingester killed by signal %d: starting another", WTERMSIG(status));
 	else
-		log_error("intake exited with %d: starting another", WEXITSTATUS(status));
-	/* meanwhile sercom-deliver records in processes of its own; one that
-	 * fails at once (another runner's intake serves the instance) is not
-	 * restarted in a loop */
+		log_error("ingester exited with %d: starting another", WEXITSTATUS(status));
+	/* meanwhile mail waits in var/mail/new; one that fails at once (a
+	 * var/ owned by root) is not restarted in a loop */
 	bool quick = WIFEXITED(status) && util_now_ms() - r->intake_started < 10000;
 	int64_t delay = quick ? 30000 : COOLDOWN_MS;
 	r->intake_restart_at = util_now_ms() + delay;
@@ -513,8 +512,7 @@ static void stop(struct runner *r, int sig)
 	/* a second signal: do not wait, give the work back to the queue */
 	log_warn("signal %d again: killing %d worker(s), their attempts go back to the queue",
 	         sig, busy_slots(r));
-	/* what it had answered for and not recorded, its successor's
-	 * recovery records */
+	/* the mail it was recording stays in var/mail/new */
 	if (r->intake_pid) {
 		kill(r->intake_pid, SIGKILL);
 		waitpid(r->intake_pid, NULL, 0);
@@ -789,13 +787,15 @@ int main(int argc, char **argv)
 		return EX_TEMPFAIL_;
 	}
 	/* what a previous runner killed with SIGKILL left: its slots'
-	 * cgroups, and messages whose record a power cut lost (the daemon's
-	 * intake looks for those itself, as the owner of the instance) */
+	 * cgroups */
 	for (int i = 0; i < r.nslots; i++)
 		sandbox_release_slot(i, r.conf->uid_base);
-	int recovered = once ? ingest_recover(r.conf, r.store, 60, NULL, &err) : 0;
-	if (recovered < 0) {
-		log_error("recovering unrecorded messages: %s", err->message);
+	/* --once: the mail waiting in var/mail/new first, recorded by the
+	 * same unprivileged ingester as the daemon's (the daemon's child
+	 * does it itself) */
+	g_auto(GStrv) waiting = once ? intake_list(r.conf, "new") : NULL;
+	if (waiting && *waiting && !intake_run(r.conf, NULL, NULL, &err)) {
+		log_error("recording var/mail/new: %s", err->message);
 		g_clear_error(&err);
 	}
 	log_info("started: %d worker slot(s)%s", r.nslots, once ? ", once" : "");

@@ -87,4 +87,11 @@ static const char *const store_migrations[] = {
 "  sent INTEGER,"
 "  last_error TEXT);"
 "CREATE INDEX outbox_due ON outbox(state, next_try);",
+/* 2: what the composer needs of a submission is read at record time by
+ * the unprivileged ingester (no root process parses student mail): refs,
+ * the thread's ids for the reply's References; digest, the SHA-256 of a
+ * mail without Message-ID, to find an MTA's second delivery of it */
+"ALTER TABLE messages ADD COLUMN refs TEXT;"
+"ALTER TABLE messages ADD COLUMN digest TEXT;"
+"CREATE INDEX messages_digest ON messages(digest) WHERE digest IS NOT NULL;",
 };

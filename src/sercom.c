@@ -5,8 +5,9 @@
 #include "grade.h"
 #include "compose.h"
 #include "conf.h"
+#include "envelope.h"
 #include "exercise.h"
-#include "ingest.h"
+#include "intake.h"
 #include "log.h"
 #include "queue.h"
 #include "spool.h"
@@ -359,7 +360,13 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 	sqlite3_bind_text(st, 1, opt_student, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, opt_exercise, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, opt_state, -1, SQLITE_STATIC);
-	return print_query(a, st, 1u << 7 | 1u << 8);
+	int r = print_query(a, st, 1u << 7 | 1u << 8);
+	/* on stderr: the table stays parseable (csv, json) */
+	g_auto(GStrv) waiting = intake_list(a->conf, "new");
+	if (*waiting)
+		fprintf(stderr, "sercom: %u mail(s) in %s/new wait to be recorded (by the runner, or sercom-runner --once)\n",
+		        g_strv_length(waiting), a->conf->mail_dir);
+	return r;
 }
 
 static int cmd_show(struct admin *a, int argc, char **argv)
@@ -594,11 +601,83 @@ static int cmd_export(struct admin *a, int argc, char **argv)
 
 static char *opt_prometheus;
 
+/* node_exporter's textfile collector reads *.prom files: a temp file
+ * renamed over the target, so it never sees half a file; "-" is standard
+ * output. Attack/accident: a target that exists and is not a regular file
+ * (/dev/stdout, a FIFO, a directory) is refused: the rename would replace
+ * the device link or the FIFO with a regular file. */
+static int write_prometheus(const char *target, const GString *out)
+{
+	if (!strcmp(target, "-")) {
+		fwrite(out->str, 1, out->len, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	struct stat st;
+	if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "sercom: %s: exists and is not a regular file (use - for standard output)\n", target);
+		return 1;
+	}
+	GError *err = NULL;
+	g_autofree char *tmp = g_strconcat(target, ".tmp", NULL);
+	if (!g_file_set_contents(tmp, out->str, (gssize)out->len, &err))
+		return fail(err);
+	if (rename(tmp, target) < 0) {
+		fprintf(stderr, "sercom: %s: %s\n", target, g_strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	printf("wrote %s\n", target);
+	return 0;
+}
+
+static GString *prometheus_text(struct admin *a, GPtrArray *m, int64_t outbox_pending, guint waiting, guint held)
+{
+	GString *out = g_string_new(
+		"# HELP sercom_attempts Attempts by exercise and state.\n# TYPE sercom_attempts gauge\n");
+	for (guint i = 0; i < m->len; i++) {
+		struct queue_metrics *q = m->pdata[i];
+		if (!strcmp(q->exercise, "*"))
+			continue;
+		g_string_append_printf(out, "sercom_attempts{exercise=\"%s\",state=\"queued\"} %lld\n"
+		                            "sercom_attempts{exercise=\"%s\",state=\"running\"} %lld\n"
+		                            "sercom_attempts{exercise=\"%s\",state=\"done\"} %lld\n"
+		                            "sercom_attempts{exercise=\"%s\",state=\"error\"} %lld\n",
+		                       q->exercise, (long long)q->queued, q->exercise, (long long)q->running,
+		                       q->exercise, (long long)q->done, q->exercise, (long long)q->error);
+	}
+	g_string_append(out, "# HELP sercom_queue_seconds Time from queued to started.\n# TYPE sercom_queue_seconds gauge\n");
+	for (guint i = 0; i < m->len; i++) {
+		struct queue_metrics *q = m->pdata[i];
+		if (strcmp(q->exercise, "*"))
+			g_string_append_printf(out, "sercom_queue_seconds{exercise=\"%s\",stat=\"avg\"} %.3f\n"
+			                            "sercom_queue_seconds{exercise=\"%s\",stat=\"max\"} %.3f\n",
+			                       q->exercise, q->queue_avg, q->exercise, q->queue_max);
+	}
+	g_string_append(out, "# HELP sercom_run_seconds Time from started to finished.\n# TYPE sercom_run_seconds gauge\n");
+	for (guint i = 0; i < m->len; i++) {
+		struct queue_metrics *q = m->pdata[i];
+		if (strcmp(q->exercise, "*"))
+			g_string_append_printf(out, "sercom_run_seconds{exercise=\"%s\",stat=\"avg\"} %.3f\n"
+			                            "sercom_run_seconds{exercise=\"%s\",stat=\"max\"} %.3f\n",
+			                       q->exercise, q->run_avg, q->exercise, q->run_max);
+	}
+	g_string_append_printf(out, "# HELP sercom_queue_length Attempts waiting.\n# TYPE sercom_queue_length gauge\n"
+	                            "sercom_queue_length %lld\n"
+	                            "# HELP sercom_outbox_pending Replies waiting to be sent.\n# TYPE sercom_outbox_pending gauge\n"
+	                            "sercom_outbox_pending %lld\n"
+	                            "# HELP sercom_mail_waiting Mails in var/mail/new not recorded yet.\n# TYPE sercom_mail_waiting gauge\n"
+	                            "sercom_mail_waiting %u\n"
+	                            "# HELP sercom_mail_held Mails set aside in var/mail/held (they killed the ingester).\n"
+	                            "# TYPE sercom_mail_held gauge\nsercom_mail_held %u\n",
+	                       (long long)queue_length(a->store, NULL), (long long)outbox_pending, waiting, held);
+	return out;
+}
+
 static int cmd_stats(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
 	if (argc != 1) {
-		fprintf(stderr, "usage: sercom stats [--prometheus FILE] [--format F]\n");
+		fprintf(stderr, "usage: sercom stats [--prometheus FILE|-] [--format F]\n");
 		return 64;
 	}
 	if (!open_store(a, &err))
@@ -608,56 +687,14 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 		return fail(err);
 	int64_t outbox_pending = 0;
 	store_query_int(a->store, &outbox_pending, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING'");
+	g_auto(GStrv) waiting = intake_list(a->conf, "new");
+	g_auto(GStrv) held = intake_list(a->conf, "held");
 	if (opt_prometheus) {
-		/* node_exporter's textfile collector reads *.prom files: write a
-		 * temp file and rename it so it never sees half a file */
-		GString *out = g_string_new(
-			"# HELP sercom_attempts Attempts by exercise and state.\n# TYPE sercom_attempts gauge\n");
-		for (guint i = 0; i < m->len; i++) {
-			struct queue_metrics *q = m->pdata[i];
-			if (!strcmp(q->exercise, "*"))
-				continue;
-			g_string_append_printf(out, "sercom_attempts{exercise=\"%s\",state=\"queued\"} %lld\n"
-			                            "sercom_attempts{exercise=\"%s\",state=\"running\"} %lld\n"
-			                            "sercom_attempts{exercise=\"%s\",state=\"done\"} %lld\n"
-			                            "sercom_attempts{exercise=\"%s\",state=\"error\"} %lld\n",
-			                       q->exercise, (long long)q->queued, q->exercise, (long long)q->running,
-			                       q->exercise, (long long)q->done, q->exercise, (long long)q->error);
-		}
-		g_string_append(out, "# HELP sercom_queue_seconds Time from queued to started.\n# TYPE sercom_queue_seconds gauge\n");
-		for (guint i = 0; i < m->len; i++) {
-			struct queue_metrics *q = m->pdata[i];
-			if (strcmp(q->exercise, "*"))
-				g_string_append_printf(out, "sercom_queue_seconds{exercise=\"%s\",stat=\"avg\"} %.3f\n"
-				                            "sercom_queue_seconds{exercise=\"%s\",stat=\"max\"} %.3f\n",
-				                       q->exercise, q->queue_avg, q->exercise, q->queue_max);
-		}
-		g_string_append(out, "# HELP sercom_run_seconds Time from started to finished.\n# TYPE sercom_run_seconds gauge\n");
-		for (guint i = 0; i < m->len; i++) {
-			struct queue_metrics *q = m->pdata[i];
-			if (strcmp(q->exercise, "*"))
-				g_string_append_printf(out, "sercom_run_seconds{exercise=\"%s\",stat=\"avg\"} %.3f\n"
-				                            "sercom_run_seconds{exercise=\"%s\",stat=\"max\"} %.3f\n",
-				                       q->exercise, q->run_avg, q->exercise, q->run_max);
-		}
-		g_string_append_printf(out, "# HELP sercom_queue_length Attempts waiting.\n# TYPE sercom_queue_length gauge\n"
-		                            "sercom_queue_length %lld\n"
-		                            "# HELP sercom_outbox_pending Replies waiting to be sent.\n# TYPE sercom_outbox_pending gauge\n"
-		                            "sercom_outbox_pending %lld\n", (long long)queue_length(a->store, NULL),
-		                       (long long)outbox_pending);
-		g_autofree char *tmp = g_strconcat(opt_prometheus, ".tmp", NULL);
-		if (!g_file_set_contents(tmp, out->str, (gssize)out->len, &err) || rename(tmp, opt_prometheus) < 0) {
-			g_string_free(out, TRUE);
-			g_ptr_array_free(m, TRUE);
-			if (err)
-				return fail(err);
-			fprintf(stderr, "sercom: %s: %s\n", opt_prometheus, g_strerror(errno));
-			return 1;
-		}
+		GString *out = prometheus_text(a, m, outbox_pending, g_strv_length(waiting), g_strv_length(held));
+		int r = write_prometheus(opt_prometheus, out);
 		g_string_free(out, TRUE);
 		g_ptr_array_free(m, TRUE);
-		printf("wrote %s\n", opt_prometheus);
-		return 0;
+		return r;
 	}
 	enum table_format fmt;
 	if (!output_format(&fmt))
@@ -684,9 +721,15 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 	table_print(t, stdout, fmt);
 	table_free(t);
 	g_ptr_array_free(m, TRUE);
-	if (fmt == TABLE_TEXT)
+	if (fmt == TABLE_TEXT) {
 		printf("\nqueue length %lld, replies waiting %lld\n", (long long)queue_length(a->store, NULL),
 		       (long long)outbox_pending);
+		printf("mails waiting to be recorded in %s/new: %u\n", a->conf->mail_dir, g_strv_length(waiting));
+		/* what staff must look at: the mails that killed the ingester */
+		printf("mails held in %s/held: %u%s", a->conf->mail_dir, g_strv_length(held), *held ? ":" : "\n");
+		for (char **h = held; *h; h++)
+			printf(" %s%s", *h, h[1] ? "" : "\n");
+	}
 	return 0;
 }
 
@@ -767,39 +810,74 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 	return 0;
 }
 
-/* Feeds one message (a file) through the MDA's path. */
-static int import_one(struct admin *a, const char *path, int *counts)
+/* ---- import-maildir, recover: what sercom-deliver and the runner do --- */
+
+/* What the ingester did with the mails an import queued (by spool name);
+ * the counts by outcome. */
+struct import {
+	GHashTable *sources;    /* spool name -> what it came from */
+	int counts[INTAKE_FAILED + 1];
+	int status;
+};
+
+static void import_report(const char *name, int what, const char *detail, void *data)
 {
-	GError *err = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "sercom: %s: %s\n", path, g_strerror(errno));
-		return 1;
+	struct import *im = data;
+	const char *src = im->sources ? g_hash_table_lookup(im->sources, name) : NULL;
+	if (im->sources && !src)
+		return; /* mail that was waiting anyway: the log tells */
+	im->counts[what]++;
+	const char *label = src ? src : name;
+	if (what == INTAKE_FAILED) {
+		fprintf(stderr, "sercom: %s: not recorded yet (it stays in var/mail/new): %s\n", label, detail);
+		im->status = 1;
+	} else if (what == INTAKE_HELD) {
+		fprintf(stderr, "sercom: %s: held (it killed the ingester %d times): %s\n", label, 3, detail);
+		im->status = 1;
+	} else {
+		printf("%s: %s%s%s\n", label, ingest_outcome_name(what), *detail ? " " : "", detail);
 	}
-	struct ingest_opts o = { .exercise = opt_exercise };
-	struct ingest_result res = { 0 };
-	bool ok = ingest_fd(a->conf, a->store, fd, &o, &res, &err);
-	close(fd);
+}
+
+/* Queues one message for the ingester, as sercom-deliver would. Only the
+ * bytes are copied here (this process may be root): the ingester parses.
+ * A copy of our own spool (a held mail) keeps its envelope. */
+static int import_one(struct admin *a, struct import *im, const char *label, const char *msg, size_t len)
+{
+	struct envelope e = { .size = len, .time = util_now() };
+	const char *nl = memchr(msg, '\n', len);
+	if (nl && envelope_parse(msg, (size_t)(nl - msg), &e)) {
+		len -= (size_t)(nl + 1 - msg);
+		msg = nl + 1;
+		e.size = len;
+		e.truncated = false;
+	}
+	if (opt_exercise) {
+		free(e.exercise);
+		e.exercise = strdup(opt_exercise);
+	}
+	GError *err = NULL;
+	g_autofree char *path = NULL;
+	bool ok = spool_mail(a->conf->mail_dir, &e, msg, len, &path, &err);
+	envelope_clear(&e);
 	if (!ok) {
-		fprintf(stderr, "sercom: %s: %s\n", path, err->message);
+		fprintf(stderr, "sercom: %s: %s\n", label, err->message);
 		g_error_free(err);
 		return 1;
 	}
-	counts[res.outcome]++;
-	printf("%s: %s%s%s\n", path, ingest_outcome_name(res.outcome), res.reason ? " " : "", res.reason ? res.reason : "");
-	ingest_result_clear(&res);
+	g_hash_table_insert(im->sources, g_path_get_basename(path), g_strdup(label));
 	return 0;
 }
 
-/* Splits an mbox (mboxrd: ">From " unquoted) into temp files. */
-static int import_mbox(struct admin *a, const char *path, int *counts)
+/* Splits an mbox (mboxrd: ">From " unquoted) into messages. */
+static int import_mbox(struct admin *a, struct import *im, const char *path)
 {
 	g_autofree char *text = NULL;
 	gsize len;
 	GError *err = NULL;
 	if (!g_file_get_contents(path, &text, &len, &err))
 		return fail(err);
-	int r = 0;
+	int r = 0, k = 0;
 	const char *p = text, *endp = text + len;
 	while (p < endp) {
 		const char *next = p;
@@ -819,17 +897,8 @@ static int import_mbox(struct admin *a, const char *path, int *counts)
 			g_string_append_len(msg, l, le - l);
 			l = le;
 		}
-		char tmpl[] = "/tmp/sercom-import.XXXXXX";
-		int fd = mkstemp(tmpl);
-		if (fd < 0 || util_write_all(fd, msg->str, msg->len) < 0) {
-			fprintf(stderr, "sercom: %s: %s\n", tmpl, g_strerror(errno));
-			r = 1;
-		} else
-			r |= import_one(a, tmpl, counts);
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmpl);
-		}
+		g_autofree char *label = g_strdup_printf("%s#%d", path, ++k);
+		r |= import_one(a, im, label, msg->str, msg->len);
 		g_string_free(msg, TRUE);
 		p = next;
 	}
@@ -842,6 +911,59 @@ static gint compare_paths(gconstpointer x, gconstpointer y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* A Maildir's new/ and cur/, or the files of a plain directory (var/mail/
+ * held: those are removed once queued again). */
+static int import_maildir(struct admin *a, struct import *im, const char *dir)
+{
+	static const char *const subs[] = { "new", "cur" };
+	g_autofree char *held = g_build_filename(a->conf->mail_dir, "held", NULL);
+	g_autofree char *dir_abs = g_canonicalize_filename(dir, NULL);
+	bool is_held = !strcmp(dir_abs, held);
+	bool maildir = false;
+	for (int s = 0; s < 2; s++) {
+		g_autofree char *d = g_build_filename(dir, subs[s], NULL);
+		maildir = maildir || g_file_test(d, G_FILE_TEST_IS_DIR);
+	}
+	int r = 0;
+	for (int s = 0; s < (maildir ? 2 : 1); s++) {
+		g_autofree char *d = maildir ? g_build_filename(dir, subs[s], NULL) : g_strdup(dir);
+		GDir *gd = g_dir_open(d, 0, NULL);
+		if (!gd)
+			continue;
+		GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+		const char *n;
+		while ((n = g_dir_read_name(gd)))
+			if (n[0] != '.')
+				g_ptr_array_add(names, g_build_filename(d, n, NULL));
+		g_dir_close(gd);
+		g_ptr_array_sort(names, compare_paths);
+		for (guint i = 0; i < names->len; i++) {
+			g_autofree char *msg = NULL;
+			gsize len;
+			GError *err = NULL;
+			if (!g_file_get_contents(names->pdata[i], &msg, &len, &err)) {
+				r |= fail(err);
+				continue;
+			}
+			int one = import_one(a, im, names->pdata[i], msg, len);
+			if (!one && is_held)
+				unlink(names->pdata[i]);
+			r |= one;
+		}
+		g_ptr_array_free(names, TRUE);
+	}
+	return r;
+}
+
+/* The ingester (an unprivileged child, intake.h) records var/mail/new. */
+static int ingest_now(struct admin *a, struct import *im)
+{
+	GError *err = NULL;
+	if (!intake_run(a->conf, import_report, im, &err))
+		return fail(err);
+	return im->status;
+}
+
 static int cmd_import(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
@@ -849,59 +971,40 @@ static int cmd_import(struct admin *a, int argc, char **argv)
 		fprintf(stderr, "usage: sercom import-maildir [--exercise E] DIR|MBOX\n");
 		return 64;
 	}
-	if (!open_store(a, &err) || !spool_init(a->conf->mail_dir, &err))
+	if (!spool_init(a->conf->mail_dir, &err))
 		return fail(err);
-	util_mkdir_p(a->conf->attempts_dir, 0755);
-	int counts[5] = { 0 }, r = 0;
+	struct import im = { .sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free) };
+	int r;
 	if (g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {
-		static const char *const subs[] = { "new", "cur" };
-		for (int s = 0; s < 2; s++) {
-			g_autofree char *d = g_build_filename(argv[1], subs[s], NULL);
-			GDir *dir = g_dir_open(d, 0, NULL);
-			if (!dir)
-				continue;
-			GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-			const char *n;
-			while ((n = g_dir_read_name(dir)))
-				if (n[0] != '.')
-					g_ptr_array_add(names, g_build_filename(d, n, NULL));
-			g_dir_close(dir);
-			g_ptr_array_sort(names, compare_paths);
-			for (guint i = 0; i < names->len; i++)
-				r |= import_one(a, names->pdata[i], counts);
-			g_ptr_array_free(names, TRUE);
-		}
+		r = import_maildir(a, &im, argv[1]);
 	} else if (g_file_test(argv[1], G_FILE_TEST_IS_REGULAR)) {
-		r = import_mbox(a, argv[1], counts);
+		r = import_mbox(a, &im, argv[1]);
 	} else {
 		fprintf(stderr, "sercom: %s: not a Maildir or an mbox file\n", argv[1]);
+		g_hash_table_destroy(im.sources);
 		return 1;
 	}
-	if (counts[INGEST_QUEUED] || counts[INGEST_REJECTED])
-		ingest_wake_runner(a->conf);
+	r |= ingest_now(a, &im);
 	printf("imported: %d queued, %d rejected, %d ignored, %d automatic, %d duplicate\n",
-	       counts[0], counts[1], counts[2], counts[3], counts[4]);
+	       im.counts[0], im.counts[1], im.counts[2], im.counts[3], im.counts[4]);
+	g_hash_table_destroy(im.sources);
 	return r;
 }
 
 static int cmd_recover(struct admin *a, int argc, char **argv)
 {
-	GError *err = NULL;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sercom recover\n");
 		return 64;
 	}
-	if (!open_store(a, &err))
-		return fail(err);
-	/* a minute old: younger files may belong to an MDA still at work */
-	int n = ingest_recover(a->conf, a->store, 60, NULL, &err);
-	if (n < 0)
-		return fail(err);
-	if (n)
-		ingest_wake_runner(a->conf);
-	printf("%d message%s of %s had no record and %s recorded now\n", n, n == 1 ? "" : "s",
-	       a->conf->mail_dir, n == 1 ? "is" : "are");
-	return 0;
+	struct import im = { 0 };
+	int r = ingest_now(a, &im);
+	int recorded = 0;
+	for (int i = 0; i < INTAKE_HELD; i++)
+		recorded += im.counts[i];
+	printf("%d mail(s) of %s/new recorded now, %d not yet, %d held\n", recorded, a->conf->mail_dir,
+	       im.counts[INTAKE_FAILED], im.counts[INTAKE_HELD]);
+	return r;
 }
 
 static GOptionEntry list_options[] = {
@@ -925,7 +1028,7 @@ static GOptionEntry override_options[] = {
 	{ NULL },
 };
 static GOptionEntry stats_options[] = {
-	{ "prometheus", 0, 0, G_OPTION_ARG_FILENAME, &opt_prometheus, "write node_exporter textfile-collector format to FILE", "FILE" },
+	{ "prometheus", 0, 0, G_OPTION_ARG_FILENAME, &opt_prometheus, "write node_exporter textfile-collector format to FILE (- for standard output)", "FILE" },
 	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
 	{ NULL },
 };
@@ -956,14 +1059,15 @@ static const struct command commands[] = {
 	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
 	{ "export", cmd_export, "grades",
 	  "One row per student, one column per exercise: the best or last verdict ([mail] grade = best|last).", list_options },
-	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise.", stats_options },
+	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise; mail waiting and held.", stats_options },
 	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
 	{ "import-maildir", cmd_import, "DIR|MBOX",
-	  "Feeds every message of a Maildir (new/ and cur/) or an mbox through the same path as sercom-deliver.", import_options },
+	  "Feeds every message of a Maildir (new/ and cur/), a directory of mails (var/mail/held)\n"
+	  "or an mbox through the same path as sercom-deliver, and records them now.", import_options },
 	{ "recover", cmd_recover, "",
-	  "Records the messages of var/mail that have no record (a power cut lost the commit);\n"
-	  "the runner does the same when it starts.", NULL },
+	  "Records the mail waiting in var/mail/new now (what the runner's ingester and\n"
+	  "sercom-runner --once do), as the owner of var/.", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -3,22 +3,15 @@
  * The order is the one of qmail's maildir(5) and mblaze's mdeliver: a
  * message appears in new/ only when its bytes are on disk, and new/'s entry
  * is on disk before we tell the MTA "delivered" (exit 0). link() instead of
- * rename(): it fails on an existing name instead of overwriting a message.
- *
- * A message over the size limit is cut, not refused: 75 would make the MTA
- * retry it for days, and keeping it whole lets one mail fill the disk (a
- * 141 MB mail rejected as too large stayed for ever). Its head (the
- * headers, who to answer) is kept and fsync'd like any copy, stdin is
- * still read to its end (the MTA sees a delivery, not a broken pipe), and
- * the real size goes into the file name (",T=SIZE"), where the ingester
- * reads it and no byte of the mail can forge it. */
+ * rename(): it fails on an existing name instead of overwriting a message. */
 #define _GNU_SOURCE
 #include "spool.h"
+#include "envelope.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,9 +21,20 @@
 bool spool_init(const char *maildir, GError **err)
 {
 	static const char *const subs[] = { "tmp", "new", "cur" };
+	/* run by root, what it creates is the owner of var/'s (the
+	 * unprivileged ingester writes there) */
+	g_autofree char *var = g_path_get_dirname(maildir);
+	struct stat st;
+	bool chown_new = geteuid() == 0 && stat(var, &st) == 0 && st.st_uid != 0;
+	if (chown_new && !g_file_test(maildir, G_FILE_TEST_EXISTS) && util_mkdir_p(maildir, 0750) == 0 &&
+	    chown(maildir, st.st_uid, st.st_gid) < 0)
+		log_warn("%s: %s", maildir, g_strerror(errno));
 	for (size_t i = 0; i < G_N_ELEMENTS(subs); i++) {
 		g_autofree char *p = g_build_filename(maildir, subs[i], NULL);
+		bool existed = g_file_test(p, G_FILE_TEST_EXISTS);
 		int r = util_mkdir_p(p, 0750);
+		if (r == 0 && chown_new && !existed && chown(p, st.st_uid, st.st_gid) < 0)
+			log_warn("%s: %s", p, g_strerror(errno));
 		if (r < 0) {
 			g_set_error(err, SERCOM_ERROR, -r, "%s: cannot create: %s", p, g_strerror(-r));
 			return false;
@@ -46,12 +50,11 @@ static char *unique_name(void)
 	gettimeofday(&tv, NULL);
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);
-	/* '/' and ':' are not allowed in a Maildir name (maildir(5)); ','
-	 * starts our size mark (spool_cut_size) */
+	/* '/' and ':' are not allowed in a Maildir name (maildir(5)) */
 	for (char *p = host; *p; p++)
 		if (*p == '/' || *p == ':' || *p == ',')
 			*p = '_';
-	return g_strdup_printf("%lld.M%ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	return g_strdup_printf("%010lld.M%06ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
 	                       (int)getpid(), ++counter, g_random_int(), host);
 }
 
@@ -140,61 +143,28 @@ bool spool_write(const char *maildir, const void *buf, size_t len, char **final_
 	return spool_tmp_commit(maildir, &t, final_path, err);
 }
 
-/* Copies in to its end into out, writing only the first max bytes (0: all
- * of them); *total gets the bytes read. 0 or -errno. */
-static int copy_head(int in, int out, uint64_t max, uint64_t *total)
+bool spool_mail(const char *maildir, const struct envelope *e, const void *msg, size_t len,
+                char **final_path, GError **err)
 {
-	char buf[65536];
-	*total = 0;
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		uint64_t keep = (uint64_t)n;
-		if (max)
-			keep = *total >= max ? 0 : MIN(keep, max - *total);
-		*total += (uint64_t)n;
-		int r = keep ? util_write_all(out, buf, (size_t)keep) : 0;
-		if (r < 0)
-			return r;
+	char line[ENVELOPE_MAX];
+	size_t n = envelope_format(e, line, sizeof line);
+	if (!n) {
+		g_set_error(err, SERCOM_ERROR, E2BIG, "%s: the envelope does not fit", maildir);
+		return false;
 	}
-}
-
-bool spool_from_fd(const char *maildir, int fd, uint64_t max_bytes, char **final_path, GError **err)
-{
 	struct spool_tmp t;
 	if (!spool_tmp_open(maildir, &t, err))
 		return false;
-	uint64_t total;
-	int r = copy_head(fd, t.fd, max_bytes, &total);
+	struct stat st;
+	int r = 0;
+	if (geteuid() == 0 && (stat(maildir, &st) < 0 || fchown(t.fd, st.st_uid, st.st_gid) < 0))
+		r = -errno;
+	if (!r && (r = util_write_all(t.fd, line, n)) == 0)
+		r = util_write_all(t.fd, msg, len);
 	if (r < 0) {
-		g_set_error(err, SERCOM_ERROR, -r, "storing the message in %s: %s", t.tmp_path, g_strerror(-r));
+		g_set_error(err, SERCOM_ERROR, -r, "%s: %s", t.tmp_path, g_strerror(-r));
 		spool_tmp_abort(&t);
 		return false;
 	}
-	if (max_bytes && total > max_bytes) {
-		/* new/'s name says it: the tmp file keeps its own */
-		char *cut = g_strdup_printf("%s" SPOOL_CUT_MARK "%" PRIu64, t.name, total);
-		g_free(t.name);
-		t.name = cut;
-	}
 	return spool_tmp_commit(maildir, &t, final_path, err);
-}
-
-uint64_t spool_cut_size(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	const char *m = strstr(base ? base + 1 : path, SPOOL_CUT_MARK);
-	if (!m)
-		return 0;
-	char *end;
-	errno = 0;
-	uint64_t n = g_ascii_strtoull(m + strlen(SPOOL_CUT_MARK), &end, 10);
-	if (errno || (*end && *end != ':' && *end != ','))
-		return 0;
-	return n;
 }

@@ -1,14 +1,17 @@
 /* spool: Maildir delivery that never loses a message: write into tmp/,
  * fsync the file, link into new/, unlink tmp, fsync new/ (the directory
  * entry must be durable too). Names are unique across hosts, processes and
- * calls: TIME.M<usec>P<pid>Q<counter>R<random>.HOST */
+ * calls: TIME.M<usec>P<pid>Q<counter>R<random>.HOST, time and usec of
+ * fixed width so that the names' order is the time's (the ingester takes
+ * var/mail/new oldest first). The outbox's replies and the mails `sercom
+ * import-maildir` queues go through here; sercom-deliver writes the same
+ * kind of file with the C library alone (deliver.c). */
 #ifndef SERCOM_SPOOL_H
 #define SERCOM_SPOOL_H
 
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /* Creates maildir/{tmp,new,cur}; false with err naming the path. */
 bool spool_init(const char *maildir, GError **err);
@@ -27,14 +30,11 @@ bool spool_tmp_commit(const char *maildir, struct spool_tmp *t, char **final_pat
 void spool_tmp_abort(struct spool_tmp *t);
 /* Whole-buffer convenience: open, write, commit. */
 bool spool_write(const char *maildir, const void *buf, size_t len, char **final_path, GError **err);
-/* Reads fd to its end into a fresh file and commits it (the MDA's stdin).
- * A message longer than max_bytes (0: no limit) is kept only up to
- * max_bytes, still read to its end, and committed under a name that
- * carries its real size: NAME,T=SIZE (spool_cut_size). */
-bool spool_from_fd(const char *maildir, int fd, uint64_t max_bytes, char **final_path, GError **err);
-#define SPOOL_CUT_MARK ",T="
-/* The real size of a message spool_from_fd cut, read from the name of its
- * copy; 0 when the copy is whole. */
-uint64_t spool_cut_size(const char *path);
+/* A mail for the ingester: the envelope line of e (envelope.h), then the
+ * message's len bytes, into maildir/new, owned by the owner of maildir
+ * (run by root, the file must be the unprivileged ingester's). */
+struct envelope;
+bool spool_mail(const char *maildir, const struct envelope *e, const void *msg, size_t len,
+                char **final_path, GError **err);
 
 #endif

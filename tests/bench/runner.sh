@@ -82,6 +82,8 @@ EOF
 
 instance() { # dir
 	runner_instance "$1" "$EXDIR" || return 1
+	# the mail is recorded by the ingester, never as root (src/intake.c)
+	instance_owner "$1"
 	{
 		echo "BEGIN;"
 		for i in $(seq "$N"); do

@@ -1,6 +1,8 @@
 #!/bin/bash
-# sercom-deliver over the fixture Maildir (maildir-fixtures/submissions): for
-# every mail, exit 0, the raw bytes in var/mail/new, one messages row with the
+# sercom-deliver over the fixture Maildir (maildir-fixtures/submissions),
+# each mail recorded by the ingester (`sercom recover`) after it: for every
+# mail, exit 0, the raw bytes in var/mail/cur after our envelope line, one
+# messages row with the
 # expected outcome, the attempt's state/reason/student/exercise, and the exact
 # tree in var/attempts/ID/submitted. Hostile archives (zip-slip, symlinks,
 # bombs) must leave nothing outside submitted/. Then the policies that need
@@ -16,16 +18,12 @@ tmpdir
 make_exercises "$T/exercises"
 SERCOM_EXERCISES=$T/exercises make_instance "$T/inst" || { echo "Bail out! make_instance failed"; exit 1; }
 I=$T/inst
-start_intake "$I" && touch "$I/deliver.err"
 passwd_links=$(stat -c %h /etc/passwd)
 rm -f /tmp/sercom-fixture-*.c
 
-# the stored raw message must be the bytes fed, or those without the mbox
-# "From " line
+# the stored raw message must be the bytes fed, after our envelope line
 same_raw() { # SPOOL FED
-	[ -f "$1" ] || return 1
-	cmp -s "$1" "$2" && return 0
-	head -c5 "$2" | grep -q '^From ' && tail -n +2 "$2" | cmp -s "$1" -
+	[ -f "$1" ] && head -1 "$1" | grep -q '^sercom-envelope-1 ' && body "$1" | cmp -s - "$2"
 }
 spool_path() { # the messages.spool_file value, absolute
 	case $1 in /*) echo "$1" ;; *) if [ -e "$I/var/$1" ]; then echo "$I/var/$1"; else echo "$I/$1"; fi ;; esac
@@ -54,8 +52,9 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 	like "$(sql "$I" "SELECT outcome FROM messages WHERE id = $mid")" "^($outcome)\$" "$name: outcome $outcome"
 	sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id = $mid")")
 	ok "$name: raw message stored byte for byte ($sp)" same_raw "$sp" "$f"
-	case $sp in "$I/var/mail/new/"*) ok "$name: spool file in var/mail/new" true ;;
-		*) ok "$name: spool file in var/mail/new (got $sp)" false ;; esac
+	case $sp in "$I/var/mail/cur/"*) ok "$name: spool file in var/mail/cur" true ;;
+		*) ok "$name: spool file in var/mail/cur (got $sp)" false ;; esac
+	is "$(ls "$I/var/mail/new")" "" "$name: nothing left in var/mail/new"
 	n_att=$(sql "$I" "SELECT count(*) FROM attempts WHERE message = $mid")
 	if [ "$state" = - ]; then
 		is "$n_att" 0 "$name: no attempt"
@@ -160,8 +159,9 @@ for k in 1 2 3; do
 	else is "$last_state" "REJECTED:attempts_exhausted" "tp4 mail 3: attempts_exhausted"; fi
 done
 
-# --- message_size: a mail over the limit is rejected too_large; only its
-# head (message_size bytes) is kept, its name says the real size (spool.c)
+# --- message_size: a mail over the limit is rejected too_large; its copy
+# keeps the first message_size bytes (the headers say who to answer), and
+# the envelope the real size
 sed -i '/^\[general\]/i [limits]\nmessage_size = 1M\n' "$I/sercom.conf"
 gen_mail "$T/big" "big@example.edu" "beto@example.edu" tp1 1500
 size=$(stat -c %s "$T/big")
@@ -169,15 +169,19 @@ last=$(sql "$I" "SELECT max(id) FROM messages")
 deliver "$I" "$T/big"; is $? 0 "1.5 MB mail over message_size = 1M: exit 0"
 is "$(sql "$I" "SELECT m.outcome || ':' || a.state || ':' || a.reason || ':' || a.detail FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
 	"rejected:REJECTED:too_large:message:1048576:$size" "over message_size: rejected too_large, with the limit and the size"
+is "$(sql "$I" "SELECT a.email FROM messages m JOIN attempts a ON a.message = m.id WHERE m.id > $last")" \
+	"beto@example.edu" "over message_size: answered to its From:"
 sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id > $last")")
-ok "over message_size: the head of the raw message kept (1 MiB)" cmp -s "$sp" <(head -c 1048576 "$T/big")
-like "$sp" ",T=$size\$" "over message_size: the copy's name says the real size"
+is "$(body "$sp" | wc -c)" 1048576 "over message_size: the copy keeps its first 1 MiB"
+like "$(head -1 "$sp")" "size=0*$size truncated=1 " "over message_size: the envelope has the real size, truncated"
+body "$sp" | cmp -s - <(head -c 1048576 "$T/big"); is $? 0 "over message_size: those are its first bytes"
 # a mail of exactly message_size is whole, and not too large
 sed 's/big@example.edu/edge@example.edu/' "$T/big" | head -c 1048576 > "$T/edge"
 last=$(sql "$I" "SELECT max(id) FROM messages")
 deliver "$I" "$T/edge"; is $? 0 "a mail of exactly message_size: exit 0"
 sp=$(spool_path "$(sql "$I" "SELECT spool_file FROM messages WHERE id > $last")")
-ok "a mail of exactly message_size: kept whole, no size mark" cmp -s "$sp" "$T/edge"
+body "$sp" | cmp -s - "$T/edge"; is $? 0 "a mail of exactly message_size: kept whole"
+like "$(head -1 "$sp")" " truncated=0 " "a mail of exactly message_size: not marked truncated"
 isnt_reason=$(sql "$I" "SELECT coalesce(a.reason, '') FROM attempts a WHERE a.message > $last")
 ok "a mail of exactly message_size: not too_large ($isnt_reason)" test "$isnt_reason" != too_large
 sed -i '/^\[limits\]$/,/^$/d' "$I/sercom.conf"

@@ -200,6 +200,8 @@ like "$(sql "$C" "SELECT verdict || ': ' || note FROM results WHERE attempt = $c
 # end to end through the MDA when it is built: a real mail, delivered by
 # sercom-deliver (which pokes the FIFO), graded by the daemon, answered
 if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
+	# the daemon's ingester records the mail as the owner of var/, never root
+	instance_owner "$I"
 	"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 2 2>>"$T/daemon.err" &
 	rpid=$!
 	for i in $(seq 50); do [ -p "$I/var/runner.fifo" ] && break; sleep 0.1; done
@@ -213,7 +215,12 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 		printf -- '\n--XyZ--\n'
 	} | "$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -f beto@example.edu
 	is "$?" 0 "e2e: sercom-deliver stored the mail"
-	m=$(sql "$I" "SELECT max(id) FROM attempts WHERE email = 'beto@example.edu'")
+	# recorded by the daemon's ingester after sercom-deliver's exit
+	for i in $(seq 100); do
+		m=$(sql "$I" "SELECT a.id FROM attempts a JOIN messages g ON g.id = a.message WHERE g.message_id = 'e2e-$$@example.edu'")
+		[ -n "$m" ] && break; sleep 0.1
+	done
+	[ -n "$m" ] || { stat -c "# %U %n" "$I/var" "$I/var/mail" "$I/var/mail/new"; sed "s/^/# daemon: /" "$T/daemon.err" | tail -12; }
 	ok "e2e: delivered, poked, graded" wait_state "$I" "$m" DONE 60
 	is "$(sql "$I" "SELECT verdict FROM attempts WHERE id = $m")" TESTS_FAILED "e2e: TESTS_FAILED"
 	for i in $(seq 50); do [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ] && break; sleep 0.1; done

@@ -10,6 +10,8 @@
 command -v make >/dev/null || skip_all "make missing"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 tmpdir
+# the demo's ingester (nobody, see tests/demo.sh) reaches var/ through it
+chmod 711 "$T"
 D=$T/checkout
 mkdir -p "$D"
 # the files of the checkout, tracked or new, without what .gitignore

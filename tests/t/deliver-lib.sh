@@ -25,47 +25,25 @@ make_exercises() {
 	printf '[exercise]\ntitle = Libre\n' > "$d/tp5/exercise.conf"
 }
 
-# deliver INSTANCE FILE [ARGS...]: one delivery like an MTA does it; the
-# exit status is sercom-deliver's. ARGS of the form NAME=VALUE go to the
-# environment (EXTENSION=tp1). With an intake serving INSTANCE
-# (start_intake), it returns once the intake has recorded the mail, so
-# the checks after it see the same database either way.
+# deliver INSTANCE FILE [ARGS...]: one delivery like an MTA does it, then
+# `sercom recover`, which records what waits in var/mail/new as the
+# runner's ingester would; the exit status is sercom-deliver's. ARGS of
+# the form NAME=VALUE go to the environment (EXTENSION=tp1).
 deliver() {
 	local inst=$1 f=$2; shift 2
-	local envs=() args=()
+	local envs=() args=() rc
 	for a in "$@"; do
 		case $a in [A-Z]*=*) envs+=("$a") ;; *) args+=("$a") ;; esac
 	done
-	if [ ! -f "$inst/intake.pid" ]; then
-		env "${envs[@]}" "$SERCOM_BIN/sercom-deliver" -c "$inst/sercom.conf" "${args[@]}" < "$f"
-		return
-	fi
-	local rc
-	# -v: the path it handed over is on stderr
-	env "${envs[@]}" "$SERCOM_BIN/sercom-deliver" -c "$inst/sercom.conf" -v "${args[@]}" < "$f" 2> "$inst/deliver.err"
+	env "${envs[@]}" "$SERCOM_BIN/sercom-deliver" -c "$inst/sercom.conf" "${args[@]}" < "$f"
 	rc=$?
-	# what it says without -v: its warnings and errors
-	grep -E '^sercom-deliver: (warning|error): ' "$inst/deliver.err" >&2
-	local p
-	p=$(sed -n 's/^sercom-deliver: stored \(.*\): handed to the intake$/\1/p' "$inst/deliver.err")
-	[ -n "$p" ] && wait_recorded "$inst" "$p"
+	ingest "$inst"
 	return $rc
 }
 
-# wait_recorded INSTANCE SPOOL_PATH: until the intake has recorded it (or
-# removed it: a redundant duplicate).
-wait_recorded() {
-	local k
-	for k in $(seq 2000); do
-		[ -e "$2" ] || return 0
-		# a busy database answers nothing: only a number counts
-		case $(sql "$1" "SELECT count(*) FROM messages WHERE spool_file = '$2'" 2>/dev/null) in
-		[1-9]*) return 0 ;;
-		esac
-		sleep 0.01
-	done
-	echo "# wait_recorded: $2 not recorded after 20 s"
-	return 1
+# ingest INSTANCE: records var/mail/new now; its errors on stderr.
+ingest() {
+	"$SERCOM_BIN/sercom" -c "$1/sercom.conf" recover > /dev/null
 }
 
 # wait_messages INSTANCE N [POLL]: until the instance has N messages rows
@@ -79,23 +57,8 @@ wait_messages() {
 	return 1
 }
 
-# start_intake INSTANCE: with SERCOM_TEST_INTAKE=1 (the *-intake.t
-# scripts), an intake (sercom-ingest --serve) serves INSTANCE until the
-# script exits, and sercom-deliver hands every mail to it; else nothing.
-start_intake() {
-	[ "${SERCOM_TEST_INTAKE:-0}" = 1 ] || return 0
-	"$SERCOM_BIN/sercom-ingest" -c "$1/sercom.conf" --serve -v 2>> "$1/intake.log" &
-	echo $! > "$1/intake.pid"
-	_intake_pids="${_intake_pids:-} $!"
-	local k
-	for k in $(seq 200); do [ -S "$1/var/intake.sock" ] && break; sleep 0.05; done
-	[ -S "$1/var/intake.sock" ] || echo "# start_intake: $1 has no intake socket"
-	echo "# an intake serves $1"
-	# stopped before the script's own clean-up (a tmpfs var/ is busy)
-	local old
-	old=$(trap -p EXIT | sed "s/^trap -- '//; s/' EXIT\$//")
-	trap "kill $_intake_pids 2>/dev/null; wait $_intake_pids 2>/dev/null; $old" EXIT
-}
+# body FILE: a spool file without its envelope line (src/envelope.h)
+body() { tail -n +2 "$1"; }
 
 # need_mda: skips the whole script when the programs are not built yet.
 need_mda() {
@@ -147,7 +110,7 @@ tmpfs_var() {
 		rmdir "$i/var"; mv "$i/var.disk" "$i/var"; return 1
 	fi
 	TMPFS_VARS+=("$i/var")
-	cp -a "$i/var.disk/." "$i/var/" && rm -rf "$i/var.disk"
+	cp -a "$i/var.disk/." "$i/var/" && chown "$(stat -c %u:%g "$i/var.disk")" "$i/var" && rm -rf "$i/var.disk"
 }
 umount_tmpfs_vars() {
 	local m

@@ -31,7 +31,7 @@ mta_skip_unless_ready() {
 	for p in postqueue postalias postmap postconf useradd userdel perl; do
 		command -v "$p" >/dev/null 2>&1 || skip_all "$p not installed"
 	done
-	for p in sercom sercom-deliver sercom-ingest sercom-runner; do
+	for p in sercom sercom-deliver sercom-runner; do
 		[ -x "$SERCOM_BIN/$p" ] || skip_all "$SERCOM_BIN/$p not built"
 	done
 }
@@ -112,8 +112,7 @@ mta_start() {
 	# the program the delivery agents run as $COURSE: a copy, so a checkout
 	# under a private home (/root in CI) does not matter
 	mkdir -p "$T/bin"
-	# as `make install` puts them: sercom-ingest next to sercom-deliver
-	install -m 755 "$SERCOM_BIN/sercom-deliver" "$SERCOM_BIN/sercom-ingest" "$T/bin/"
+	install -m 755 "$SERCOM_BIN/sercom-deliver" "$T/bin/"
 
 	pf_setup "$T/pf" || return 1
 	mta_instance || return 1
@@ -282,7 +281,10 @@ queue_empty() { postqueue -c "$PF/etc" -p 2>/dev/null | grep -q 'Mail queue is e
 deferred_for() { postqueue -c "$PF/etc" -p 2>/dev/null | grep -B1 -F "$1" | grep -q '^ *('; }
 
 # stored MESSAGE-ID: the number of messages rows with that id
-stored() { msql "SELECT count(*) FROM messages WHERE message_id = '$1'"; }
+# sercom-deliver only queues the mail in var/mail/new: `sercom recover`
+# records what waits there (as the owner of var/, like the runner's
+# ingester) before we look
+stored() { mta_sercom recover >/dev/null 2>&1; msql "SELECT count(*) FROM messages WHERE message_id = '$1'"; }
 stored_once() { [ "$(stored "$1")" = 1 ]; }
 
 mta_show_log() { [ -f "$PF/maillog" ] && tail -n "${1:-15}" "$PF/maillog" | sed 's/^/# /'; }
@@ -345,15 +347,6 @@ mta_route_test() {
 		exit 1
 	fi
 	echo "# route $route: submissions to $ROBOT, instance $INST"
-	# SERCOM_TEST_INTAKE=1 (61i): an intake serves the instance, as the
-	# owner of its var/ (it drops root, as the runner's does), and the
-	# sercom-deliver that postfix runs hands each mail over to it
-	if [ "${SERCOM_TEST_INTAKE:-0}" = 1 ]; then
-		"$SERCOM_BIN/sercom-ingest" -c "$INST/sercom.conf" --serve -v 2> "$T/intake.log" &
-		MTA_INTAKE=$!
-		mta_ok "$route: an intake serves the instance" mta_wait 10 test -S "$INST/var/intake.sock"
-		is "$(stat -c %U "$INST/var/intake.sock" 2>/dev/null)" "$COURSE" "$route: as the owner of var/"
-	fi
 	local bare=${ROBOT%%+*}@$DOM
 	local m1=sub1.$U@$DOM m2=sub2.$U@$DOM m3=sub3.$U@$DOM md=dispute.$U@$DOM
 
@@ -449,16 +442,6 @@ mta_route_test() {
 	ok "$route: sercom-runner --once" mta_runner
 	is "$(msql "SELECT count(*) FROM attempts")" "$natt" "$route: no attempt from our own reply"
 	is "$(msql "SELECT count(*) FROM outbox")" "$nout" "$route: and no reply to it"
-	if [ "${SERCOM_TEST_INTAKE:-0}" = 1 ]; then
-		local m
-		for m in "$m1" "$m2" "$m3"; do
-			like "$(cat "$T/intake.log")" "stored $(msql "SELECT spool_file FROM messages WHERE message_id = '$m'"): queued" \
-				"$route: the intake recorded <$m>"
-		done
-		kill "$MTA_INTAKE"
-		wait "$MTA_INTAKE"
-		is $? 0 "$route: the intake stops on SIGTERM, exit 0"
-	fi
 	done_testing
 }
 

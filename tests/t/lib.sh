@@ -67,7 +67,18 @@ s002,Beto Barrios,beto@example.edu,
 s003,Carla Núñez,carla@example.edu,
 CSV
 	"$SERCOM_BIN/sercom" -c "$d/sercom.conf" init >/dev/null &&
-	"$SERCOM_BIN/sercom" -c "$d/sercom.conf" roster import "$d/roster.csv" >/dev/null
+	"$SERCOM_BIN/sercom" -c "$d/sercom.conf" roster import "$d/roster.csv" >/dev/null || return 1
+	instance_owner "$d"
+}
+
+# instance_owner DIR [USER]: run as root, gives the instance's var/ to a
+# user (nobody), as a deployment gives it to the user the MTA delivers
+# as: the ingester, which parses mail, never runs as root and refuses a
+# var/ owned by root (src/intake.c). The dirs above it must let it in.
+instance_owner() {
+	[ "$(id -u)" = 0 ] || return 0
+	chmod o+x "$(dirname "$1")"
+	chown -R "${2:-nobody}:" "$1/var"
 }
 
 # sql INSTANCE_DIR QUERY: runs a query on the instance's database.

@@ -93,16 +93,17 @@ static void exec(struct store *s, const char *sql)
 /* A message row + attempt row; returns the attempt id. */
 static int64_t add_attempt(struct store *s, const char *email, const char *exercise, int number,
                            const char *state, const char *verdict, const char *build, const char *reason,
-                           const char *detail, const char *subject, const char *spool)
+                           const char *detail, const char *subject, const char *refs)
 {
 	static int seq = 0;
 	seq++;
 	GError *e = NULL;
+	/* refs: the thread's ids, as the ingester stores them (ingest.c) */
 	assert_true(store_exec(s, &e,
-		"INSERT INTO messages (message_id, spool_file, sender, subject, received, outcome)"
-		" VALUES ('sub%d.%d@student.example', %Q, %Q, %Q, 1767225600, %Q)",
-		seq, (int)getpid(), spool ? spool : "/nonexistent", email, subject ? subject : "tp1",
-		!strcmp(state, "REJECTED") ? "rejected" : "queued"));
+		"INSERT INTO messages (message_id, spool_file, sender, subject, received, outcome, refs)"
+		" VALUES ('sub%d.%d@student.example', '/nonexistent', %Q, %Q, 1767225600, %Q, %Q)",
+		seq, (int)getpid(), email, subject ? subject : "tp1",
+		!strcmp(state, "REJECTED") ? "rejected" : "queued", refs));
 	int64_t mid = sqlite3_last_insert_rowid(store_db(s));
 	g_autofree char *num = number > 0 ? g_strdup_printf("%d", number) : g_strdup("NULL");
 	assert_true(store_exec(s, &e,
@@ -306,14 +307,10 @@ static int setup(void **state)
 	exec(db, "INSERT INTO students (id, name) VALUES ('s001', 'Ana')");
 	exec(db, "INSERT INTO student_emails VALUES ('ana@example.edu', 's001')");
 
-	/* the submission in the spool, with References for In-Reply-To tests */
-	g_autofree char *spool = g_strdup_printf("%s/var/mail/new/1.sub", tmp);
-	write_file(spool,
-	           "From: Ana <ana@example.edu>\nTo: tp@example.edu\nSubject: tp1\n"
-	           "Message-ID: <sub1@student.example>\n"
-	           "References: <root@student.example> <mid@student.example>\n\nhi\n", -1);
+	/* the submission's References, for the In-Reply-To tests */
+	const char *refs = "root@student.example mid@student.example";
 
-	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 1, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", spool);
+	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 1, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", refs);
 	for (int i = 0; i < 5; i++) {
 		const char *n[] = {"01-basic", "02-negative", "03-crash", "04-slow", "05-exit"};
 		add_result(db, a, i + 1, n[i], "PASS", 0, 0, NULL, NULL, 0);
@@ -321,7 +318,7 @@ static int setup(void **state)
 	add_result(db, a, 6, "06-private", "PASS", 0, 0, NULL, NULL, 1);
 	add_scen("ACCEPTED", a);
 
-	a = add_attempt(db, "ana@example.edu", "tp1", 2, "DONE", "TESTS_FAILED", "WARNINGS", NULL, NULL, "tp1", spool);
+	a = add_attempt(db, "ana@example.edu", "tp1", 2, "DONE", "TESTS_FAILED", "WARNINGS", NULL, NULL, "tp1", refs);
 	add_result(db, a, 1, "01-basic", "PASS", 0, 0, NULL, NULL, 0);
 	add_result(db, a, 2, "02-negative", "WRONG_OUTPUT", 0, 0, "stdout differs at line 1; out.txt differs",
 	           "02-negative.stdout.diff 02-negative.file.out.txt.diff", 0);
@@ -337,11 +334,11 @@ static int setup(void **state)
 	report(conf_en, a, "private/06-private.stdout.diff", "--- expected\n+++ yours\n-SECRET-EXPECTED\n", -1);
 	add_scen("TESTS_FAILED", a);
 
-	a = add_attempt(db, "ana@example.edu", "tp1", 3, "DONE", "BUILD_FAILED", "FAILED", NULL, NULL, "tp1", spool);
+	a = add_attempt(db, "ana@example.edu", "tp1", 3, "DONE", "BUILD_FAILED", "FAILED", NULL, NULL, "tp1", refs);
 	report(conf_en, a, "make.stderr", "tp.c:1:1: error: expected ';' before '}' token\nmake: *** [Makefile:2: tp] Error 1\n", -1);
 	add_scen("BUILD_FAILED", a);
 
-	a = add_attempt(db, "ana@example.edu", "tp1", 4, "ERROR", "INTERNAL_ERROR", NULL, NULL, NULL, "tp1", spool);
+	a = add_attempt(db, "ana@example.edu", "tp1", 4, "ERROR", "INTERNAL_ERROR", NULL, NULL, NULL, "tp1", refs);
 	exec(db, "UPDATE attempts SET note = 'sandbox: clone: EPERM' WHERE id = (SELECT max(id) FROM attempts)");
 	add_scen("INTERNAL_ERROR", a);
 
@@ -366,7 +363,7 @@ static int setup(void **state)
 	for (unsigned i = 0; i < G_N_ELEMENTS(reasons); i++) {
 		const char *email = i == 0 ? "stranger@example.org" : i == 1 ? "ana@gmail.com" : "ana@example.edu";
 		a = add_attempt(db, email, reasons[i][2], 0, "REJECTED", "REJECTED", NULL, reasons[i][0], reasons[i][1],
-		                i == 2 ? "tp9 please" : "tp1", spool);
+		                i == 2 ? "tp9 please" : "tp1", refs);
 		if (i == 8)
 			exec(db, "UPDATE attempts SET note = 'ignored: notes.txt a.out' WHERE id = (SELECT max(id) FROM attempts)");
 		add_scen(names[i], a);
@@ -635,9 +632,9 @@ static void test_attacks(void **state)
 /* RFC 5322 3.6.4: a parent with In-Reply-To (one id) and no References */
 static void test_in_reply_to_only(void **state)
 {
-	g_autofree char *spool = g_strdup_printf("%s/var/mail/new/2.sub", tmp);
-	write_file(spool, "From: ana@example.edu\nSubject: tp1\nIn-Reply-To: <prev@example.edu>\n\nx\n", -1);
-	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 11, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", spool);
+	/* the ingester stores the one In-Reply-To id when there are no References */
+	int64_t a = add_attempt(db, "ana@example.edu", "tp1", 11, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1",
+	                        "prev@example.edu");
 	GMimeMessage *m = compose(conf_en, db, a, NULL);
 	g_autofree char *refs = g_mime_utils_header_unfold(g_mime_object_get_header(GMIME_OBJECT(m), "References"));
 	g_strdelimit(refs, "\t", ' ');

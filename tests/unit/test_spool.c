@@ -93,58 +93,6 @@ static int teardown(void **state)
 	return util_rm_rf(dir);
 }
 
-/* A message over max_bytes: its head kept, the rest read all the same
- * (the MTA sees a delivery), the real size in the name; one within it is
- * whole and unmarked. */
-static void cut_over_max(void **state)
-{
-	g_autofree char *md = g_build_filename(dir, "cut", NULL);
-	GError *err = NULL;
-	assert_true(spool_init(md, &err));
-	const size_t total = 300000, max = 100000;
-	char *msg = g_malloc(total);
-	for (size_t i = 0; i < total; i++)
-		msg[i] = (char)('a' + i % 26);
-	for (int round = 0; round < 3; round++) {
-		/* over, exactly at, and without the limit */
-		uint64_t lim = round == 0 ? max : round == 1 ? total : 0;
-		int p[2];
-		assert_int_equal(pipe(p), 0);
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(p[0]);
-			_exit(util_write_all(p[1], msg, total) == 0 ? 0 : 1);
-		}
-		close(p[1]);
-		char *path = NULL;
-		assert_true(spool_from_fd(md, p[0], lim, &path, &err));
-		/* read to the end: nothing left, and the writer got
-		 * everything through (no broken pipe) */
-		char c;
-		assert_int_equal(read(p[0], &c, 1), 0);
-		close(p[0]);
-		int st;
-		assert_int_equal(waitpid(pid, &st, 0), pid);
-		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		char *text = NULL;
-		gsize len;
-		assert_true(g_file_get_contents(path, &text, &len, NULL));
-		size_t want = round == 0 ? max : total;
-		assert_int_equal(len, want);
-		assert_memory_equal(text, msg, want);
-		assert_int_equal(spool_cut_size(path), round == 0 ? total : 0);
-		g_free(text);
-		g_free(path);
-	}
-	g_free(msg);
-	/* the mark is read from the name only, and only as written */
-	assert_int_equal(spool_cut_size("/x/new/1.M2P3Q4R5.host,T=123"), 123);
-	assert_int_equal(spool_cut_size("/x/new/1.M2P3Q4R5.host,T=123:2,S"), 123);
-	assert_int_equal(spool_cut_size("/x/new/1.M2P3Q4R5.host"), 0);
-	assert_int_equal(spool_cut_size("/x,T=9/new/1.host"), 0);
-	assert_int_equal(spool_cut_size("/x/new/1.host,T=12x"), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,7 +100,6 @@ int main(void)
 		cmocka_unit_test(abort_leaves_nothing),
 		cmocka_unit_test(unique_names),
 		cmocka_unit_test(missing_dir_is_an_error),
-		cmocka_unit_test(cut_over_max),
 	};
 	return cmocka_run_group_tests_name("spool", tests, setup, teardown);
 }
