@@ -118,7 +118,8 @@ for m in names-injection names-archive-tgz names-archive-zip; do
 	# may only make a syntax error)
 	ran=
 	for n in $(cd "$sub" && ls | grep '\.c$'); do
-		rm -rf "$T/build" && mkdir "$T/build" && cp "$sub/$n" "$sub/e.h" "$sub/w.h" "$sub/x.c" "$T/build/"
+		rm -rf "$T/build" && mkdir "$T/build" && cp "$sub/e.h" "$sub/w.h" "$sub/x.c" "$T/build/" &&
+			cp "$sub/$n" "$T/build/"
 		printf 'all:\n\t@echo $(wildcard *.c) > names.txt\n\t@cc -E $(wildcard *.c) > /dev/null 2>&1 || true\n' > "$T/build/Makefile"
 		(cd "$T/build" && make -s >/dev/null 2>&1)
 		[ -e "$MARK" ] && ran="$ran $n" && rm -f "$MARK"
