@@ -579,6 +579,48 @@ static void test_medium_applies(void **state)
 	g_string_free(b, TRUE);
 }
 
+/* tests/golden/report.html is the page today's renderer writes for two
+ * sections (a changed stdout; an output file with a NUL byte), compared
+ * byte for byte: the golden that 53-report-html.t renders in Chromium and
+ * tests/unit/test_compose.c attaches is what the code writes, not a page
+ * kept from an older renderer. SERCOM_GOLDEN_UPDATE=1 rewrites it and
+ * fails, so an update is never a green run: review `git diff`, run again. */
+static void test_golden_report(void **state)
+{
+	(void)state;
+	static const char exp1[] = "sum of 2 and -3\n-1\nnegative numbers: 1\nbye\n";
+	static const char act1[] = "sum of 2 and -3\n1\nnegative numbers: 0\nbye\n";
+	static const char exp2[] = "line one\nx\0y\n";
+	static const char act2[] = "line one\nx\0z\n";
+	struct diff_options o = { .context = 3, .old_label = "expected", .new_label = "yours" };
+	struct diff *d1 = diff_buffers(exp1, sizeof exp1 - 1, act1, sizeof act1 - 1);
+	struct diff *d2 = diff_buffers(exp2, sizeof exp2 - 1, act2, sizeof act2 - 1);
+	GString *h1 = diff_html(d1, &o), *h2 = diff_html(d2, &o);
+	struct diff_section s[2] = { { "case 02-negative: stdout", h1->str },
+	                             { "case 05-exit: output file out.txt", h2->str } };
+	GString *page = diff_html_page("tp1: Sum", s, 2);
+	const char *t = getenv("SERCOM_TOP");
+	g_autofree char *path = g_strdup_printf("%s/tests/golden/report.html", t ? t : ".");
+	if (getenv("SERCOM_GOLDEN_UPDATE")) {
+		assert_true(g_file_set_contents(path, page->str, (gssize)page->len, NULL));
+		fail_msg("%s rewritten: review git diff, then run again without SERCOM_GOLDEN_UPDATE", path);
+	}
+	g_autofree char *want = NULL;
+	gsize wlen = 0;
+	if (!g_file_get_contents(path, &want, &wlen, NULL))
+		fail_msg("%s missing (run from the checkout, or set SERCOM_TOP)", path);
+	if (wlen != page->len || memcmp(want, page->str, wlen)) {
+		g_autofree char *got = g_build_filename(g_get_tmp_dir(), "report.html.got", NULL);
+		g_file_set_contents(got, page->str, (gssize)page->len, NULL);
+		fail_msg("today's renderer differs from %s (diff -u %s %s)", path, path, got);
+	}
+	g_string_free(page, TRUE);
+	g_string_free(h1, TRUE);
+	g_string_free(h2, TRUE);
+	diff_free(d1);
+	diff_free(d2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -592,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_bounded),
 		cmocka_unit_test(test_medium_applies),
 		cmocka_unit_test(test_random_bytes),
+		cmocka_unit_test(test_golden_report),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
