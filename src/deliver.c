@@ -32,9 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,26 +188,6 @@ static void read_config(const char *path, struct config *c)
 		fail("%s: [general] var: path too long", abs);
 }
 
-/* TIME.MUSEC.PPID.QCOUNT.RRANDOM.HOST, unique across hosts and processes
- * (maildir(5)); the fixed-width time first makes the names' order the
- * ingester's: oldest first. */
-static void spool_name(char *buf, size_t size)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	char host[256] = "localhost";
-	gethostname(host, sizeof host - 1);
-	/* '/' and ':' are not allowed in a Maildir name */
-	for (char *p = host; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ',')
-			*p = '_';
-	uint32_t r = 0;
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) < 0)
-		r = (uint32_t)tv.tv_usec;
-	snprintf(buf, size, "%010lld.M%06ldP%dR%08" PRIx32 ".%s", (long long)tv.tv_sec,
-	         (long)tv.tv_usec, (int)getpid(), r, host);
-}
-
 /* var/mail and its dirs, owned like var/ (run by root, they must be the
  * ingester's, which is the owner of var/) */
 static void make_dirs(const char *var, const char *mail)
@@ -293,7 +271,7 @@ static void spool(const struct config *c, struct envelope *e)
 	char mail[PATH_MAX], name[NAME_MAX], newdir[PATH_MAX];
 	path_join(mail, c->var, "mail");
 	path_join(newdir, mail, "new");
-	spool_name(name, sizeof name);
+	envelope_spool_name(name, sizeof name, 1);
 	char tmpdir[PATH_MAX], tmp[PATH_MAX];
 	path_join(tmpdir, mail, "tmp");
 	path_join(tmp, tmpdir, name);

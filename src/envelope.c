@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 static const char *const keys[] = { "sender", "recipient", "exercise", "extension" };
 
@@ -161,4 +164,22 @@ void envelope_clear(struct envelope *e)
 	free(e->exercise);
 	free(e->extension);
 	memset(e, 0, sizeof *e);
+}
+
+void envelope_spool_name(char *buf, size_t size, unsigned count)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	/* '/' and ':' are not allowed in a Maildir name; ',' starts our marks */
+	for (char *p = host; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ',')
+			*p = '_';
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) < 0)
+		r = (uint32_t)tv.tv_usec;
+	snprintf(buf, size, "%010lld.M%06ldP%dQ%uR%08" PRIx32 ".%s", (long long)tv.tv_sec,
+	         (long)tv.tv_usec, (int)getpid(), count, r, host);
 }

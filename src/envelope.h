@@ -54,5 +54,10 @@ void envelope_patch(char *line, uint64_t size, bool truncated);
  * an envelope line. */
 bool envelope_parse(const char *line, size_t len, struct envelope *e);
 void envelope_clear(struct envelope *e);
+/* The name of a new spool file into buf: TIME.MUSEC.PPID.QCOUNT.RRANDOM.HOST,
+ * unique across hosts and processes (maildir(5)); the fixed-width time
+ * first makes the names' order the ingester's: oldest first. count tells
+ * apart the files one process makes in one microsecond. */
+void envelope_spool_name(char *buf, size_t size, unsigned count);
 
 #endif

@@ -46,16 +46,9 @@ bool spool_init(const char *maildir, GError **err)
 static char *unique_name(void)
 {
 	static unsigned counter;
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	char host[256] = "localhost";
-	gethostname(host, sizeof host - 1);
-	/* '/' and ':' are not allowed in a Maildir name (maildir(5)) */
-	for (char *p = host; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ',')
-			*p = '_';
-	return g_strdup_printf("%010lld.M%06ldP%dQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-	                       (int)getpid(), ++counter, g_random_int(), host);
+	char name[512];
+	envelope_spool_name(name, sizeof name, ++counter);
+	return g_strdup(name);
 }
 
 bool spool_tmp_open(const char *maildir, struct spool_tmp *t, GError **err)
