@@ -523,18 +523,24 @@ static bool decide_quiet(const struct sercom_conf *c, struct store *s, struct ve
 			v->quiet = g_strdup("unknown address: answered once a day");
 		return true;
 	}
-	if (v->outcome != INGEST_REJECTED || v->reason != REJECT_RATE_LIMITED)
+	if (v->outcome != INGEST_REJECTED)
 		return true;
-	/* rate_limited: one answer per interval (a day for max_per_day) */
-	int64_t span = v->ex && v->ex->limits.min_interval_ms ? (int64_t)(v->ex->limits.min_interval_ms / 1000) : 86400;
+	/* A roster address gets one answer per rejection reason and exercise
+	 * per interval (min_interval, at least a minute; a day for a
+	 * max_per_day limit): 2,000 mails over the limit, to a closed
+	 * exercise or forged in the student's name (unauthenticated) get one
+	 * answer, not 2,000 */
+	int64_t iv = v->ex ? (int64_t)(v->ex->limits.min_interval_ms / 1000) : 0;
+	int64_t span = v->reason == REJECT_RATE_LIMITED && !iv ? 86400 : MAX(iv, 60);
+	const char *reason = policy_reason_name(v->reason);
 	if (!store_query_int(s, &n, 0, err,
 	                     "SELECT count(*) FROM attempts a JOIN messages m ON m.id = a.message "
-	                     "WHERE a.student = %Q AND a.exercise = %Q AND a.reason = 'rate_limited' "
+	                     "WHERE a.student = %Q AND a.exercise IS %Q AND a.reason = %Q "
 	                     "AND a.quiet IS NULL AND m.received > %lld",
-	                     v->student, v->exercise, (long long)(received - span)))
+	                     v->student, v->exercise, reason, (long long)(received - span)))
 		return false;
 	if (n)
-		v->quiet = g_strdup("rate_limited: answered once per interval");
+		v->quiet = g_strdup_printf("%s: answered once per %lld s", reason, (long long)span);
 	return true;
 }
 
