@@ -47,7 +47,12 @@ is "$(col forged m.envelope_sender)" "attacker@evil.example" "the forger's envel
 is "$(col forged a.email)" "beto@example.edu" "the attempt is Beto's roster address, who is told"
 is "$(q "SELECT count(*) FROM attempts WHERE student = 's002' AND state != 'REJECTED'")" 0 "no attempt of Beto's budget was used"
 
-# results the sender wrote are ignored
+# results the sender wrote are ignored (the hostile corpus's mail, then
+# one field at a time)
+cp "$SERCOM_TOP/tests/hostile/mail/forged-authres.eml" "$T/hostile.eml"
+deliver "$I" "$T/hostile.eml" -f attacker@evil.example
+is "$(att forged-authres@evil.example)" "REJECTED unauthenticated" \
+	"tests/hostile/mail/forged-authres.eml: results the sender wrote, with our id too, are ignored"
 send below "Ana <ana@example.edu>" tp1 "Received: from evil by mx.example.edu\nSubject: x\nAuthentication-Results: mx.example.edu; dkim=pass header.d=example.edu"
 is "$(att below)" "REJECTED unauthenticated" "ours, but below a field the sender wrote: ignored"
 send foreign "Ana <ana@example.edu>" tp1 "Authentication-Results: mx.evil.example; dkim=pass header.d=example.edu"
@@ -87,14 +92,14 @@ is "$(cut -f1 "$T/replies" | grep -c -e evil -e external -e eve -e attacker)" 0 
 	"no reply to the forger, the victim, or an unauthenticated stranger"
 is "$(grep -c 'dave@' "$T/replies")" 1 "one reply to the authenticated stranger"
 beto=$(awk -F'\t' '$1 ~ /beto@example.edu/ {print $3}' "$T/replies")
-is "$(echo "$beto" | grep -c .)" 1 "one reply to Beto, about the mail forged in his name"
+is "$(echo "$beto" | grep -c .)" 1 "one reply to Beto about the two mails forged in his name (one per interval)"
 reply_text "$beto" > "$T/beto.txt"
 like "$(cat "$T/beto.txt")" "claims to come from you was refused" "it says a mail claiming to be his was refused"
 like "$(cat "$T/beto.txt")" "Message-ID: <forged>" "with its Message-ID"
 sum=$(sha256sum < "$T/tp.c" | cut -d' ' -f1)
 size=$(stat -c %s "$T/tp.c")
 like "$(cat "$T/beto.txt")" "  tp.c: $size bytes, SHA-256 $sum" "and the file it carried, with sha256sum's hash"
-ok "without the forger's Subject" bash -c "! grep -q FORGED-SUBJECT '$T/beto.txt'"
+ok "without the forger's Subject" bash -c "! grep -q -e FORGED-SUBJECT -e evil '$T/beto.txt'"
 ana=$(awk -F"\t" '$1 ~ /ana@example.edu/ && $2 ~ /exercise tp1.: ACCEPTED/ {print $3}' "$T/replies")
 reply_text "$ana" > "$T/ana.txt"
 like "$(cat "$T/ana.txt")" "  tp.c: $size bytes, SHA-256 $sum" "the graded reply ends with the receipt, sha256sum's hash"
@@ -117,8 +122,8 @@ $S verify "$id" "$T/other.c" > "$T/verify2"; rc=$?
 is "$rc" 1 "sercom verify: another file does not match (exit 1)"
 like "$(cat "$T/verify2")" "DOES NOT MATCH" "and says so"
 $S stats > "$T/stats" 2>&1
-like "$(cat "$T/stats")" "unauthenticated 5" "sercom stats counts the unauthenticated rejections"
-like "$($S attempts --state REJECTED 2>/dev/null | grep -c unauthenticated)" "^5$" "sercom attempts --state REJECTED lists them"
+like "$(cat "$T/stats")" "unauthenticated 6" "sercom stats counts the unauthenticated rejections"
+like "$($S attempts --state REJECTED 2>/dev/null | grep -c unauthenticated)" "^6$" "sercom attempts --state REJECTED lists them"
 
 # --- warn: graded as usual, marked, said
 sed -i 's/^authenticate = require/authenticate = warn/; s/^authenticate_exempt = .*//' "$I/sercom.conf"
