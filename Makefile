@@ -34,7 +34,7 @@ OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
 CORE        = util log conf store spool
-MAIL        = mime unpack policy ingest intake envelope exercise compare
+MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
 COMPOSE     = compose transport
@@ -57,6 +57,7 @@ UNIT_spool    = spool envelope util log
 UNIT_mime     = mime util log
 UNIT_unpack   = unpack mime util log
 UNIT_policy   = policy conf util log
+UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log

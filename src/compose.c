@@ -318,10 +318,28 @@ struct attempt_info {
 	char *refs;         /* its thread's ids, read by the ingester */
 	char *outcome;
 	int64_t received;
+	char *quiet;        /* why it is never answered (ingest.c), or NULL */
+	char *auth;         /* messages.auth: NULL (off), "pass: ..", "fail: ..", "exempt" */
+	char *raw_sha256;
+	GPtrArray *receipt; /* struct receipt_row *, by name */
 	/* results of the latest grading, in seq order */
 	GPtrArray *cases;       /* struct case_row * */
 	int64_t used;           /* attempts that count, for "attempts left" */
 };
+
+struct receipt_row {
+	char *name;
+	int64_t size;
+	char *sha256;
+};
+
+static void receipt_row_free(gpointer p)
+{
+	struct receipt_row *r = p;
+	g_free(r->name);
+	g_free(r->sha256);
+	g_free(r);
+}
 
 static void case_row_free(gpointer p)
 {
@@ -351,6 +369,11 @@ static void attempt_info_free(struct attempt_info *a)
 	g_free(a->spool_file);
 	g_free(a->refs);
 	g_free(a->outcome);
+	g_free(a->quiet);
+	g_free(a->auth);
+	g_free(a->raw_sha256);
+	if (a->receipt)
+		g_ptr_array_free(a->receipt, TRUE);
 	if (a->cases)
 		g_ptr_array_free(a->cases, TRUE);
 	g_free(a);
@@ -367,7 +390,7 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 	sqlite3_stmt *st = store_prepare(s,
 		"SELECT a.student, a.email, a.exercise, a.number, a.state, a.reason, a.detail,"
 		" a.verdict, a.build, a.grading, a.answered, a.note, m.message_id, m.subject,"
-		" m.spool_file, m.outcome, m.received, m.refs"
+		" m.spool_file, m.outcome, m.received, m.refs, a.quiet, m.auth, m.raw_sha256, a.message"
 		" FROM attempts a LEFT JOIN messages m ON m.id = a.message WHERE a.id = ?", err);
 	if (!st)
 		return NULL;
@@ -401,7 +424,32 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 	a->outcome = col_text(st, 15);
 	a->received = sqlite3_column_int64(st, 16);
 	a->refs = col_text(st, 17);
+	a->quiet = col_text(st, 18);
+	a->auth = col_text(st, 19);
+	a->raw_sha256 = col_text(st, 20);
+	int64_t message = sqlite3_column_int64(st, 21);
 	sqlite3_finalize(st);
+
+	a->receipt = g_ptr_array_new_with_free_func(receipt_row_free);
+	st = store_prepare(s, "SELECT name, size, sha256 FROM receipts WHERE message = ? ORDER BY name, rowid", err);
+	if (!st) {
+		attempt_info_free(a);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, message);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct receipt_row *r = g_new0(struct receipt_row, 1);
+		r->name = col_text(st, 0);
+		r->size = sqlite3_column_int64(st, 1);
+		r->sha256 = col_text(st, 2);
+		g_ptr_array_add(a->receipt, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_set_error(s, err, "reading the receipt");
+		attempt_info_free(a);
+		return NULL;
+	}
 
 	a->cases = g_ptr_array_new_with_free_func(case_row_free);
 	st = store_prepare(s,
@@ -683,6 +731,19 @@ static char *reason_text(const struct sercom_conf *c, const struct tpl *t, const
 		g_autofree char *file = colon ? g_strndup(detail, (gsize)(colon - detail)) : g_strdup(detail);
 		var_set(v, "file", file);
 		var_set(v, "why", colon ? g_strstrip((char *)colon + 1) : "");
+	} else if (!strcmp(reason, "rate_limited")) {
+		/* "interval:SECONDS:NEXT" or "day:MAX:NEXT" (policy.h) */
+		long long n = 0, next = 0;
+		int end = 0;
+		bool day = sscanf(detail, "day:%lld:%lld%n", &n, &next, &end) == 2 && !detail[end];
+		if (!day && !(sscanf(detail, "interval:%lld:%lld%n", &n, &next, &end) == 2 && !detail[end]))
+			n = next = 0;
+		g_autofree char *d = util_format_date(next);
+		g_autofree char *iv = fmt_ms((uint64_t)n * 1000);
+		var_set(v, "date", d);
+		var_setf(v, "max", "%lld", n);
+		var_set(v, "interval", iv);
+		key = day ? "rate_limited_day" : "rate_limited_interval";
 	} else if (!strcmp(reason, "too_large")) {
 		/* "WHAT:LIMIT", or "message:LIMIT:SIZE" for the whole mail (WHAT
 		 * may hold colons: it is cut at the last one) */
@@ -881,6 +942,56 @@ static struct attachment *read_report_file(const struct tpl *t, const char *repo
 	return at;
 }
 
+/* Which first line of a rejection: "subject" (quotes the Subject),
+ * "plain" (to an address not on the roster), "claimed" (to the roster
+ * address of a mail refused as not authenticated: someone else may
+ * have written it). */
+static const char *reply_intro(const struct attempt_info *a)
+{
+	if (!g_strcmp0(a->reason, "unauthenticated"))
+		return "claimed";
+	return a->student ? "subject" : "plain";
+}
+
+/* The receipt (DESIGN section 7): the Message-ID, the time received, each
+ * file the mail brought with its size and SHA-256, and the SHA-256 of the
+ * raw message as stored. `sercom verify` checks files against it. */
+static char *receipt_text(const struct tpl *t, const struct attempt_info *a, const char *received)
+{
+	GString *o = g_string_new(NULL);
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *head = tpl_str(t, "receipt", "head");
+	g_string_append_printf(o, "-- \n%s\n", head);
+	if (a->message_id && msgid_ok(a->message_id)) {
+		var_set(v, "message_id", a->message_id);
+		g_autofree char *l = tpl_expand(t, "receipt", "message_id", v);
+		g_string_append_printf(o, "%s\n", l);
+	}
+	var_set(v, "received", received);
+	g_autofree char *rl = tpl_expand(t, "receipt", "received", v);
+	g_string_append_printf(o, "%s\n", rl);
+	for (guint i = 0; i < a->receipt->len; i++) {
+		const struct receipt_row *r = a->receipt->pdata[i];
+		/* names were cleaned at ingest (mime_clean_name, unpack.c) */
+		g_autofree char *name = one_line(r->name);
+		var_set(v, "name", name);
+		var_setf(v, "size", "%lld", (long long)r->size);
+		var_set(v, "sha256", r->sha256 ? r->sha256 : "?");
+		g_autofree char *l = tpl_expand(t, "receipt", "file", v);
+		g_string_append_printf(o, "%s\n", l);
+	}
+	if (!a->receipt->len) {
+		g_autofree char *l = tpl_str(t, "receipt", "no_files");
+		g_string_append_printf(o, "%s\n", l);
+	}
+	if (a->raw_sha256) {
+		var_set(v, "sha256", a->raw_sha256);
+		g_autofree char *l = tpl_expand(t, "receipt", "raw", v);
+		g_string_append_printf(o, "%s\n", l);
+	}
+	return g_string_free(o, FALSE);
+}
+
 struct built {
 	GByteArray *bytes;
 	char *rcpt;
@@ -909,7 +1020,15 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	var_set(v, "verdict", vword);
 	var_set(v, "admin", admin);
 	var_set(v, "received", received);
-	var_set(v, "your_subject", subj_in);
+	/* Attack: a reply that quotes text the sender wrote mails that text,
+	 * from the course's server, to whoever the From: names. The Subject
+	 * is quoted only to a roster address whose mail was not refused as
+	 * forged (reject_intro) */
+	const char *intro = reply_intro(a);
+	var_set(v, "your_subject", strcmp(intro, "subject") ? "-" : subj_in);
+	var_set(v, "received", received);
+	g_autofree char *intro_text = tpl_expand(t, "intro", intro, v);
+	var_set(v, "intro", intro_text);
 	var_setf(v, "attempt", "%lld", (long long)a->id);
 	if (a->number > 0)
 		var_setf(v, "number", "%lld", (long long)a->number);
@@ -1049,6 +1168,13 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 			g_string_append_printf(notes, "%s\n", line);
 		}
 	}
+	if (a->auth && g_str_has_prefix(a->auth, "fail:") && g_strcmp0(a->reason, "unauthenticated")) {
+		/* [mail] authenticate = warn: graded, and said */
+		g_autoptr(GHashTable) nv = vars_new();
+		var_set(nv, "admin", admin);
+		g_autofree char *line = tpl_expand(t, "note", "auth_warning", nv);
+		g_string_append_printf(notes, "%s\n", line);
+	}
 	bool any_diff = false;
 	for (guint i = 0; i < atts->len; i++)
 		if (strcmp(((struct attachment *)g_ptr_array_index(atts, i))->name, "make.stderr"))
@@ -1100,6 +1226,9 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		if (nl <= 2)
 			g_string_append_c(body, *p);
 	}
+	/* every reply ends with the receipt, whatever the template */
+	g_autofree char *rc = receipt_text(t, a, received);
+	g_string_append_printf(body, "%s%s", body->len && body->str[body->len - 1] == '\n' ? "\n" : "\n\n", rc);
 	if (staff_note && !strstr(body_fmt, "{staff_note}")) {
 		/* a course template without the placeholder still shows the note */
 		const char *sn = g_hash_table_lookup(v, "staff_note");
@@ -1222,6 +1351,16 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 	    address_is_robot(rcpt) || !address_ok(rcpt)) {
 		log_info("attempt %lld: no reply (%s, %s, %s address)", (long long)attempt_id, a->state,
 		         a->outcome ? a->outcome : "no message", address_ok(rcpt) ? "a robot's" : "an invalid");
+		ok = store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id);
+		goto out;
+	}
+	/* Attack: backscatter (ingest.c decide_quiet). The ingester said
+	 * whom not to answer; an address not on the roster is answered only
+	 * when it passed authentication, whatever the row says */
+	bool authenticated = a->auth && (g_str_has_prefix(a->auth, "pass:") || !strcmp(a->auth, "exempt"));
+	if (a->quiet || (!a->student && !authenticated)) {
+		log_info("attempt %lld: no reply to %s: %s", (long long)attempt_id, rcpt,
+		         a->quiet ? a->quiet : "not a roster address and not authenticated");
 		ok = store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id);
 		goto out;
 	}

@@ -170,6 +170,9 @@ bool conf_read_limits(GKeyFile *kf, const char *file, const char *group, struct 
 	       conf_get_size(kf, file, group, "space", &l->space, err) &&
 	       (n = (int64_t)l->inodes, conf_get_int(kf, file, group, "inodes", &n, err)) &&
 	       (l->inodes = (uint64_t)n, true) &&
+	       conf_get_duration(kf, file, group, "min_interval", &l->min_interval_ms, err) &&
+	       (n = (int64_t)l->max_per_day, conf_get_int(kf, file, group, "max_per_day", &n, err)) &&
+	       (l->max_per_day = n > 0 ? (uint64_t)n : 0, true) &&
 	       check_build_area(kf, file, group, l, err);
 }
 
@@ -210,6 +213,22 @@ const char *conf_bind_exposing(const struct sercom_conf *c, const char *path)
 	return NULL;
 }
 
+/* A space-separated list key: its items, empty items dropped; never NULL. */
+static char **get_list(GKeyFile *kf, const char *group, const char *key, const char *def)
+{
+	g_autofree char *v = get_raw(kf, group, key);
+	char **items = g_strsplit_set(v ? v : def, " \t", -1);
+	char **w = items;
+	for (char **r = items; *r; r++) {
+		if (**r)
+			*w++ = *r;
+		else
+			g_free(*r);
+	}
+	*w = NULL;
+	return items;
+}
+
 static char *get_string(GKeyFile *kf, const char *group, const char *key, const char *def)
 {
 	char *v = get_raw(kf, group, key);
@@ -232,6 +251,8 @@ void conf_free(struct sercom_conf *c)
 	g_free(c->transport);
 	if (c->trusted)
 		g_regex_unref(c->trusted);
+	g_strfreev(c->authserv_ids);
+	g_strfreev(c->auth_exempt);
 	g_strfreev(c->binds);
 	g_free(c->mail_dir);
 	g_free(c->attempts_dir);
@@ -258,7 +279,7 @@ struct sercom_conf *conf_load(const char *path, GError **err)
 	const char *f = c->path;
 	bool ok = false;
 	g_autofree char *v = NULL, *ex = NULL, *tpl = NULL, *us = NULL, *trusted = NULL,
-	                 *binds = NULL, *pick = NULL;
+	                 *binds = NULL, *pick = NULL, *auth = NULL;
 	int64_t n;
 
 	v = get_string(kf, "general", "var", "var");
@@ -305,6 +326,25 @@ struct sercom_conf *conf_load(const char *path, GError **err)
 			g_error_free(re);
 			goto out;
 		}
+	}
+	auth = get_string(kf, "mail", "authenticate", "off");
+	if (!strcmp(auth, "off"))
+		c->authenticate = AUTH_OFF;
+	else if (!strcmp(auth, "warn"))
+		c->authenticate = AUTH_WARN;
+	else if (!strcmp(auth, "require"))
+		c->authenticate = AUTH_REQUIRE;
+	else {
+		set_key_error(err, f, "mail", "authenticate", "expected off, warn or require", auth);
+		goto out;
+	}
+	c->authserv_ids = get_list(kf, "mail", "authserv_id", "");
+	c->auth_exempt = get_list(kf, "mail", "authenticate_exempt", "");
+	if (c->authenticate != AUTH_OFF && !*c->authserv_ids) {
+		/* no id: nothing could ever pass, every mail would be refused */
+		set_key_error(err, f, "mail", "authserv_id",
+		              "authenticate is on: name the authserv-id(s) your MTA writes", NULL);
+		goto out;
 	}
 	c->show_private_count = true;
 	if (!conf_get_bool(kf, f, "mail", "show_private_count", &c->show_private_count, err))

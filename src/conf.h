@@ -25,9 +25,18 @@ struct limits {
 	 * this many inodes (0 elsewhere) */
 	uint64_t space;         /* bytes */
 	uint64_t inodes;
+	/* [limits] only, per student and exercise (ingest.c): mails sooner
+	 * than min_interval after the last accepted one, or beyond
+	 * max_per_day accepted ones in 24 h, are REJECTED rate_limited
+	 * (0: no limit) */
+	uint64_t min_interval_ms;
+	uint64_t max_per_day;
 };
 
 enum unknown_sender_policy { UNKNOWN_REJECT, UNKNOWN_IGNORE, UNKNOWN_ACCEPT };
+/* [mail] authenticate (authres.h): off, warn (graded, marked), require
+ * (REJECTED unauthenticated) */
+enum auth_mode { AUTH_OFF, AUTH_WARN, AUTH_REQUIRE };
 enum grade_pick { GRADE_BEST, GRADE_LAST };
 
 struct sercom_conf {
@@ -49,6 +58,9 @@ struct sercom_conf {
 	char *transport;
 	enum unknown_sender_policy unknown_sender;
 	GRegex *trusted;    /* NULL: everyone may be a student */
+	enum auth_mode authenticate;
+	char **authserv_ids;   /* NULL-terminated, never NULL: our MTA's authserv-ids */
+	char **auth_exempt;    /* NULL-terminated, never NULL: addresses, @domains */
 	bool show_private_count;
 	uint64_t reply_max; /* bytes of one reply */
 	uint64_t diff_max;  /* bytes of one diff attachment */

@@ -27,7 +27,7 @@ static const char *const case_keys[] = {
 };
 static const char *const limit_keys[] = {
 	"message_size", "unpacked_size", "files", "cpu", "wall", "memory", "output",
-	"procs", "file_size", NULL
+	"procs", "file_size", "min_interval", "max_per_day", NULL
 };
 /* [build-limits] also sizes the build's tmpfs (grade.c) */
 static const char *const build_limit_keys[] = {

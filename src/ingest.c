@@ -20,6 +20,7 @@
  * 4. Any error leaves the mail in new/ for the next pass. */
 #define _GNU_SOURCE
 #include "ingest.h"
+#include "authres.h"
 #include "exercise.h"
 #include "envelope.h"
 #include "log.h"
@@ -86,7 +87,25 @@ struct verdict {
 	GString *ignored;   /* names of files not accepted by the exercise */
 	GPtrArray *skipped; /* unpack's notes: archive entries not written and why */
 	GHashTable *renamed;/* stored name -> the name it came with (unpack.h) */
+	char *auth;         /* messages.auth: "pass: HOW", "fail: HOW", "exempt"; NULL when off */
+	bool auth_pass;     /* passed, or exempt */
+	char *quiet;        /* attempts.quiet: why it is never answered */
+	GPtrArray *receipt; /* struct receipt_file *: what the mail brought */
 };
+
+/* One line of the receipt (receipts table). */
+struct receipt_file {
+	char *name;
+	uint64_t size;
+	char sha256[65];
+};
+
+static void receipt_file_free(gpointer p)
+{
+	struct receipt_file *f = p;
+	g_free(f->name);
+	g_free(f);
+}
 
 static void verdict_clear(struct verdict *v)
 {
@@ -107,6 +126,10 @@ static void verdict_clear(struct verdict *v)
 		g_ptr_array_free(v->skipped, TRUE);
 	if (v->renamed)
 		g_hash_table_destroy(v->renamed);
+	g_free(v->auth);
+	g_free(v->quiet);
+	if (v->receipt)
+		g_ptr_array_free(v->receipt, TRUE);
 }
 
 /* Appends text from an archive with its line breaks made spaces. */
@@ -312,6 +335,35 @@ struct mail_size {
 	bool headers_only; /* over the instance's message_size, maybe cut */
 };
 
+/* [mail] authenticate: reads what our MTA wrote (authres.h) about the
+ * From: address the student is identified by. Attack: anyone can write
+ * "From: ana@..."; with require, such a mail is REJECTED unauthenticated
+ * and answered to Ana's roster address only (never to whoever sent it),
+ * so she learns of it; an unknown address is not registered. */
+static void authenticate(const struct sercom_conf *c, const struct ingest_opts *o, struct verdict *v)
+{
+	if (c->authenticate == AUTH_OFF)
+		return;
+	g_autofree char *how = NULL;
+	if (authres_exempt(c->auth_exempt, v->email)) {
+		v->auth_pass = true;
+		v->auth = g_strdup("exempt");
+		return;
+	}
+	v->auth_pass = authres_check(o->head ? o->head : "", o->head ? o->head_len : 0, c->authserv_ids,
+	                             v->email, &how);
+	v->auth = g_strdup_printf("%s: %s", v->auth_pass ? "pass" : "fail", how);
+	if (v->auth_pass || c->authenticate != AUTH_REQUIRE || v->outcome != INGEST_QUEUED)
+		return;
+	if (v->register_name) {
+		/* unknown_sender = accept: not on the roster, so nobody to
+		 * tell, and a forged address is never registered */
+		g_clear_pointer(&v->register_name, g_free);
+		g_clear_pointer(&v->student, g_free);
+	}
+	reject(v, REJECT_UNAUTHENTICATED, g_steal_pointer(&how));
+}
+
 /* Decisions that need no lock: automatic mail, sender, exercise, dates,
  * size. Sets v->outcome; returns false only on errors (-> 75). */
 static bool decide(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
@@ -361,6 +413,8 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 			}
 		}
 	}
+
+	authenticate(c, o, v);
 
 	char **known = exercise_list_names(c);
 	g_autofree char *tried = NULL;
@@ -415,13 +469,166 @@ static bool count_attempts(struct store *s, const struct verdict *v, int64_t *nu
 	           "AND state NOT IN ('REJECTED', 'SUPERSEDED')", v->student, v->exercise);
 }
 
+/* The exercise's rate limit ([limits] min_interval, max_per_day) over the
+ * student's accepted mails (not REJECTED) received up to this one. Attack:
+ * a flood of submissions (or forged ones, with authenticate off) must not
+ * use up the student's attempts nor the graders: a mail over the limit is
+ * kept and REJECTED rate_limited, and does not count. */
+static bool check_rate(struct store *s, struct verdict *v, int64_t received, GError **err)
+{
+	if (v->outcome != INGEST_QUEUED || !v->student || !v->ex ||
+	    (!v->ex->limits.min_interval_ms && !v->ex->limits.max_per_day))
+		return true;
+	const char *from = "FROM attempts a JOIN messages m ON m.id = a.message WHERE a.student = %Q "
+	                   "AND a.exercise = %Q AND a.state != 'REJECTED' AND m.received <= %lld";
+	g_autofree char *q_last = g_strdup_printf("SELECT max(m.received) %s", from);
+	g_autofree char *q_day = g_strdup_printf("SELECT %%s(m.received) %s AND m.received > %%lld", from);
+	g_autofree char *q_n = g_strdup_printf(q_day, "count", "%Q", "%Q", "%lld", "%lld");
+	g_autofree char *q_min = g_strdup_printf(q_day, "min", "%Q", "%Q", "%lld", "%lld");
+	int64_t last, n, oldest, r = received;
+	if (!store_query_int(s, &last, 0, err, q_last, v->student, v->exercise, (long long)r) ||
+	    !store_query_int(s, &n, 0, err, q_n, v->student, v->exercise, (long long)r, (long long)(r - 86400)) ||
+	    !store_query_int(s, &oldest, 0, err, q_min, v->student, v->exercise, (long long)r, (long long)(r - 86400)))
+		return false;
+	char *detail = NULL;
+	enum reject_reason why = policy_check_rate(v->ex, received, last, oldest, n, &detail);
+	if (why != REJECT_NONE)
+		reject(v, why, detail);
+	return true;
+}
+
+/* Whether the attempt is ever answered (DESIGN section 6: only roster
+ * addresses, and senders matching trusted that passed authentication).
+ * Attack: backscatter. A mail "From: victim@elsewhere" must not make the
+ * course's server mail a stranger (with text the sender chose), and a
+ * flood must not make it mail anyone thousands of times: such attempts
+ * are kept, counted and listed for staff, with v->quiet saying why. Under
+ * the lock: of two mails of one flood, one only is the one answered. */
+static bool decide_quiet(const struct sercom_conf *c, struct store *s, struct verdict *v, int64_t received,
+                         GError **err)
+{
+	int64_t n = 0;
+	if (!v->student) {
+		if (!c->trusted || !g_regex_match(c->trusted, v->email, 0, NULL) || !v->auth_pass) {
+			v->quiet = g_strdup("not a roster address, nor an authenticated one matching trusted");
+			return true;
+		}
+		/* an unknown address gets one answer a day */
+		if (!store_query_int(s, &n, 0, err,
+		                     "SELECT count(*) FROM attempts a JOIN messages m ON m.id = a.message "
+		                     "WHERE a.student IS NULL AND a.email = %Q AND a.quiet IS NULL AND m.received > %lld",
+		                     v->email, (long long)(received - 86400)))
+			return false;
+		if (n)
+			v->quiet = g_strdup("unknown address: answered once a day");
+		return true;
+	}
+	if (v->outcome != INGEST_REJECTED)
+		return true;
+	/* A roster address gets one answer per rejection reason and exercise
+	 * per interval (min_interval, at least a minute; a day for a
+	 * max_per_day limit): 2,000 mails over the limit, to a closed
+	 * exercise or forged in the student's name (unauthenticated) get one
+	 * answer, not 2,000 */
+	int64_t iv = v->ex ? (int64_t)(v->ex->limits.min_interval_ms / 1000) : 0;
+	int64_t span = v->reason == REJECT_RATE_LIMITED && !iv ? 86400 : MAX(iv, 60);
+	const char *reason = policy_reason_name(v->reason);
+	if (!store_query_int(s, &n, 0, err,
+	                     "SELECT count(*) FROM attempts a JOIN messages m ON m.id = a.message "
+	                     "WHERE a.student = %Q AND a.exercise IS %Q AND a.reason = %Q "
+	                     "AND a.quiet IS NULL AND m.received > %lld",
+	                     v->student, v->exercise, reason, (long long)(received - span)))
+		return false;
+	if (n)
+		v->quiet = g_strdup_printf("%s: answered once per %lld s", reason, (long long)span);
+	return true;
+}
+
+/* The receipt's files: every attachment as the mail brought it, then
+ * what its archives unpacked to (submitted/, ignored/), by relative
+ * path, when the attempt kept files. */
+static void receipt_add(struct verdict *v, const char *name, const void *data, gsize len)
+{
+	struct receipt_file *f = g_new0(struct receipt_file, 1);
+	f->name = g_strdup(name);
+	f->size = len;
+	g_autofree char *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+	g_strlcpy(f->sha256, h, sizeof f->sha256);
+	for (guint i = 0; i < v->receipt->len; i++) {
+		const struct receipt_file *o = v->receipt->pdata[i];
+		if (!strcmp(o->name, f->name) && !strcmp(o->sha256, f->sha256)) {
+			receipt_file_free(f); /* an attachment stored as it came */
+			return;
+		}
+	}
+	g_ptr_array_add(v->receipt, f);
+}
+
+static void receipt_walk(struct verdict *v, const char *root, const char *rel)
+{
+	g_autofree char *dir = rel ? g_build_filename(root, rel, NULL) : g_strdup(root);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *n;
+	while (d && (n = g_dir_read_name(d))) {
+		g_autofree char *relp = rel ? g_build_filename(rel, n, NULL) : g_strdup(n);
+		g_autofree char *path = g_build_filename(root, relp, NULL);
+		struct stat st;
+		g_autofree char *data = NULL;
+		gsize len;
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			receipt_walk(v, root, relp);
+		else if (S_ISREG(st.st_mode) && g_file_get_contents(path, &data, &len, NULL))
+			receipt_add(v, relp, data, len);
+	}
+}
+
+static void build_receipt(const struct mime_info *m, struct verdict *v)
+{
+	v->receipt = g_ptr_array_new_with_free_func(receipt_file_free);
+	for (guint i = 0; i < m->files->len; i++) {
+		const struct mime_file *f = m->files->pdata[i];
+		gsize len;
+		const void *data = g_bytes_get_data(f->data, &len);
+		receipt_add(v, f->name, data, len);
+	}
+	if (!v->stage || v->outcome != INGEST_QUEUED)
+		return;
+	g_autofree char *sub = g_build_filename(v->stage, "submitted", NULL);
+	g_autofree char *ign = g_build_filename(v->stage, "ignored", NULL);
+	receipt_walk(v, sub, NULL);
+	receipt_walk(v, ign, NULL);
+}
+
+static bool insert_receipt(struct store *s, int64_t message_row, const struct verdict *v, GError **err)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO receipts(message, name, size, sha256) VALUES (?1, ?2, ?3, ?4)", err);
+	if (!st)
+		return false;
+	bool ok = true;
+	for (guint i = 0; ok && v->receipt && i < v->receipt->len; i++) {
+		const struct receipt_file *f = v->receipt->pdata[i];
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, message_row);
+		sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)f->size);
+		sqlite3_bind_text(st, 4, f->sha256, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	if (!ok)
+		store_set_error(s, err, "record the receipt");
+	sqlite3_finalize(st);
+	return ok;
+}
+
 /* Checks that need the database but not its lock, before anything is
  * unpacked: a student who used every attempt must not make us unpack
  * 50 MB per mail (an archive bomb within the ratio) to reject it anyway.
  * Read without the lock: record() checks the budget again under it
  * (race-safe); a mail let through here by a race is rejected there. A
  * rate limit belongs here too. */
-static bool check_before_unpack(struct store *s, struct verdict *v, GError **err)
+static bool check_before_unpack(struct store *s, struct verdict *v, int64_t received, GError **err)
 {
 	if (v->outcome != INGEST_QUEUED || !v->student || !v->ex)
 		return true;
@@ -432,7 +639,7 @@ static bool check_before_unpack(struct store *s, struct verdict *v, GError **err
 	enum reject_reason r = policy_check_window(v->ex, util_now(), used, &detail);
 	if (r != REJECT_NONE)
 		reject(v, r, detail);
-	return true;
+	return check_rate(s, v, received, err);
 }
 
 /* A rejected attempt keeps its raw mail only: whatever was unpacked for
@@ -482,7 +689,8 @@ static bool insert_message(struct store *s, const struct mime_info *m, const str
 {
 	sqlite3_stmt *st = store_prepare(s,
 		"INSERT INTO messages(message_id, spool_file, sender, recipient, subject, received, outcome, note, "
-		"refs, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", err);
+		"refs, digest, envelope_sender, auth, raw_sha256) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", err);
 	if (!st)
 		return false;
 	sqlite3_bind_text(st, 1, m ? m->message_id : NULL, -1, SQLITE_STATIC);
@@ -495,6 +703,9 @@ static bool insert_message(struct store *s, const struct mime_info *m, const str
 	sqlite3_bind_text(st, 8, note, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, o->references, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, m && !m->message_id ? o->digest : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, o->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, o->auth, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, o->raw_sha256, -1, SQLITE_STATIC);
 	bool ok = sqlite3_step(st) == SQLITE_DONE;
 	if (!ok)
 		store_set_error(s, err, "record message");
@@ -550,15 +761,20 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 			policy_check_window(v->ex, util_now(), used, &detail) : REJECT_NONE;
 		if (r != REJECT_NONE)
 			reject(v, r, detail);
+		if (!check_rate(s, v, o->received, err))
+			goto fail;
 	}
+	if (!decide_quiet(c, s, v, o->received, err))
+		goto fail;
 	res->outcome = v->outcome;
 	if (!insert_message(s, m, o, spool_path, ingest_outcome_name(v->outcome),
 	                    v->outcome == INGEST_REJECTED ? policy_reason_name(v->reason) : NULL,
-	                    &res->message_row, err))
+	                    &res->message_row, err) ||
+	    !insert_receipt(s, res->message_row, v, err))
 		goto fail;
 	sqlite3_stmt *st = store_prepare(s,
-		"INSERT INTO attempts(student, email, exercise, number, message, state, reason, detail, queued, note, verdict) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", err);
+		"INSERT INTO attempts(student, email, exercise, number, message, state, reason, detail, queued, note, verdict, "
+		"quiet) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", err);
 	if (!st)
 		goto fail;
 	bool rejected = v->outcome == INGEST_REJECTED;
@@ -575,6 +791,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	sqlite3_bind_int64(st, 9, util_now());
 	sqlite3_bind_text(st, 10, note, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, rejected ? "REJECTED" : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, v->quiet, -1, SQLITE_STATIC);
 	bool ok = sqlite3_step(st) == SQLITE_DONE;
 	if (!ok)
 		store_set_error(s, err, "record attempt");
@@ -670,6 +887,18 @@ static char *message_digest(int fd, uint64_t offset)
 	return n < 0 ? NULL : g_strdup(g_checksum_get_string(ck));
 }
 
+/* The first bytes of the message, where its header block is, for
+ * authres_check (which reads the top of it only; a trace block longer
+ * than this is not believed). */
+#define HEAD_MAX (256 * 1024)
+static char *read_head(int fd, uint64_t offset, size_t *len)
+{
+	char *buf = g_malloc(HEAD_MAX);
+	ssize_t n = pread(fd, buf, HEAD_MAX, (off_t)offset);
+	*len = n > 0 ? (size_t)n : 0;
+	return buf;
+}
+
 /* Test hooks (tests/t/14-ingest.t): a mail whose envelope names the
  * exercise $SERCOM_TEST_POISON crashes the ingester, one that names
  * $SERCOM_TEST_STALL makes it hang, as a parser bug a crafted mail
@@ -720,6 +949,9 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 	g_object_unref(file);
 	if (m && !m->message_id)
 		digest = message_digest(fd, offset);
+	g_autofree char *raw_sha256 = m ? message_digest(fd, 0) : NULL;
+	size_t head_len = 0;
+	g_autofree char *head = m && c->authenticate != AUTH_OFF ? read_head(fd, offset, &head_len) : NULL;
 	close(fd);
 	if (!m) {
 		envelope_clear(&env);
@@ -729,13 +961,15 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 	struct ingest_opts o = {
 		.exercise = env.exercise, .extension = env.extension,
 		.sender = env.sender, .recipient = env.recipient,
-		.references = refs, .digest = digest, .received = env.time,
+		.references = refs, .digest = digest, .received = env.time ? env.time : util_now(),
+		.head = head, .head_len = head_len, .raw_sha256 = raw_sha256,
 	};
 	struct verdict v = { 0 };
 	/* every check that can reject without the files, before unpacking */
-	bool ok = decide(c, s, m, &o, &size, &v, err) &&
+	bool ok = decide(c, s, m, &o, &size, &v, err) && (o.auth = v.auth, true) &&
 	          (v.outcome == INGEST_AUTOMATIC || v.outcome == INGEST_IGNORED ||
-	           (check_before_unpack(s, &v, err) && stage_files(c, m, &v, err))) &&
+	           (check_before_unpack(s, &v, o.received, err) && stage_files(c, m, &v, err) &&
+	            (build_receipt(m, &v), true))) &&
 	          record(c, s, m, &o, record_as, &v, res, err);
 	if (ok && !res->spool_path)
 		res->spool_path = g_strdup(record_as);

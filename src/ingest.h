@@ -19,6 +19,10 @@ struct ingest_opts {
 	const char *references; /* the thread's ids for the reply's References (space-separated) */
 	const char *digest;     /* SHA-256 of a mail without Message-ID: finds its duplicates */
 	int64_t received;       /* when the MDA got it (0: now) */
+	const char *head;       /* the message's header block (authres.h), or NULL */
+	size_t head_len;
+	const char *raw_sha256; /* SHA-256 of the spool file as stored */
+	const char *auth;       /* messages.auth: set from the decision, NULL when off */
 };
 
 enum ingest_outcome { INGEST_QUEUED, INGEST_REJECTED, INGEST_IGNORED, INGEST_AUTOMATIC, INGEST_DUPLICATE };

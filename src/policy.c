@@ -16,6 +16,8 @@ static const char *const reason_names[] = {
 	[REJECT_MISSING_REQUIRED] = "missing_required",
 	[REJECT_BAD_ARCHIVE] = "bad_archive",
 	[REJECT_TOO_LARGE] = "too_large",
+	[REJECT_UNAUTHENTICATED] = "unauthenticated",
+	[REJECT_RATE_LIMITED] = "rate_limited",
 };
 
 const char *policy_reason_name(enum reject_reason r)
@@ -130,6 +132,23 @@ enum reject_reason policy_check_window(const struct exercise *e, int64_t now, in
 	if (e->max_attempts > 0 && used >= e->max_attempts) {
 		*detail = g_strdup_printf("%d", e->max_attempts);
 		return REJECT_ATTEMPTS_EXHAUSTED;
+	}
+	return REJECT_NONE;
+}
+
+enum reject_reason policy_check_rate(const struct exercise *e, int64_t now, int64_t last, int64_t oldest_in_day,
+                                     int64_t in_day, char **detail)
+{
+	*detail = NULL;
+	int64_t interval = (int64_t)(e->limits.min_interval_ms / 1000);
+	if (interval > 0 && last && now < last + interval) {
+		*detail = g_strdup_printf("interval:%lld:%lld", (long long)interval, (long long)(last + interval));
+		return REJECT_RATE_LIMITED;
+	}
+	if (e->limits.max_per_day > 0 && (uint64_t)in_day >= e->limits.max_per_day) {
+		*detail = g_strdup_printf("day:%llu:%lld", (unsigned long long)e->limits.max_per_day,
+		                          (long long)(oldest_in_day + 86400));
+		return REJECT_RATE_LIMITED;
 	}
 	return REJECT_NONE;
 }

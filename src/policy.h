@@ -22,6 +22,9 @@
  *   too_large: what was too large, a colon, and the limit in bytes; for
  *     the whole mail "message:LIMIT:SIZE" (its real size, also of a copy
  *     the spool cut)
+ *   unauthenticated: what the MTA's Authentication-Results said (authres.h)
+ *   rate_limited: "interval:SECONDS:NEXT" (NEXT: unix time from which a
+ *     mail is accepted again) or "day:MAX:NEXT"
  * Every reject also lists ignored (not accepted) files in attempts.note
  * as "ignored: a b c" when there were any, and files stored under a
  * cleaned name as "renamed: OLD -> NEW; ..." (mime_clean_name); a
@@ -38,6 +41,8 @@ enum reject_reason {
 	REJECT_MISSING_REQUIRED,
 	REJECT_BAD_ARCHIVE,
 	REJECT_TOO_LARGE,
+	REJECT_UNAUTHENTICATED,
+	REJECT_RATE_LIMITED,
 };
 /* "unknown_sender" ... ; NULL for REJECT_NONE */
 const char *policy_reason_name(enum reject_reason r);
@@ -56,5 +61,11 @@ const char *policy_automatic(const struct mime_info *m, const char *envelope_sen
 /* Checks sender trust, open/close dates, the attempt budget. used: attempts
  * that count (not rejected or superseded). */
 enum reject_reason policy_check_window(const struct exercise *e, int64_t now, int64_t used, char **detail);
+/* The rate limit of e ([limits] min_interval, max_per_day) for a mail
+ * received at now: last, when the student's last accepted mail for the
+ * exercise was received (0: none); oldest_in_day and in_day, the first
+ * and the number of accepted ones received in the 24 h before now. */
+enum reject_reason policy_check_rate(const struct exercise *e, int64_t now, int64_t last, int64_t oldest_in_day,
+                                     int64_t in_day, char **detail);
 
 #endif

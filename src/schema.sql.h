@@ -94,4 +94,25 @@ static const char *const store_migrations[] = {
 "ALTER TABLE messages ADD COLUMN refs TEXT;"
 "ALTER TABLE messages ADD COLUMN digest TEXT;"
 "CREATE INDEX messages_digest ON messages(digest) WHERE digest IS NOT NULL;",
+/* 3: who sent it and what proves it (issue 14). envelope_sender: the
+ * SMTP MAIL FROM (sercom-deliver -f, $SENDER; '' for the null sender);
+ * auth: the authentication result ([mail] authenticate; NULL when off):
+ * "pass: HOW", "fail: HOW" or "exempt" (authres.h); raw_sha256: SHA-256
+ * of the spool file as stored (var/mail/cur/NAME, envelope line
+ * included: `sha256sum` of that file checks it). receipts: each file the
+ * mail brought (its attachments, and what its archives unpacked to), for
+ * the reply's receipt and `sercom verify`. attempts.quiet: why no reply
+ * is sent (not a roster address, rate limit): kept, counted, listed for
+ * staff, never answered */
+"ALTER TABLE messages ADD COLUMN envelope_sender TEXT;"
+"ALTER TABLE messages ADD COLUMN auth TEXT;"
+"ALTER TABLE messages ADD COLUMN raw_sha256 TEXT;"
+"ALTER TABLE attempts ADD COLUMN quiet TEXT;"
+"CREATE TABLE receipts ("
+"  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+"  name TEXT NOT NULL,"
+"  size INTEGER NOT NULL,"
+"  sha256 TEXT NOT NULL);"
+"CREATE INDEX receipts_message ON receipts(message);"
+"CREATE INDEX attempts_email ON attempts(email, queued);",
 };

@@ -379,7 +379,8 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.student, s.name, a.email, a.exercise, a.number, a.state, a.reason, a.detail, a.verdict, "
 		"a.build, a.grading, a.tries, a.queued, a.started, a.finished, a.answered, a.note, "
-		"m.message_id, m.spool_file, m.subject, m.sender "
+		"m.message_id, m.spool_file, m.subject, m.sender, m.envelope_sender, m.auth, a.quiet, m.raw_sha256, "
+		"a.message "
 		"FROM attempts a JOIN messages m ON m.id = a.message LEFT JOIN students s ON s.id = a.student "
 		"WHERE a.id = ?1", &err);
 	if (!st)
@@ -392,9 +393,11 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	}
 	static const char *const labels[] = { "student", "name", "email", "exercise", "number", "state",
 		"reason", "detail", "verdict", "build", "grading", "tries", "queued", "started", "finished",
-		"answered", "note", "message-id", "raw mail", "subject", "sender" };
+		"answered", "note", "message-id", "raw mail", "subject", "sender", "envelope", "auth", "no reply",
+		"raw sha256" };
 	printf("attempt %lld\n", (long long)id);
 	int64_t grading = sqlite3_column_int64(st, 10);
+	int64_t message = sqlite3_column_int64(st, (int)G_N_ELEMENTS(labels));
 	for (int i = 0; i < (int)G_N_ELEMENTS(labels); i++) {
 		if (sqlite3_column_type(st, i) == SQLITE_NULL)
 			continue;
@@ -406,6 +409,14 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	printf("  %-11s %s/submitted\n", "files", dir);
 	printf("  %-11s %s/report (private cases under report/private)\n", "report", dir);
 
+	/* the receipt the student got: what `sercom verify` checks against */
+	printf("\nreceipt (files the mail brought):\n");
+	st = store_prepare(a->store, "SELECT name, size, sha256 FROM receipts WHERE message = ?1 ORDER BY name, rowid", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_int64(st, 1, message);
+	int r = print_query(a, st, 0);
+
 	printf("\nresults of grading %lld (private cases included):\n", (long long)grading);
 	st = store_prepare(a->store,
 		"SELECT case_name AS \"case\", verdict, CASE private WHEN 1 THEN 'private' ELSE 'public' END AS shown, "
@@ -415,7 +426,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 		return fail(err);
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, grading);
-	int r = print_query(a, st, 0);
+	r |= print_query(a, st, 0);
 	st = store_prepare(a->store, "SELECT at, what, verdict, note FROM history WHERE attempt = ?1 ORDER BY rowid", &err);
 	if (!st)
 		return fail(err);
@@ -429,6 +440,54 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	printf("\nreplies:\n");
 	r |= print_query(a, st, 1u << 3 | 1u << 4);
 	return r;
+}
+
+/* sercom verify ID FILE...: whether each file is one the attempt's mail
+ * brought (same SHA-256 and size as a line of its receipt). For a
+ * dispute: "I sent the right file". Exit 0 when every file matches. */
+static int cmd_verify(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	int64_t id;
+	if (argc < 3) {
+		fprintf(stderr, "usage: sercom verify ID FILE...\n");
+		return 64;
+	}
+	int r0 = attempt_arg(a, 2, argv, "sercom verify ID FILE...", &id);
+	if (r0)
+		return r0;
+	int bad = 0;
+	for (int i = 2; i < argc; i++) {
+		g_autofree char *data = NULL;
+		gsize len;
+		if (!g_file_get_contents(argv[i], &data, &len, &err)) {
+			fprintf(stderr, "sercom: %s\n", err->message);
+			g_clear_error(&err);
+			bad = 1;
+			continue;
+		}
+		g_autofree char *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+		sqlite3_stmt *st = store_prepare(a->store,
+			"SELECT r.name, m.received FROM receipts r JOIN attempts t ON t.message = r.message "
+			"JOIN messages m ON m.id = r.message WHERE t.id = ?1 AND r.sha256 = ?2 AND r.size = ?3 "
+			"ORDER BY r.name LIMIT 1", &err);
+		if (!st)
+			return fail(err);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, h, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			g_autofree char *when = util_format_date(sqlite3_column_int64(st, 1));
+			printf("%s: matches %s of attempt %lld (received %s), SHA-256 %s\n", argv[i],
+			       (const char *)sqlite3_column_text(st, 0), (long long)id, when, h);
+		} else {
+			printf("%s: DOES NOT MATCH any file attempt %lld received (SHA-256 %s, %zu bytes)\n", argv[i],
+			       (long long)id, h, (size_t)len);
+			bad = 1;
+		}
+		sqlite3_finalize(st);
+	}
+	return bad;
 }
 
 /* ---- regrade, resend, override ------------------------------------------- */
@@ -724,6 +783,24 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 	if (fmt == TABLE_TEXT) {
 		printf("\nqueue length %lld, replies waiting %lld\n", (long long)queue_length(a->store, NULL),
 		       (long long)outbox_pending);
+		/* forged, flooding and stranger mail: kept and counted here */
+		sqlite3_stmt *st = store_prepare(a->store,
+			"SELECT reason, count(*), sum(quiet IS NOT NULL) FROM attempts WHERE state = 'REJECTED' "
+			"GROUP BY reason ORDER BY reason", NULL);
+		printf("rejected by reason (not answered):");
+		bool any = false;
+		while (st && sqlite3_step(st) == SQLITE_ROW) {
+			printf(" %s %lld (%lld)", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "-",
+			       (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
+			any = true;
+		}
+		printf("%s\n", any ? "" : " none");
+		sqlite3_finalize(st);
+		int64_t warned = 0;
+		store_query_int(a->store, &warned, 0, NULL,
+		                "SELECT count(*) FROM attempts t JOIN messages m ON m.id = t.message "
+		                "WHERE m.auth LIKE 'fail:%%' AND t.state != 'REJECTED'");
+		printf("graded although not authenticated (authenticate = warn): %lld\n", (long long)warned);
 		printf("mails waiting to be recorded in %s/new: %u\n", a->conf->mail_dir, g_strv_length(waiting));
 		/* what staff must look at: the mails that killed the ingester */
 		printf("mails held in %s/held: %u%s", a->conf->mail_dir, g_strv_length(held), *held ? ":" : "\n");
@@ -1055,6 +1132,9 @@ static const struct command commands[] = {
 	{ "regrade", cmd_regrade, "ID | --exercise E",
 	  "Queues graded attempts again; the old verdict goes to the history and the old results stay.", regrade_options },
 	{ "resend", cmd_resend, "ID", "Composes and sends the reply of an attempt again.", NULL },
+	{ "verify", cmd_verify, "ID FILE...",
+	  "Tells whether each FILE is one the attempt's mail brought (the SHA-256 and size of a\n"
+	  "line of its receipt); exit 0 when all match, 1 otherwise.", NULL },
 	{ "override", cmd_override, "ID --verdict V --note TEXT",
 	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
 	{ "export", cmd_export, "grades",

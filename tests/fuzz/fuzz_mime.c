@@ -4,7 +4,9 @@
  * libarchive and our path checks too. The raw input is also unpacked as a
  * file of its own: mutations of the raw archive seeds (corpus/raw-*) reach
  * the archive code far faster than through base64 inside a mail. A crash, a sanitizer report, a leak
- * or a timeout is a finding. The lead may extend it with policy. */
+ * or a timeout is a finding. The same input is also read as a header
+ * block by the Authentication-Results reader (authres.c: the parser and
+ * the walk over the trace fields), and as one field value. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "authres.h"
 #include "mime.h"
 #include "unpack.h"
 #include "util.h"
@@ -38,8 +41,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* authres over the raw input: never a pass without a field naming a
+ * pass (in any case, across comments), and "how" is always set */
+static void fuzz_authres(const uint8_t *data, size_t size)
+{
+	static char *ids[] = { "mx.example.edu", NULL };
+	char *how = NULL;
+	bool pass = authres_check((const char *)data, size, ids, "ana@example.edu", &how);
+	char *low = g_malloc(size + 1); /* NUL bytes included */
+	for (size_t i = 0; i < size; i++)
+		low[i] = g_ascii_tolower((char)data[i]);
+	if (!how || (pass && (!memmem(low, size, "pass", 4) || !memmem(low, size, "authentication-results:", 23))))
+		abort();
+	g_free(low);
+	g_free(how);
+	authres_free(authres_parse((const char *)data, size));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_authres(data, size);
 	const struct mime_limits mlim = {
 		.max_parts = 200, .max_depth = 20, .max_file_bytes_total = 8u << 20};
 	struct mime_info *m = mime_parse_buffer(data, size, &mlim, NULL);

@@ -84,7 +84,10 @@ replies=$D/var/demo/replies
 nrep=$(find "$replies/new" -type f 2>/dev/null | wc -l)
 like "$out" "== replies: $nrep messages in the Maildir $replies" "it says where the replies are"
 is "$nrep" "$(q "SELECT count(*) FROM outbox WHERE state = 'SENT'")" "one file per sent reply"
-is "$nrep" "$(q "SELECT count(*) FROM attempts WHERE answered = 1")" "one reply per answered attempt"
+# attempts.quiet: kept and never answered (a stranger: no backscatter)
+is "$nrep" "$(q "SELECT count(*) FROM attempts WHERE answered = 1 AND quiet IS NULL")" "one reply per answered attempt"
+is "$(q "SELECT count(*) FROM attempts WHERE reason = 'unknown_sender' AND quiet IS NULL")" 0 \
+	"the unknown sender is not answered"
 ok "at least one reply" test "$nrep" -ge 1
 bad=0
 for r in "$replies"/new/*; do

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *top;      /* checkout root */
@@ -224,7 +225,10 @@ static char *digest(GMimeMessage *m)
 		g_string_append_printf(d, "---8<---\n%s---8<---\n", t);
 	}
 	g_ptr_array_free(parts, TRUE);
-	return g_string_free(d, FALSE);
+	/* the receipt's Message-ID carries the pid too */
+	g_autoptr(GRegex) pid = g_regex_new("(<sub[0-9]+)\\.[0-9]+@", 0, 0, NULL);
+	g_autofree char *text = g_string_free(d, FALSE);
+	return g_regex_replace(pid, text, -1, 0, "\\1.PID@", 0, NULL);
 }
 
 static int golden_rewritten; /* files SERCOM_GOLDEN_UPDATE rewrote */
@@ -349,9 +353,31 @@ static int setup(void **state)
 	exec(db, "UPDATE attempts SET note = 'sandbox: clone: EPERM' WHERE id = (SELECT max(id) FROM attempts)");
 	add_scen("INTERNAL_ERROR", a);
 
+	/* the receipt: ACCEPTED's mail brought two files (test_receipt
+	 * checks its lines against sha256sum) */
+	writef("int main(void) { return 0; }\n", "%s/files/tp.c", tmp);
+	writef("#define N 3\n", "%s/files/tp.h", tmp);
+	for (int i = 0; i < 2; i++) {
+		const char *n = i ? "tp.h" : "tp.c";
+		g_autofree char *p = g_strdup_printf("%s/files/%s", tmp, n), *data = NULL;
+		gsize len;
+		assert_true(g_file_get_contents(p, &data, &len, NULL));
+		g_autofree char *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+		GError *e = NULL;
+		assert_true(store_exec(db, &e, "INSERT INTO receipts (message, name, size, sha256) VALUES "
+		                       "((SELECT message FROM attempts WHERE id = %lld), %Q, %lld, %Q)",
+		                       (long long)scen[0].id, n, (long long)len, h));
+	}
+	exec(db, "UPDATE messages SET raw_sha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'");
+
+	/* [mail] authenticate = warn: graded, and the reply says so */
+	a = add_attempt(db, "ana@example.edu", "tp1", 5, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp1", refs);
+	exec(db, "UPDATE messages SET auth = 'fail: dkim=fail header.d=example.edu' WHERE id = (SELECT max(id) FROM messages)");
+	add_scen("ACCEPTED-auth_warn", a);
+
 	static const char *const reasons[][3] = {
 		{"unknown_sender", "stranger@example.org", "tp1"},
-		{"untrusted_sender", "ana@gmail.com", "tp1"},
+		{"unauthenticated", "dkim=fail header.d=example.edu", "tp1"},
 		{"unknown_exercise", "tp9", NULL},
 		{"unknown_exercise", "", NULL},
 		{"not_open", "1798761600", "tp1"},
@@ -361,18 +387,29 @@ static int setup(void **state)
 		{"missing_required", "tp.c Makefile", "tp1"},
 		{"bad_archive", "tp.zip: Truncated ZIP file header", "tp1"},
 		{"too_large", "message:10485760", "tp1"},
+		{"rate_limited", "interval:60:1767225660", "tp1"},
+		{"rate_limited", "day:5:1767312000", "tp1"},
 	};
-	static const char *const names[] = {"REJECTED-unknown_sender", "REJECTED-untrusted_sender",
+	static const char *const names[] = {"REJECTED-unknown_sender", "REJECTED-unauthenticated",
 	                                    "REJECTED-unknown_exercise", "REJECTED-unknown_exercise_none",
 	                                    "REJECTED-not_open", "REJECTED-closed", "REJECTED-attempts_exhausted",
 	                                    "REJECTED-no_files", "REJECTED-missing_required",
-	                                    "REJECTED-bad_archive", "REJECTED-too_large"};
+	                                    "REJECTED-bad_archive", "REJECTED-too_large",
+	                                    "REJECTED-rate_limited", "REJECTED-rate_limited_day"};
 	for (unsigned i = 0; i < G_N_ELEMENTS(reasons); i++) {
-		const char *email = i == 0 ? "stranger@example.org" : i == 1 ? "ana@gmail.com" : "ana@example.edu";
+		const char *email = i == 0 ? "stranger@example.org" : "ana@example.edu";
+		/* Subjects the sender wrote, never to be quoted to a stranger
+		 * nor in the refusal of a mail that may be forged */
 		a = add_attempt(db, email, reasons[i][2], 0, "REJECTED", "REJECTED", NULL, reasons[i][0], reasons[i][1],
-		                i == 2 ? "tp9 please" : "tp1", refs);
+		                i == 2 ? "tp9 please" : i < 2 ? "FORGED-SUBJECT visit evil.example" : "tp1", refs);
 		if (i == 8)
 			exec(db, "UPDATE attempts SET note = 'ignored: notes.txt a.out' WHERE id = (SELECT max(id) FROM attempts)");
+		/* a stranger is answered only when authenticated (and matching
+		 * trusted: the ingester's part, test 18-deliver-auth.t) */
+		if (i == 0)
+			exec(db, "UPDATE messages SET auth = 'pass: dkim=pass header.d=example.org' WHERE id = (SELECT max(id) FROM messages)");
+		if (i == 1)
+			exec(db, "UPDATE messages SET auth = 'fail: dkim=fail header.d=example.edu' WHERE id = (SELECT max(id) FROM messages)");
 		add_scen(names[i], a);
 	}
 	*state = NULL;
@@ -401,6 +438,9 @@ static void test_golden_lang(const struct sercom_conf *c, const char *lang)
 		g_autofree char *h = raw_headers(raw);
 		assert_null(strstr(h, "please"));
 		assert_non_null(strstr(h, "\nAuto-Submitted: auto-replied\n"));
+		assert_null(strstr(d, "FORGED-SUBJECT"));
+		/* every reply ends with the receipt */
+		assert_non_null(strstr(d, lang[0] == 'e' && lang[1] == 'n' ? "Receipt: what was received" : "Comprobante: "));
 		g_object_unref(m);
 	}
 }
@@ -618,6 +658,8 @@ static void test_attacks(void **state)
 	const char *robots[] = {"MAILER-DAEMON@example.edu", "", "owner-list@example.edu", "list-request@example.edu"};
 	for (int i = 0; i < 4; i++) {
 		a = add_attempt(db, robots[i], "tp1", 0, "REJECTED", "REJECTED", NULL, "unknown_sender", robots[i], "x", NULL);
+		/* authenticated: not silenced as a stranger, as a robot */
+		exec(db, "UPDATE messages SET auth = 'pass: dkim=pass header.d=example.edu' WHERE id = (SELECT max(id) FROM messages)");
 		exec(db, "UPDATE attempts SET answered = 0");
 		int64_t ob = -1;
 		GError *e = NULL;
@@ -634,6 +676,61 @@ static void test_attacks(void **state)
 	int64_t ob = -1;
 	assert_true(compose_reply(conf_en, db, a, &ob, NULL));
 	assert_int_equal(ob, 0);
+}
+
+/* The receipt's lines match what sha256sum says of the files the mail
+ * brought, and the raw message's hash is there. */
+static void test_receipt(void **state)
+{
+	g_autofree char *raw = NULL;
+	GMimeMessage *m = compose(conf_en, db, scen[0].id, &raw);
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	g_autofree char *text = part_text(GMIME_IS_MULTIPART(body) ? g_mime_multipart_get_part(GMIME_MULTIPART(body), 0) : body);
+	for (int i = 0; i < 2; i++) {
+		const char *n = i ? "tp.h" : "tp.c";
+		g_autofree char *cmd = g_strdup_printf("sha256sum %s/files/%s", tmp, n), *out = NULL;
+		int status;
+		assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+		assert_int_equal(status, 0);
+		out[64] = 0;
+		struct stat st;
+		g_autofree char *p = g_strdup_printf("%s/files/%s", tmp, n);
+		assert_int_equal(stat(p, &st), 0);
+		g_autofree char *line = g_strdup_printf("\n  %s: %lld bytes, SHA-256 %s\n", n, (long long)st.st_size, out);
+		if (!strstr(text, line))
+			fail_msg("receipt line '%s' not in:\n%s", line, text);
+	}
+	assert_non_null(strstr(text, "\nThe mail as stored: SHA-256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"));
+	/* the receipt is the end of the text */
+	assert_true(g_str_has_suffix(text, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"));
+	g_object_unref(m);
+}
+
+/* Backscatter: a stranger's mail is not answered unless authenticated; an
+ * attempt the ingester marked quiet is never answered; both are marked
+ * answered so they are not looked at again. */
+static void test_no_backscatter(void **state)
+{
+	struct { const char *email, *reason, *auth, *quiet; } cases[] = {
+		{ "victim@external.example", "untrusted_sender", NULL, NULL },
+		{ "victim@external.example", "unknown_sender", "fail: no Authentication-Results", NULL },
+		{ "stranger@example.org", "unknown_sender", "pass: dkim=pass header.d=example.org",
+		  "unknown address: answered once a day" },
+		{ "ana@example.edu", "rate_limited", NULL, "rate_limited: answered once per interval" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		int64_t a = add_attempt(db, cases[i].email, "tp1", 0, "REJECTED", "REJECTED", NULL, cases[i].reason,
+		                        "interval:60:1767225660", "x", NULL);
+		GError *e = NULL;
+		assert_true(store_exec(db, &e, "UPDATE messages SET auth = %Q WHERE id = (SELECT message FROM attempts WHERE id = %lld);"
+		                       "UPDATE attempts SET quiet = %Q, answered = 0 WHERE id = %lld",
+		                       cases[i].auth, (long long)a, cases[i].quiet, (long long)a));
+		int64_t ob = -1, ans = 0;
+		assert_true(compose_reply(conf_en, db, a, &ob, &e));
+		assert_int_equal(ob, 0);
+		assert_true(store_query_int(db, &ans, -1, NULL, "SELECT answered FROM attempts WHERE id = %lld", (long long)a));
+		assert_int_equal(ans, 1);
+	}
 }
 
 /* RFC 5322 3.6.4: a parent with In-Reply-To (one id) and no References */
@@ -697,6 +794,8 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_attacks),
 		cmocka_unit_test(test_in_reply_to_only),
+		cmocka_unit_test(test_receipt),
+		cmocka_unit_test(test_no_backscatter),
 		cmocka_unit_test(test_pending_and_once),
 	};
 	int failed = cmocka_run_group_tests(tests, setup, teardown);

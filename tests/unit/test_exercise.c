@@ -528,7 +528,7 @@ static void test_artifacts(void **state)
 	/* the build area's keys belong to [build-limits] only */
 	d = make_exercise("art", "[exercise]\n[limits]\nspace = 1G\n");
 	load_fails(d, "[limits] space: unknown key (known: message_size, unpacked_size, files, cpu, wall, "
-	              "memory, output, procs, file_size); space and inodes go in [build-limits]");
+	              "memory, output, procs, file_size, min_interval, max_per_day); space and inodes go in [build-limits]");
 	g_free(d);
 	d = make_exercise("art", "[exercise]\n[build-limits]\nspace = 0\n");
 	load_fails(d, "[build-limits] space: expected at least 1M");
