@@ -23,7 +23,10 @@ C=$I/sercom.conf
 SERCOM_EXERCISES=$T/ex make_instance "$I" || { echo "not ok - sercom init"; exit 1; }
 sed -i -e 's/^from = .*/from = Course Grader <grader@test.example>/' \
        -e 's/^admin = .*/admin = staff@test.example/' "$C"
-sqlite3 "$I/var/sercom.db" "INSERT INTO students VALUES ('t1', 'Ana Test'); INSERT INTO student_emails VALUES ('ana@test.example', 't1');"
+# roster students only are answered (no backscatter): nobody-here is one
+# whose mailbox the server does not have (the 550 below)
+sqlite3 "$I/var/sercom.db" "INSERT INTO students VALUES ('t1', 'Ana Test'); INSERT INTO student_emails VALUES ('ana@test.example', 't1');
+  INSERT INTO students VALUES ('t2', 'Nobody Here'); INSERT INTO student_emails VALUES ('nobody-here@test.example', 't2');"
 
 # setkey KEY VALUE: sets a key of [mail]
 setkey() {

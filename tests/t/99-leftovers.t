@@ -3,11 +3,12 @@
 # whole suite, the hostile programs and submissions included, the host
 # holds nothing of any box: no process of a sandbox uid, no sercom-box-*
 # cgroup, no box root or scratch tmpfs in any mount namespace. The uid
-# range is the one the test scripts take (60000-65999: lib.sh, lib-mta.sh,
-# 40-42, 70, 71); a grader of the machine's own would use another.
+# range is the one the test scripts take (60000-65499: lib.sh, lib-mta.sh,
+# 40-44, 70, 71; 65534 is nobody, the tests' ingester); a grader of the
+# machine's own would use another.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (the suite's boxes ran as root)"
-LO=60000 HI=65999
+LO=60000 HI=65499
 
 # processes end as their runner or sandbox ends: wait for the last ones
 # (a box killed by the previous script may still be exiting)
