@@ -94,4 +94,12 @@ static const char *const store_migrations[] = {
 "ALTER TABLE messages ADD COLUMN refs TEXT;"
 "ALTER TABLE messages ADD COLUMN digest TEXT;"
 "CREATE INDEX messages_digest ON messages(digest) WHERE digest IS NOT NULL;",
+/* 3: a duplicate is the same Message-ID and the same bytes (ingest.c
+ * find_duplicate): the digest is stored for every mail, and a different
+ * mail may reuse a recorded Message-ID. Rows of version 2 with a
+ * Message-ID have no digest; the ingester reads their spool file. */
+"DROP INDEX messages_mid;"
+"CREATE INDEX messages_mid ON messages(message_id) WHERE message_id IS NOT NULL;"
+"CREATE UNIQUE INDEX messages_once ON messages(digest, message_id) "
+"  WHERE digest IS NOT NULL AND outcome != 'duplicate';",
 };
