@@ -240,6 +240,11 @@ for f in reuse.1 reuse.3; do deliver "$I" "$T/$f"; done
 is "$(outcomes_after "$last")" "duplicate queued" \
 	"against a row without digest (schema 2): the same bytes are a duplicate, other bytes queued"
 
+# nothing lost, as bytes: every mail fed whole (all but the one cut at
+# message_size, checked above) is in a spool file of var/mail/cur
+is "$(unstored "$I" "$FIX"/submissions/new/* "$T"/m4.* "$T/edge" "$T"/unk-* "$T/rcpt" "$T"/reuse.*)" "" \
+	"every mail's bytes are in a spool file of var/mail/cur"
+
 # --- command line
 "$SERCOM_BIN/sercom-deliver" --help > "$T/help" 2>&1; is $? 0 "--help exits 0"
 like "$(cat "$T/help")" '-e' "--help names the options"
