@@ -110,7 +110,9 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 		fi
 		;;
 	bomb)
-		ok "$name: rejected quickly (${ms} ms < 10 s)" test "$ms" -lt 10000
+		# the mechanism, not the machine's speed: refused before it was
+		# unpacked (its reason is in expected.tsv), nothing big written
+		echo "# $name: rejected in ${ms} ms"
 		kb=$(du -sc "$I/var/attempts/$aid" "$I"/var/attempts/.stage* 2>/dev/null | tail -1 | cut -f1)
 		ok "$name: nothing big left in var/attempts/$aid or a staging dir (${kb} KiB)" test "$kb" -lt 1024
 		;;
