@@ -10,8 +10,8 @@
  *    check that can reject without the files (window, size, attempt
  *    budget) comes before unpacking: a rejected mail must not cost the
  *    disk what its archives unpack to.
- * 3. One BEGIN IMMEDIATE transaction checks the duplicate (Message-ID, or
- *    the digest of a mail without one) and the attempt budget, numbers the
+ * 3. One BEGIN IMMEDIATE transaction checks the duplicate (the same
+ *    Message-ID and the same bytes, by digest) and the attempt budget, numbers the
  *    attempt, supersedes older QUEUED ones, renames the staging directory
  *    to var/attempts/ID and commits. A crash anywhere before COMMIT leaves
  *    no row; a directory left by a crashed transaction under a reused ID
@@ -654,22 +654,58 @@ static void drop_staged_files(const char *stage)
 	mkdir(sub, 0755);
 }
 
-/* Same Message-ID already recorded? Then this copy is the MTA's retry or a
- * resend by the student's client. A mail without one is the same when its
- * bytes are (digest). */
-static bool find_duplicate(struct store *s, const char *mid, const char *digest, int64_t *row,
-                           char **orig_path, GError **err)
+/* The envelope line of fd's file (envelope.h) and the offset of the
+ * message after it. A file without one (dropped into new/ by hand) is all
+ * message, its envelope unknown. */
+static uint64_t read_envelope(int fd, uint64_t file_size, struct envelope *e)
 {
-	*row = 0;
-	if (!mid && !digest)
-		return true;
-	sqlite3_stmt *st = store_prepare(s, mid ?
-		"SELECT id, spool_file FROM messages WHERE message_id = ?1 AND outcome != 'duplicate' LIMIT 1" :
-		"SELECT id, spool_file FROM messages WHERE digest = ?1 AND message_id IS NULL "
-		"AND outcome != 'duplicate' LIMIT 1", err);
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, mid ? mid : digest, -1, SQLITE_STATIC);
+	char buf[ENVELOPE_MAX];
+	ssize_t n = pread(fd, buf, sizeof buf, 0);
+	const char *nl = n > 0 ? memchr(buf, '\n', (size_t)n) : NULL;
+	if (nl && envelope_parse(buf, (size_t)(nl - buf), e))
+		return (uint64_t)(nl + 1 - buf);
+	memset(e, 0, sizeof *e);
+	e->size = file_size;
+	return 0;
+}
+
+/* SHA-256 of the message's bytes from offset on (the envelope line, with
+ * its time, differs between an MTA's two deliveries of one mail). */
+static char *message_digest(int fd, uint64_t offset)
+{
+	g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA256);
+	char buf[65536];
+	ssize_t n;
+	off_t at = (off_t)offset;
+	while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
+		g_checksum_update(ck, (const guchar *)buf, (gsize)n);
+		at += n;
+	}
+	return n < 0 ? NULL : g_strdup(g_checksum_get_string(ck));
+}
+
+/* The SHA-256 of a recorded mail's message bytes (after its envelope line),
+ * from its spool file; NULL when the file cannot be read. */
+static char *spool_digest(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	char *d = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		struct envelope env;
+		uint64_t offset = read_envelope(fd, (uint64_t)st.st_size, &env);
+		envelope_clear(&env);
+		d = message_digest(fd, offset);
+	}
+	close(fd);
+	return d;
+}
+
+/* A row found by find_duplicate: *row and *orig_path set, or *row = 0. */
+static bool first_row(struct store *s, sqlite3_stmt *st, int64_t *row, char **orig_path, GError **err)
+{
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*row = sqlite3_column_int64(st, 0);
@@ -679,6 +715,48 @@ static bool find_duplicate(struct store *s, const char *mid, const char *digest,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		store_set_error(s, err, "duplicate check");
 		return false;
+	}
+	return true;
+}
+
+/* Recorded before? A copy is a duplicate only when both its Message-ID
+ * (or its lack of one) and its bytes (digest) are those of a recorded
+ * mail: an MTA's retry after a delivery killed before its exit 0, or a
+ * client sending the same mail twice. Attack (and broken clients): a
+ * different mail that reuses a recorded Message-ID must not be dropped as
+ * a duplicate, or a student's second submission, or another student's,
+ * is never graded: it is recorded as a mail of its own. */
+static bool find_duplicate(struct store *s, const char *mid, const char *digest, int64_t *row,
+                           char **orig_path, GError **err)
+{
+	*row = 0;
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT id, spool_file FROM messages WHERE digest = ?1 AND message_id IS ?2 "
+		"AND outcome != 'duplicate' LIMIT 1", err);
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, mid, -1, SQLITE_STATIC);
+	if (!first_row(s, st, row, orig_path, err))
+		return false;
+	if (*row || !mid)
+		return true;
+	/* a mail recorded before schema 3 has no digest when it had a
+	 * Message-ID (schema.sql.h): its bytes are read from its spool file */
+	st = store_prepare(s, "SELECT id, spool_file FROM messages WHERE message_id = ?1 "
+	                      "AND digest IS NULL AND outcome != 'duplicate' LIMIT 1", err);
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, mid, -1, SQLITE_STATIC);
+	if (!first_row(s, st, row, orig_path, err))
+		return false;
+	g_autofree char *old = *row ? spool_digest(*orig_path) : NULL;
+	if (*row && g_strcmp0(old, digest)) {
+		/* other bytes, or a copy no longer readable: not provably the
+		 * same mail, so recorded (a retry graded twice costs a number;
+		 * a mail dropped is a homework lost) */
+		*row = 0;
+		g_clear_pointer(orig_path, g_free);
 	}
 	return true;
 }
@@ -702,7 +780,7 @@ static bool insert_message(struct store *s, const struct mime_info *m, const str
 	sqlite3_bind_text(st, 7, outcome, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, note, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, o->references, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, m && !m->message_id ? o->digest : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, o->digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, o->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, o->auth, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, o->raw_sha256, -1, SQLITE_STATIC);
@@ -727,9 +805,9 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 		goto fail;
 	if (dup) {
 		res->outcome = INGEST_DUPLICATE;
-		/* the same Message-ID (or the same bytes of a mail without one:
-		 * an MTA's retry after a delivery killed before its exit 0) is
-		 * graded once; the copy is kept, with a row of its own */
+		/* the same Message-ID and the same bytes (an MTA's retry after
+		 * a delivery killed before its exit 0) are graded once; the
+		 * copy is kept, with a row of its own */
 		note = g_strdup_printf("duplicate of message %lld", (long long)dup);
 		if (!insert_message(s, m, o, spool_path, "duplicate", note, &res->message_row, err))
 			goto fail;
@@ -833,21 +911,6 @@ fail:
 	return false;
 }
 
-/* The envelope line of fd's file (envelope.h) and the offset of the
- * message after it. A file without one (dropped into new/ by hand) is all
- * message, its envelope unknown. */
-static uint64_t read_envelope(int fd, uint64_t file_size, struct envelope *e)
-{
-	char buf[ENVELOPE_MAX];
-	ssize_t n = pread(fd, buf, sizeof buf, 0);
-	const char *nl = n > 0 ? memchr(buf, '\n', (size_t)n) : NULL;
-	if (nl && envelope_parse(buf, (size_t)(nl - buf), e))
-		return (uint64_t)(nl + 1 - buf);
-	memset(e, 0, sizeof *e);
-	e->size = file_size;
-	return 0;
-}
-
 /* The ids a reply's References carries (RFC 5322 3.6.4): the parent's
  * References, else its one In-Reply-To id. Attack: a References of 10000
  * ids must not grow our row nor our reply: the thread's root and the last
@@ -870,21 +933,6 @@ static char *thread_references(const struct mime_info *m)
 	}
 	g_mime_references_free(refs);
 	return g_string_free(out, out->len == 0);
-}
-
-/* SHA-256 of the message's bytes from offset on (the envelope line, with
- * its time, differs between an MTA's two deliveries of one mail). */
-static char *message_digest(int fd, uint64_t offset)
-{
-	g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA256);
-	char buf[65536];
-	ssize_t n;
-	off_t at = (off_t)offset;
-	while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
-		g_checksum_update(ck, (const guchar *)buf, (gsize)n);
-		at += n;
-	}
-	return n < 0 ? NULL : g_strdup(g_checksum_get_string(ck));
 }
 
 /* The first bytes of the message, where its header block is, for
@@ -947,8 +995,12 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 	struct mime_info *m = mime_parse(msg, &ml, err);
 	g_object_unref(msg);
 	g_object_unref(file);
-	if (m && !m->message_id)
-		digest = message_digest(fd, offset);
+	/* every mail's: the duplicate rule compares bytes (find_duplicate) */
+	if (m && !(digest = message_digest(fd, offset))) {
+		g_set_error(err, SERCOM_ERROR, errno, "%s: %s", spool_path, g_strerror(errno));
+		mime_info_free(m);
+		m = NULL;
+	}
 	g_autofree char *raw_sha256 = m ? message_digest(fd, 0) : NULL;
 	size_t head_len = 0;
 	g_autofree char *head = m && c->authenticate != AUTH_OFF ? read_head(fd, offset, &head_len) : NULL;

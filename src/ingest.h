@@ -17,7 +17,7 @@ struct ingest_opts {
 	const char *sender;     /* envelope sender (-f, $SENDER); "" = null sender; NULL unknown */
 	const char *recipient;  /* envelope recipient (-r, $RECIPIENT) */
 	const char *references; /* the thread's ids for the reply's References (space-separated) */
-	const char *digest;     /* SHA-256 of a mail without Message-ID: finds its duplicates */
+	const char *digest;     /* SHA-256 of the message's bytes: finds its duplicates */
 	int64_t received;       /* when the MDA got it (0: now) */
 	const char *head;       /* the message's header block (authres.h), or NULL */
 	size_t head_len;

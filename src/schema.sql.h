@@ -115,4 +115,12 @@ static const char *const store_migrations[] = {
 "  sha256 TEXT NOT NULL);"
 "CREATE INDEX receipts_message ON receipts(message);"
 "CREATE INDEX attempts_email ON attempts(email, queued);",
+/* 4: a duplicate is the same Message-ID and the same bytes (ingest.c
+ * find_duplicate): the digest is stored for every mail, and a different
+ * mail may reuse a recorded Message-ID. Rows of versions 2 and 3 with a
+ * Message-ID have no digest; the ingester reads their spool file. */
+"DROP INDEX messages_mid;"
+"CREATE INDEX messages_mid ON messages(message_id) WHERE message_id IS NOT NULL;"
+"CREATE UNIQUE INDEX messages_once ON messages(digest, message_id) "
+"  WHERE digest IS NOT NULL AND outcome != 'duplicate';",
 };

@@ -110,7 +110,9 @@ while IFS=$'\t' read -r file args outcome state reason student exercise check co
 		fi
 		;;
 	bomb)
-		ok "$name: rejected quickly (${ms} ms < 10 s)" test "$ms" -lt 10000
+		# the mechanism, not the machine's speed: refused before it was
+		# unpacked (its reason is in expected.tsv), nothing big written
+		echo "# $name: rejected in ${ms} ms"
 		kb=$(du -sc "$I/var/attempts/$aid" "$I"/var/attempts/.stage* 2>/dev/null | tail -1 | cut -f1)
 		ok "$name: nothing big left in var/attempts/$aid or a staging dir (${kb} KiB)" test "$kb" -lt 1024
 		;;
@@ -217,6 +219,33 @@ for how in "-r entregas+tp1@example.edu" "RECIPIENT=entregas+tp1@example.edu" "-
 	*) is "$got" "QUEUED::tp1" "$how: exercise tp1 from the envelope recipient" ;;
 	esac
 done
+
+# --- a duplicate is the same Message-ID AND the same bytes: an MTA's retry
+# is graded once, a different mail that reuses a Message-ID (broken
+# clients do) is recorded as its own and graded
+gen_mail "$T/reuse.1" "reused@example.edu" ana@example.edu tp5
+sed 's/Hola, va el tp5/Hola, va el tp5 (otra vez, corregido)/' "$T/reuse.1" > "$T/reuse.2"
+outcomes_after() { sql "$I" "SELECT group_concat(outcome, ' ') FROM (SELECT outcome FROM messages WHERE id > $1 ORDER BY id)"; }
+last=$(sql "$I" "SELECT max(id) FROM messages")
+for f in reuse.1 reuse.1 reuse.2 reuse.2; do deliver "$I" "$T/$f"; done
+is "$(outcomes_after "$last")" "queued duplicate queued duplicate" \
+	"a Message-ID reused by other bytes: its own mail, graded; the same bytes again: duplicate"
+is "$(sql "$I" "SELECT count(*) FROM attempts a JOIN messages m ON a.message = m.id WHERE m.id > $last")" 2 \
+	"the two different mails have an attempt each, the retries none"
+is "$(sql "$I" "SELECT count(*) FROM messages WHERE id > $last AND (digest IS NULL OR length(digest) != 64)")" 0 \
+	"every mail's digest is stored (a SHA-256), Message-ID or not"
+# a mail recorded before schema 3 has no digest: its spool file is read
+sql "$I" "UPDATE messages SET digest = NULL WHERE id > $last"
+last=$(sql "$I" "SELECT max(id) FROM messages")
+sed 's/Hola, va el tp5/Hola, va el tp5 (tercera)/' "$T/reuse.1" > "$T/reuse.3"
+for f in reuse.1 reuse.3; do deliver "$I" "$T/$f"; done
+is "$(outcomes_after "$last")" "duplicate queued" \
+	"against a row without digest (schema 2): the same bytes are a duplicate, other bytes queued"
+
+# nothing lost, as bytes: every mail fed whole (all but the one cut at
+# message_size, checked above) is in a spool file of var/mail/cur
+is "$(unstored "$I" "$FIX"/submissions/new/* "$T"/m4.* "$T/edge" "$T"/unk-* "$T/rcpt" "$T"/reuse.*)" "" \
+	"every mail's bytes are in a spool file of var/mail/cur"
 
 # --- command line
 "$SERCOM_BIN/sercom-deliver" --help > "$T/help" 2>&1; is $? 0 "--help exits 0"

@@ -87,6 +87,7 @@ is "$(ls "$I/var/mail/cur" | wc -l)" "$total" "$total raw mails in var/mail/cur"
 is "$(ls "$I/var/mail/new" | wc -l)" 0 "none left in var/mail/new"
 is "$(sql "$I" "SELECT count(*) FROM (SELECT spool_file FROM messages GROUP BY spool_file HAVING count(*) > 1)")" 0 \
 	"no copy recorded twice by the racing ingesters"
+is "$(unstored "$I" "$T"/m/*/*)" "" "every mail's bytes are in a spool file of var/mail/cur"
 is "$(sql "$I" 'PRAGMA integrity_check')" ok "integrity_check"
 
 # one mail at a time, as a quiet course sees them: each ingester pass is
@@ -102,5 +103,6 @@ done
 wal=$(stat -c %s "$I/var/sercom.db-wal" 2>/dev/null || echo missing)
 ok "WAL after $S lone passes: $wal bytes (bound 512 KiB: checkpointed and truncated)" test "$wal" -lt 524288
 is "$(sql "$I" "SELECT count(*) FROM messages WHERE message_id LIKE 'seq-%' AND outcome = 'queued'")" "$S" "$S lone deliveries queued"
+is "$(unstored "$I" "$T"/seq.*)" "" "the $S lone mails' bytes are in spool files of var/mail/cur"
 
 done_testing

@@ -10,7 +10,13 @@ SB="$SERCOM_BIN/sercom-sandbox"
 [ -x "$SB" ] || skip_all "no $SB"
 # the uid range of this checkout: other suites may run boxes at the same time
 UB=${SERCOM_UID_BASE:-60000}
-sb() { "$SB" --uid-base "$UB" "$@"; }
+# sb ARGS...: the meta file named by --meta is removed first, so a run
+# that writes none is not read as the previous run's
+sb() {
+	local a prev=
+	for a; do [ "$prev" = --meta ] && rm -f "$a"; prev=$a; done
+	"$SB" --uid-base "$UB" "$@"
+}
 command -v gcc >/dev/null || skip_all "no gcc"
 tmpdir
 H="$SERCOM_TOP/tests/hostile"
@@ -24,7 +30,9 @@ mkdir -p "$T/w" "$T/bin"
 for f in "$H"/*.c; do
 	n=$(basename "$f" .c)
 	case $n in compile-bomb*) continue ;; esac
-	gcc -O0 -pthread -o "$T/bin/$n" "$f" 2>"$T/$n.cc" || echo "# cannot compile $f: $(head -3 "$T/$n.cc")"
+	# an attack that does not compile tests nothing: a failure
+	ok "$n compiles" gcc -O0 -pthread -o "$T/bin/$n" "$f" 2>"$T/$n.cc" ||
+		sed "s/^/#   /" "$T/$n.cc" | head -3
 done
 
 # listener of the abstract socket in another box (slot SLOT+1)
@@ -54,7 +62,7 @@ for f in "$H"/*.c; do
 	case $n in compile-bomb*) continue ;; esac
 	exp=$(sed -n '1s/.*expect: \([A-Z|]*\).*/\1/p' "$f")
 	opts=$(sed -n '2s/.*opts: \(.*\) \*\//\1/p' "$f")
-	cp "$T/bin/$n" "$T/w/$n" 2>/dev/null
+	cp "$T/bin/$n" "$T/w/$n" 2>/dev/null || echo "# $n: not built"
 	start=$(date +%s%N)
 	# shellcheck disable=SC2086
 	sb --slot $SLOT --dir "$T/w" --meta "$T/meta" $opts -- "./$n" >/dev/null 2>"$T/err"
@@ -109,7 +117,8 @@ ok "symlink_host: the link exists only inside the work dir" test -L "$T/w/link"
 ok "sparse_file: no 2 GB file on the host" bash -c "[ \$(stat -c %s '$T/w/sparse' 2>/dev/null || echo 0) -le $((10 << 20)) ]"
 ok "write_outside: nothing written to the host's /usr or /" bash -c '! [ -e /usr/x ] && ! [ -e /x ]'
 
-# compile bombs: build profile, bounded by the build limits
+# compile bombs: build profile, bounded by the build limits (the 120 s
+# bound only guards against a hang: the 40 s wall limit ends it first)
 for b in compile-bomb-zero compile-bomb-recursive; do
 	mkdir -p "$T/b/$b" && cp "$H/$b.c" "$T/b/$b/bomb.c"
 	start=$(date +%s)
@@ -118,7 +127,7 @@ for b in compile-bomb-zero compile-bomb-recursive; do
 	rc=$?; secs=$(( $(date +%s) - start ))
 	st=$(sed -n 's/^status://p' "$T/meta")
 	ok "$b: a failed build (status $st, exit $rc, ${secs}s)" \
-		bash -c "[ $rc = 0 ] && [ '$st' != OK ] && [ '$st' != XX ] && [ $secs -le 45 ] && ! [ -e '$T/b/$b/bomb.o' ]"
+		bash -c "[ $rc = 0 ] && [ '$st' != OK ] && [ '$st' != XX ] && [ $secs -le 120 ] && ! [ -e '$T/b/$b/bomb.o' ]"
 done
 
 # SIGKILL of sercom-sandbox: PR_SET_PDEATHSIG takes the namespace down

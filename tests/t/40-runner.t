@@ -11,7 +11,10 @@ export SERCOM_UID_BASE=${SERCOM_UID_BASE_40:-60400}
 not() { ! "$@"; }
 
 [ "$(id -u)" = 0 ] || skip_all "the sandbox needs root"
-[ -x "$SERCOM_BIN/sercom-runner" ] || skip_all "sercom-runner not built"
+# our programs not built is a failure, not a thing the machine cannot do
+for p in sercom-runner sercom-deliver; do
+	[ -x "$SERCOM_BIN/$p" ] || { echo "Bail out! $SERCOM_BIN/$p not built"; exit 1; }
+done
 SUBS=$SERCOM_TOP/tests/t/submissions/tp1
 [ -d "$SERCOM_TOP/conf/exercises/tp1" ] && [ -d "$SUBS/correct" ] || skip_all "no example exercise tp1"
 tmpdir
@@ -69,18 +72,15 @@ ok "wrong-output: report.html written" [ -s "$(R wrong-output)/report.html" ]
 like "$(sql "$I" "SELECT note FROM results WHERE attempt = ${ID[wrong-output]} AND verdict = 'WRONG_OUTPUT' LIMIT 1")" "differs" \
    "wrong-output: the note says what differs"
 # private cases: stored apart, never in report.html
-priv=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND private = 1 AND verdict != 'PASS'")
-if [ -n "$priv" ]; then
-	p1=$(echo "$priv" | head -1)
-	ok "private failing case: diffs under report/private/" \
-	   [ -n "$(ls "$(R wrong-output)/private/" | grep -F "$p1.")" ]
-	ok "private case name absent from report.html" not grep -qF "$p1" "$(R wrong-output)/report.html"
-	like "$(sql "$I" "SELECT diffs FROM results WHERE attempt = ${ID[wrong-output]} AND case_name = '$p1'")" "^private/" \
-	   "private diffs listed as private/..."
-	ok "private/full.html lists the private case" grep -qF "$p1" "$(R wrong-output)/private/full.html"
-else
-	for i in 1 2 3 4; do ok "# SKIP wrong-output passes every private case" true; done
-fi
+# (the wrong-output submission fails a private case: tests/t/submissions)
+p1=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND private = 1 AND verdict != 'PASS' ORDER BY seq LIMIT 1")
+ok "wrong-output fails a private case ($p1)" test -n "$p1"
+private_diff() { [ -n "$p1" ] && ls "$(R wrong-output)/private/" | grep -qF "$p1."; }
+ok "private failing case: diffs under report/private/" private_diff
+ok "private case name absent from report.html" not grep -qF "${p1:-no private case}" "$(R wrong-output)/report.html"
+like "$(sql "$I" "SELECT diffs FROM results WHERE attempt = ${ID[wrong-output]} AND case_name = '$p1'")" "^private/" \
+   "private diffs listed as private/..."
+ok "private/full.html lists the private case" grep -qF "${p1:-no private case}" "$(R wrong-output)/private/full.html"
 
 # crash
 is "$(v crash)" "TESTS_FAILED OK" "crash: TESTS_FAILED"
@@ -90,9 +90,11 @@ like "$(sql "$I" "SELECT signal || ' ' || note FROM results WHERE attempt = ${ID
 
 # loop
 is "$(v loop)" "TESTS_FAILED OK" "loop: TESTS_FAILED"
-like "$(cv loop)" "=(TIME_LIMIT|WALL_LIMIT)" "loop: TIME_LIMIT"
-ok "loop: stopped near the CPU limit, not the whole wall limit" \
-   [ "$(sql "$I" "SELECT max(wall_ms) FROM results WHERE attempt = ${ID[loop]}")" -lt 9000 ]
+# the mechanism, not the machine's speed: every case stopped by the CPU
+# limit (1 s of tp1; a loaded machine gives it less CPU a second), none by
+# the wall limit (5 s)
+is "$(sql "$I" "SELECT group_concat(DISTINCT verdict) FROM results WHERE attempt = ${ID[loop]}")" TIME_LIMIT \
+   "loop: TIME_LIMIT on every case (the CPU limit applied, not the wall limit)"
 
 # build failure
 is "$(v nocompile)" "BUILD_FAILED FAILED" "nocompile: BUILD_FAILED"
@@ -122,7 +124,7 @@ ok "no worker died" not grep -q "killed by signal" "$T/once.err"
 ok "no work dir left behind" [ ! -e "$I/var/attempts/${ID[correct]}/work" ]
 # the work dirs were on each worker's own tmpfs, mounted over var/work in
 # its mount namespace: the host sees the empty mount point only
-ok "var/work: an empty mount point on the host" [ -d "$I/var/work" ] && [ -z "$(ls -A "$I/var/work")" ]
+ok "var/work: an empty mount point on the host" test -d "$I/var/work" -a -z "$(ls -A "$I/var/work" 2>&1)"
 not_mounted() { ! grep -q " $I/var/work " /proc/self/mountinfo; }
 ok "the scratch tmpfs never shows on the host" not_mounted
 # output/ keeps what staff need: the outputs of the cases that did not pass
@@ -130,7 +132,8 @@ is "$(ls "$I/var/attempts/${ID[correct]}/output" | wc -l)" 0 "correct: every cas
 wo=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND verdict != 'PASS' ORDER BY seq LIMIT 1")
 ok "wrong-output: the stdout of failing case $wo kept in output/" [ -f "$I/var/attempts/${ID[wrong-output]}/output/$wo.stdout" ]
 pass1=$(sql "$I" "SELECT case_name FROM results WHERE attempt = ${ID[wrong-output]} AND verdict = 'PASS' ORDER BY seq LIMIT 1")
-[ -n "$pass1" ] && ok "wrong-output: nothing kept for passing case $pass1" [ ! -e "$I/var/attempts/${ID[wrong-output]}/output/$pass1.stdout" ]
+ok "wrong-output: nothing kept for passing case $pass1" \
+   test -n "$pass1" -a ! -e "$I/var/attempts/${ID[wrong-output]}/output/$pass1.stdout"
 
 # the exercise's Makefile wins over a student's
 mkdir -p "$T/evil"
@@ -145,31 +148,33 @@ like "$(cat "$I/var/attempts/$evil/report/make.stdout")" "gcc .*'\./tp\.c'" "the
 # the build ran in a tmpfs of the worker: nothing of it on the spool's disk
 ok "no build dir left on the spool's disk" [ ! -e "$I/var/attempts/$evil/build" ]
 
-# replies, when the composer is there
-if [ "$(sql "$I" "SELECT count(*) FROM outbox")" -gt 0 ]; then
-	is "$(sql "$I" "SELECT count(*) FROM attempts WHERE answered = 0")" 0 "every attempt answered"
-	ok "replies in the maildir transport" [ "$(ls "$I/replies/new" 2>/dev/null | wc -l)" -ge 8 ]
-else
-	ok "# SKIP composer not answering" true
-	ok "# SKIP composer not answering" true
-fi
+# replies: the composer answers every graded attempt
+is "$(sql "$I" "SELECT count(*) FROM attempts WHERE answered = 0")" 0 "every attempt answered"
+is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'SENT'")" 9 "9 replies sent"
+ok "replies in the maildir transport" [ "$(ls "$I/replies/new" 2>/dev/null | wc -l)" -ge 9 ]
 
 # the daemon: FIFO wake-up, reaping, SIGTERM
 "$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 2 -v 2>"$T/daemon.err" &
 rpid=$!
-for i in $(seq 50); do [ -p "$I/var/runner.fifo" ] && break; sleep 0.1; done
+fifo_ready() { [ -p "$I/var/runner.fifo" ]; }
+wait_for() { # SECONDS CMD...: a deadline, only a hang guard
+	local end=$(( $(date +%s) + $1 )); shift
+	until "$@"; do [ "$(date +%s)" -le $end ] || return 1; sleep 0.1; done
+}
+ok "daemon: its FIFO is made" wait_for 30 fifo_ready
 a=$(queue_attempt "$I" tp1 "$SUBS/correct" s002)
 poke "$I"
 ok "daemon: a poke gets the attempt graded" wait_state "$I" "$a" DONE 60
-sleep 0.5
-zombies=$(ps -o stat= --ppid $rpid | grep -c '^Z')
-is "$zombies" 0 "daemon: no zombie workers"
+# the worker's exit is reaped after the commit that wait_state saw
+no_zombie() { ! ps -o stat= --ppid $rpid | grep -q '^Z'; }
+ok "daemon: no zombie workers" wait_for 30 no_zombie
 ok "daemon: alive while idle" kill -0 $rpid
 # the worker logs its verdict just after the commit that wait_state saw
-for i in $(seq 50); do grep -q "attempt $a: ACCEPTED" "$T/daemon.err" && break; sleep 0.1; done
+logged() { grep -q "attempt $a: ACCEPTED" "$T/daemon.err"; }
+wait_for 30 logged
 kill -TERM $rpid
-for i in $(seq 100); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
-ok "daemon: SIGTERM stops it" not kill -0 $rpid 2>/dev/null
+gone() { ! kill -0 $rpid 2>/dev/null; }
+ok "daemon: SIGTERM stops it" wait_for 30 gone
 wait $rpid
 is "$?" 0 "daemon: exit 0 after SIGTERM"
 ok "daemon: logs to stderr with -v" grep -q "attempt $a: ACCEPTED" "$T/daemon.err"
@@ -179,7 +184,7 @@ b1=$(queue_attempt "$I" tp1 "$SUBS/loop" s002)
 b2=$(queue_attempt "$I" tp1 "$SUBS/correct" s002)
 "$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 1 2>>"$T/daemon.err" &
 rpid=$!
-wait_state "$I" "$b1" RUNNING 20
+ok "SIGTERM mid-grading: the loop is being graded" wait_state "$I" "$b1" RUNNING 60
 kill -TERM $rpid
 wait $rpid
 is "$?" 0 "SIGTERM mid-grading: exit 0"
@@ -199,12 +204,12 @@ like "$(sql "$C" "SELECT verdict || ': ' || note FROM results WHERE attempt = $c
 
 # end to end through the MDA when it is built: a real mail, delivered by
 # sercom-deliver (which pokes the FIFO), graded by the daemon, answered
-if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
+{
 	# the daemon's ingester records the mail as the owner of var/, never root
 	instance_owner "$I"
 	"$SERCOM_BIN/sercom-runner" -c "$I/sercom.conf" -j 2 2>>"$T/daemon.err" &
 	rpid=$!
-	for i in $(seq 50); do [ -p "$I/var/runner.fifo" ] && break; sleep 0.1; done
+	ok "e2e: the daemon's FIFO is made" wait_for 30 fifo_ready
 	before=$(ls "$I/replies/new" 2>/dev/null | wc -l)
 	{
 		printf 'From: Beto <beto@example.edu>\nTo: grader+tp1@example.edu\nSubject: tp1 homework\n'
@@ -216,19 +221,17 @@ if [ -x "$SERCOM_BIN/sercom-deliver" ]; then
 	} | "$SERCOM_BIN/sercom-deliver" -c "$I/sercom.conf" -f beto@example.edu
 	is "$?" 0 "e2e: sercom-deliver stored the mail"
 	# recorded by the daemon's ingester after sercom-deliver's exit
-	for i in $(seq 100); do
+	e2e_recorded() {
 		m=$(sql "$I" "SELECT a.id FROM attempts a JOIN messages g ON g.id = a.message WHERE g.message_id = 'e2e-$$@example.edu'")
-		[ -n "$m" ] && break; sleep 0.1
-	done
-	[ -n "$m" ] || { stat -c "# %U %n" "$I/var" "$I/var/mail" "$I/var/mail/new"; sed "s/^/# daemon: /" "$T/daemon.err" | tail -12; }
+		[ -n "$m" ]
+	}
+	ok "e2e: recorded by the daemon's ingester" wait_for 60 e2e_recorded || { stat -c "# %U %n" "$I/var" "$I/var/mail" "$I/var/mail/new"; sed "s/^/# daemon: /" "$T/daemon.err" | tail -12; }
 	ok "e2e: delivered, poked, graded" wait_state "$I" "$m" DONE 60
 	is "$(sql "$I" "SELECT verdict FROM attempts WHERE id = $m")" TESTS_FAILED "e2e: TESTS_FAILED"
-	for i in $(seq 50); do [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ] && break; sleep 0.1; done
-	ok "e2e: the reply is in the maildir" [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ]
+	replied() { [ "$(ls "$I/replies/new" | wc -l)" -gt "$before" ]; }
+	ok "e2e: the reply is in the maildir" wait_for 30 replied
 	kill -TERM $rpid; wait $rpid
-else
-	for i in 1 2 3 4; do ok "# SKIP sercom-deliver not built" true; done
-fi
+}
 
 if [ $_tap_fail != 0 ]; then echo "# runner log:"; sed 's/^/# /' "$T/once.err" | tail -30; fi
 done_testing

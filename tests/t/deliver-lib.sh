@@ -117,3 +117,37 @@ umount_tmpfs_vars() {
 	for m in "${TMPFS_VARS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
 	TMPFS_VARS=()
 }
+
+# unstored INSTANCE FILE...: the FILEs whose bytes are in no spool file of
+# var/mail/cur (after its envelope line): "nothing is lost" as bytes, not
+# as a count of rows. Prints one line per lost file.
+unstored() {
+	local i=$1 f h; shift
+	local -A have=()
+	for f in "$i"/var/mail/cur/*; do
+		[ -f "$f" ] || continue
+		h=$(body "$f" | sha256sum); have[${h%% *}]=1
+	done
+	sha256sum "$@" | while read -r h f; do
+		[ -n "${have[$h]:-}" ] || echo "$f"
+	done
+}
+
+# durable_events STRACE_LOG: one sercom-deliver's durability steps, from an
+# `strace -f -y -e trace=write,pwrite64,writev,fsync,fdatasync,link,linkat,
+# rename,renameat,renameat2,exit_group` log, as a word each: W a write to
+# its copy in var/mail/tmp, F an fsync of that copy, L its link (or rename)
+# into var/mail/new, D an fsync of var/mail/new, X0 the exit 0. Repeated
+# words are shown once. The promise: "W F L D X0" (the bytes on disk, then
+# the name, before the MTA hears 0).
+DURABLE_TRACE=write,pwrite64,writev,fsync,fdatasync,link,linkat,rename,renameat,renameat2,exit_group
+durable_events() {
+	awk '
+	function ev(e) { if (e != last) { printf "%s%s", (n++ ? " " : ""), e; last = e } }
+	/(write|pwrite64|writev)\([0-9]+<[^>]*\/var\/mail\/tmp\/[^>]*>/ && !/= -1/ { ev("W") }
+	/(fsync|fdatasync)\([0-9]+<[^>]*\/var\/mail\/tmp\/[^>]*>\) += 0/ { ev("F") }
+	/(link|linkat|rename|renameat|renameat2)\(.*\/var\/mail\/tmp\/.*\/var\/mail\/new\/.*= 0/ { ev("L") }
+	/(fsync|fdatasync)\([0-9]+<[^>]*\/var\/mail\/new>\) += 0/ { ev("D") }
+	/exit_group\(0\)/ { ev("X0") }
+	END { print "" }' "$1"
+}

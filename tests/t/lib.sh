@@ -28,6 +28,14 @@ like() {
 	if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"
 	else echo "not ok $_tap_n - $3"; echo "#   got: '$(printf '%s' "$1" | head -c 400)'"; echo "#   expected to match: '$2'"; _tap_fail=$((_tap_fail + 1)); fi
 }
+# skip REASON: one test skipped for a thing the machine cannot do (not
+# root, no cgroup v1), never for a failure of our programs; loud in the
+# TAP output and in prove's summary
+skip() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n # SKIP $*"
+	echo "# SKIPPED: $*" >&2
+}
 done_testing() { echo "1..$_tap_n"; [ $_tap_fail = 0 ]; }
 
 # A temp dir removed at exit.
