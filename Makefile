@@ -95,7 +95,8 @@ DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-d
   zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libmount-dev libblkid-dev libselinux1-dev libpcre2-dev \
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
-  libarchive-tools time xz-utils bzip2 ca-certificates perl patch chromium sasl2-bin openssl python3 procps strace
+  libarchive-tools time xz-utils bzip2 ca-certificates perl patch chromium sasl2-bin openssl python3 procps strace \
+  opendkim opendkim-tools python3-dkim
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -14,11 +14,19 @@
  *     Received that follows a result of ours (the Received our MX wrote
  *     when it took the mail from outside lies between our results and
  *     anything the sender wrote).
- *   The MTA should also delete results bearing its authserv-id that
- *   arrive from outside (RFC 8601 section 5; opendkim does by default,
- *   README "Authenticating senders" adds a header_checks line): then a
- *   sender can only place a forged field below ours, where the walk has
- *   stopped.
+ *   The MTA must also delete results bearing its authserv-id that
+ *   arrive from outside (RFC 8601 section 5): opendkim does only for
+ *   fields holding a dkim result, so README "Authenticating senders" adds
+ *   a header_checks line. A mail no milter wrote a result for (unsigned,
+ *   opendkim alone) has none of ours on top, and the walk goes on below
+ *   our Received: there only that line stops a forged field (measured
+ *   with the real postfix and opendkim, tests/t/66-mta-dkim.t).
+ *   - hence a third rule: the authserv-id must be written the way the
+ *     milters write it and that header_checks line matches it, bare at
+ *     the start of the value. RFC 8601 also allows a comment before it
+ *     or quotes around it (attack: "Authentication-Results: (x)
+ *     mx.example.edu; spf=pass ..." or "\"mx.example.edu\"; ..." slips
+ *     past the MTA's filter, and was believed).
  *
  * Parsing
  *   A hand-written lexer over bytes: comments (nested, with quoted-pairs),
@@ -321,6 +329,20 @@ static bool result_passes(const struct authres_result *r, const char *from_dom, 
 	return authres_aligned(d, from_dom);
 }
 
+/* Whether the field's value v (len bytes) starts, after blanks and line
+ * breaks, with id as a bare token: what header_checks matches (see the
+ * top of the file). */
+static bool written_bare(const char *v, size_t len, const char *id)
+{
+	size_t i = 0, n = strlen(id);
+	while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+		i++;
+	if (len - i < n || g_ascii_strncasecmp(v + i, id, n))
+		return false;
+	i += n;
+	return i == len || v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n' || v[i] == ';';
+}
+
 static bool is_ours(char *const *ids, const char *id)
 {
 	for (char *const *i = ids; i && *i; i++)
@@ -378,7 +400,8 @@ static GPtrArray *our_results(const char *head, size_t len, char *const *ids)
 		if (nlen != 22 || g_ascii_strncasecmp(f, "Authentication-Results", 22))
 			continue;
 		struct authres *a = authres_parse(colon + 1, (size_t)(p - colon - 1));
-		if (a && is_ours(ids, a->authserv_id))
+		if (a && is_ours(ids, a->authserv_id) &&
+		    written_bare(colon + 1, (size_t)(p - colon - 1), a->authserv_id))
 			g_ptr_array_add(ours, a);
 		else
 			authres_free(a); /* another host's, or unreadable */

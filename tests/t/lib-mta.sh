@@ -453,3 +453,93 @@ mta_sercom() {
 	chown -R "$COURSE:" "$INST/var"
 	return $rc
 }
+
+# ---- milters (66-mta-dkim.t): a private opendkim in front of the private
+# postfix. Nothing of the system's mail setup is read or changed: the
+# milter has its own config file under $T, reads the public key from a file
+# (TestPublicKeys: no DNS), listens on a free port of 127.0.0.1 and is
+# stopped, by its pid, at exit (mta_milter_cleanup). ----------------------
+
+_mta_milter_pids=()
+
+# dkim_key DIR DOMAIN SELECTOR: a test key pair, DIR/SELECTOR.private, and
+# DIR/keys, the TestPublicKeys file: "SELECTOR._domainkey.DOMAIN TXT-record"
+# (the record opendkim-genkey writes for the zone, its strings joined).
+dkim_key() {
+	local d=$1 dom=$2 sel=$3
+	mkdir -p "$d"
+	opendkim-genkey -D "$d" -d "$dom" -s "$sel" -b 2048 || return 1
+	printf '%s._domainkey.%s %s\n' "$sel" "$dom" \
+		"$(sed -n 's/[^"]*"\([^"]*\)"[^"]*/\1/gp' "$d/$sel.txt" | tr -d '\n\t')" >> "$d/keys"
+}
+
+# dkim_sign SELECTOR DOMAIN KEYFILE (message on stdin, signed on stdout):
+# what the student's provider does on the way out. dkimpy, with Debian's
+# python (the one in PATH may be another without the module).
+dkim_sign() { /usr/bin/python3 /usr/bin/dkimsign "$@"; }
+
+# _mta_wait_port PORT: until something listens on 127.0.0.1:PORT (10 s)
+_mta_wait_port() {
+	mta_wait 10 perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "127.0.0.1:'"$1"'") ? 0 : 1)'
+}
+
+# opendkim_start DIR AUTHSERV-ID KEYS [EXTRA-LINES]: a verifying opendkim
+# (Mode v) on a free port, its config and log in DIR; sets OPENDKIM_PORT.
+# InternalHosts names a host that never connects: the default (127.0.0.1)
+# would take the test's submissions for outgoing mail and not verify them.
+opendkim_start() {
+	local d=$1 id=$2 keys=$3 extra=${4:-}
+	mkdir -p "$d"
+	OPENDKIM_PORT=$(pf_free_port)
+	echo 192.0.2.1 > "$d/internal"
+	cat > "$d/opendkim.conf" <<CONF
+Mode            v
+AuthservID      $id
+Socket          inet:$OPENDKIM_PORT@127.0.0.1
+PidFile         $d/opendkim.pid
+TestPublicKeys  $keys
+InternalHosts   $d/internal
+Syslog          no
+Background      no
+UserID          nobody
+$extra
+CONF
+	opendkim -f -x "$d/opendkim.conf" > "$d/opendkim.log" 2>&1 &
+	_mta_milter_pids+=($!)
+	_mta_wait_port "$OPENDKIM_PORT" || { sed 's/^/# opendkim: /' "$d/opendkim.log"; return 1; }
+}
+
+# mta_milters MILTER...: the private postfix with smtpd_milters (inet:HOST:PORT,
+# in order) and milter_default_action = tempfail (a milter that is down
+# defers the mail, never lets it in unverified). Restarted, not reloaded:
+# an smtpd spawned before keeps its old settings while it idles.
+mta_milters() {
+	pf_stop
+	postconf -c "$PF/etc" -e "smtpd_milters = $*" "milter_default_action = tempfail" || return 1
+	pf_start
+}
+
+_mta_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# mta_milter_cleanup: stops the milters this test started (by pid, and only
+# if the pid still is one of them), then mta_cleanup.
+mta_milter_cleanup() {
+	local pid
+	for pid in "${_mta_milter_pids[@]}"; do
+		case $(readlink "/proc/$pid/exe" 2>/dev/null) in
+		/usr/sbin/opendkim | /usr/sbin/opendmarc) kill "$pid"; mta_wait 5 _mta_gone "$pid" || kill -9 "$pid" ;;
+		esac
+	done
+	mta_cleanup
+}
+
+# smtp_send FROM TO (message on stdin): over SMTP to the private postfix's
+# smtpd, as mail from another host arrives (sendmail(1) would go through
+# pickup, which smtpd_milters do not see). Fails unless the mail was taken.
+smtp_send() {
+	/usr/bin/python3 -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="mail.test.example", timeout=60)
+s.sendmail(sys.argv[2], [sys.argv[3]], sys.stdin.buffer.read())
+s.quit()' "$PF_PORT" "$1" "$2"
+}
