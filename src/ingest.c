@@ -741,7 +741,7 @@ static bool find_duplicate(struct store *s, const char *mid, const char *digest,
 		return false;
 	if (*row || !mid)
 		return true;
-	/* a mail recorded before schema 3 has no digest when it had a
+	/* a mail recorded before schema 4 has no digest when it had a
 	 * Message-ID (schema.sql.h): its bytes are read from its spool file */
 	st = store_prepare(s, "SELECT id, spool_file FROM messages WHERE message_id = ?1 "
 	                      "AND digest IS NULL AND outcome != 'duplicate' LIMIT 1", err);

@@ -72,6 +72,10 @@ for f in "$H"/*.c; do
 	extra=$(grep -E '^(syscall|message):' "$T/meta" | tr '\n' ' ')
 	ok "$n: expect $exp, got $st (exit $rc, ${ms} ms) $extra" \
 		bash -c "[ $rc = 0 ] && [[ '$st' =~ ^($exp)\$ ]]"
+	# a program that names its call must die at that call, not at another
+	# denied one on its way
+	want=$(sed -n '1,4s/.*syscall: \([a-z0-9_]*\) \*\//\1/p' "$f" | head -1)
+	[ -z "$want" ] || is "$(sed -n 's/^syscall://p' "$T/meta")" "$want" "$n: stopped at $want"
 	rm -f "$T/w/$n"
 done
 
