@@ -17,11 +17,10 @@ LIST=$TOP/tests/mutants/list
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/sercom-mutants.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 S=$scratch/sercom
-# the copy: the tracked files as they are in the work tree; ../shared (the
-# corpus) stays reachable from it as from the checkout
+# the copy: the files git knows (tracked, or new and not ignored) as they
+# are in the work tree
 mkdir -p "$S"
 (cd "$TOP" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$S" 2>/dev/null)
-[ -e "$TOP/../shared" ] && ln -s "$TOP/../shared" "$scratch/shared"
 UNITS=$(cd "$S" && ls tests/unit/test_*.c | sed 's,tests/unit/test_\(.*\)\.c,build/tests/test_\1,')
 build() { make -C "$S" -s -j"$MUTANTS_JOBS" all $UNITS >"$scratch/build.log" 2>&1; }
 echo "# building the unmutated copy in $S"
