@@ -2,17 +2,15 @@
  *
  * Many MDAs, the runner's workers and the admin tool open the same database
  * at once. WAL lets readers go on while one writer commits; BEGIN IMMEDIATE
- * takes the write lock up front so two MDAs never both read "last attempt
- * number = 3" and both write 4; the busy timeout makes a contended lock a
- * short wait instead of an error (and past it, the MDA exits 75 and the MTA
- * retries).
+ * takes the write lock up front so two ingesters never both read "last
+ * attempt number = 3" and both write 4; the busy timeout makes a contended
+ * lock a short wait instead of an error (and past it, the mail stays in
+ * var/mail/new for the next pass).
  *
- * synchronous=NORMAL: a commit is not fsync'd (WAL stays consistent; a
- * power cut may only lose the last commits). What must survive is the
- * message, and it is fsync'd in var/mail before we answer 0; a message
- * whose row was lost is found and recorded again by ingest_recover() when
- * the runner starts. One fsync less per mail is a third of the MDA's
- * time. */
+ * synchronous=NORMAL here: a commit of the runner or the admin tool is not
+ * fsync'd (WAL stays consistent; a power cut may only lose the last
+ * commits). The ingester sets synchronous=FULL on its own connection: a
+ * mail leaves var/mail/new only once its row is on disk (intake.c). */
 #include "store.h"
 #include "schema.sql.h"
 #include "util.h"
