@@ -1,5 +1,5 @@
 /* compare: decides whether a program's output matches the expected output
- * under one of the comparison modes of DESIGN section 4, and says in one
+ * under one of the comparison modes of docs/ARCHITECTURE.md section 4, and says in one
  * short line where the first difference is. Every mode is one linear pass
  * without allocation: a hostile 10 MB output against a 10 MB expected file
  * costs reading both files and a few ms.

@@ -1,4 +1,4 @@
-/* compose: the reply of DESIGN section 7, built with GMime 3 and queued in
+/* compose: the reply of docs/ARCHITECTURE.md section 7, built with GMime 3 and queued in
  * the outbox (var/outbox Maildir + an outbox row) before any send.
  *
  * Theory of operation
@@ -248,7 +248,7 @@ static char *conf_addr(const char *spec)
 	return r;
 }
 
-/* RFC 3834 section 2 and the DESIGN's list: addresses of robots that must
+/* RFC 3834 section 2 and the list of ARCHITECTURE section 6: addresses of robots that must
  * never get an automatic answer (mail loops). */
 static bool address_is_robot(const char *addr)
 {
@@ -953,7 +953,7 @@ static const char *reply_intro(const struct attempt_info *a)
 	return a->student ? "subject" : "plain";
 }
 
-/* The receipt (DESIGN section 7): the Message-ID, the time received, each
+/* The receipt (docs/ARCHITECTURE.md section 7): the Message-ID, the time received, each
  * file the mail brought with its size and SHA-256, and the SHA-256 of the
  * raw message as stored. `sercom verify` checks files against it. */
 static char *receipt_text(const struct tpl *t, const struct attempt_info *a, const char *received)

@@ -1,4 +1,4 @@
-/* compose: the multipart reply of DESIGN section 7 for an attempt, written
+/* compose: the multipart reply of docs/ARCHITECTURE.md section 7 for an attempt, written
  * to the outbox (var/outbox Maildir + an outbox row) before any send. */
 #ifndef SERCOM_COMPOSE_H
 #define SERCOM_COMPOSE_H

@@ -1,4 +1,4 @@
-/* conf: the instance configuration. See conf.h and DESIGN section 3. */
+/* conf: the instance configuration. See conf.h and docs/ARCHITECTURE.md section 3. */
 #include "conf.h"
 #include "util.h"
 

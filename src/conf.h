@@ -1,4 +1,4 @@
-/* conf: the instance configuration (DESIGN section 3), read with GKeyFile.
+/* conf: the instance configuration (docs/ARCHITECTURE.md section 3), read with GKeyFile.
  * Relative paths are resolved against the config file's directory so an
  * instance (config + var/) is self-contained. Errors name file, group, key. */
 #ifndef SERCOM_CONF_H

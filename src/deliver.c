@@ -1,4 +1,4 @@
-/* sercom-deliver: the MDA (DESIGN sections 1 and 2). Reads one message on
+/* sercom-deliver: the MDA (docs/ARCHITECTURE.md sections 1 and 2). Reads one message on
  * stdin and queues it, like postfix's postdrop or qmail-queue: one file in
  * var/mail/tmp holding our envelope line (envelope.h) and the message,
  * fsync, link into var/mail/new, fsync of new/, a poke of the runner's

@@ -1,4 +1,4 @@
-/* exercise: the exercise loader. See exercise.h and DESIGN section 4.
+/* exercise: the exercise loader. See exercise.h and docs/ARCHITECTURE.md section 4.
  *
  * An exercise directory is written by teachers, usually in a hurry the
  * night before it opens. Everything is checked when it is loaded, and a

@@ -1,4 +1,4 @@
-/* exercise: loads an exercise definition directory (DESIGN section 4):
+/* exercise: loads an exercise definition directory (docs/ARCHITECTURE.md section 4):
  * exercise.conf, Makefile, skeleton/, solution/, tests/NAME/ cases. Errors
  * name the file and key. Also the shell-like argument parser of case.conf
  * (the original system's rules) and the accepted/required file rules.

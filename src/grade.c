@@ -3,7 +3,7 @@
  * Theory of operation. var/attempts/ID/ holds submitted/ (the MDA's, never
  * written here), output/ (the actual stdout/stderr of each case that did
  * not pass, for staff: a passing one printed what tests/NAME/ expects) and
- * report/ (contracts.md; make.stdout and make.stderr are all that staff
+ * report/ (docs/ARCHITECTURE.md; make.stdout and make.stderr are all that staff
  * keep of the build). Everything else lives in the worker's scratch tmpfs
  * (grade_scratch_mount), in a mount namespace of its own, as fresh tmpfs
  * "areas" mounted for one use and unmounted after it (see "work areas"):
@@ -108,7 +108,7 @@ static bool run_sandboxed(const struct grade_ctx *g, bool build, const char *dir
 	rr->cpu_ms = r.cpu_ms;
 	rr->wall_ms = r.wall_ms;
 	rr->max_rss_kib = r.max_rss_kib;
-	/* FORBIDDEN_SYSCALL: the note is the syscall's name (contracts.md) */
+	/* FORBIDDEN_SYSCALL: the note is the syscall's name (docs/ARCHITECTURE.md) */
 	rr->message = g_strdup(r.status == SB_SY && r.syscall ? r.syscall : r.message);
 	sandbox_result_clear(&r);
 	return true;

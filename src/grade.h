@@ -1,9 +1,10 @@
-/* grade: grades one claimed attempt (DESIGN sections 4, 6 and 8): a fresh
+/* grade: grades one claimed attempt (docs/ARCHITECTURE.md sections 4, 6 and 8): a fresh
  * build area (a tmpfs of [build-limits] space and inodes) with the
  * submission, the exercise's skeleton and Makefile; the build in the
  * sandbox (build profile and limits); each case in a fresh work area (a
  * tmpfs) holding the build's artifacts; verdicts with the precedence of
- * section 6; comparisons, diffs and the report dir of contracts.md. The outcome (results rows and verdict) is
+ * section 6; comparisons, diffs and the report dir of docs/ARCHITECTURE.md.
+ * The outcome (results rows and verdict) is
  * returned, not written: the caller commits it with queue_finish() so that
  * a crash mid-grading leaves nothing half-written. */
 #ifndef SERCOM_GRADE_H
@@ -57,7 +58,7 @@ bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_o
 bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
                struct queue_outcome *out, GError **err);
 
-/* The case verdict names of contracts.md, in precedence order. */
+/* The case verdict names of docs/ARCHITECTURE.md, in precedence order. */
 extern const char *const grade_case_verdicts[];
 
 #endif

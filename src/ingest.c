@@ -497,7 +497,7 @@ static bool check_rate(struct store *s, struct verdict *v, int64_t received, GEr
 	return true;
 }
 
-/* Whether the attempt is ever answered (DESIGN section 6: only roster
+/* Whether the attempt is ever answered (docs/ARCHITECTURE.md section 6: only roster
  * addresses, and senders matching trusted that passed authentication).
  * Attack: backscatter. A mail "From: victim@elsewhere" must not make the
  * course's server mail a stranger (with text the sender chose), and a

@@ -1,4 +1,4 @@
-/* intake: the ingester (DESIGN section 1). var/mail/new is the queue
+/* intake: the ingester (docs/ARCHITECTURE.md section 1). var/mail/new is the queue
  * sercom-deliver fills; the ingester takes its files oldest first,
  * records each (ingest.c) and only then moves it to var/mail/cur, so new/
  * is exactly the mail not recorded yet. One code path for every caller:

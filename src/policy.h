@@ -1,4 +1,4 @@
-/* policy: the decisions the MDA takes on a parsed mail (DESIGN sections 2
+/* policy: the decisions the MDA takes on a parsed mail (docs/ARCHITECTURE.md sections 2
  * and 6): which exercise, which student, whether the mail is automatic, and
  * whether the submission is acceptable. Pure functions over their inputs;
  * the database look-ups are done by the caller (ingest). */

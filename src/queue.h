@@ -1,4 +1,4 @@
-/* queue: the attempts table seen as a work queue (DESIGN sections 1 and 5).
+/* queue: the attempts table seen as a work queue (docs/ARCHITECTURE.md sections 1 and 5).
  * Workers claim QUEUED attempts with a lease (oldest first, in one
  * BEGIN IMMEDIATE transaction, so two runners never take the same one),
  * renew it while they grade, and finish it (results rows + verdict) in one
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* One results row (DESIGN section 5, contracts.md). */
+/* One results row (docs/ARCHITECTURE.md section 5). */
 struct queue_result {
 	char *case_name;
 	const char *verdict;   /* static: "PASS", "WRONG_OUTPUT", ... */

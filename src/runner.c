@@ -1,4 +1,4 @@
-/* sercom-runner: the grading daemon (DESIGN sections 1 and 2).
+/* sercom-runner: the grading daemon (docs/ARCHITECTURE.md sections 1 and 2).
  *
  * Design rationale. One supervisor process and up to -j worker processes.
  * The supervisor never grades: it waits in poll() on the FIFO the MDA pokes

@@ -1,4 +1,4 @@
-/* sercom-sandbox: one sandboxed run from the command line (DESIGN section 2),
+/* sercom-sandbox: one sandboxed run from the command line (docs/ARCHITECTURE.md section 2),
  * for teachers, tests and benchmarks. Prints isolate-style key:value meta
  * lines to --meta or stderr. Exit 0 when the program was run, whatever its
  * verdict; 2 on a sandbox error (status XX); 64 on a usage error. */

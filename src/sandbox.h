@@ -93,7 +93,7 @@ struct sandbox_result {
 	char *syscall;                /* SY: the syscall's name (g_free) */
 };
 
-/* Fills *o with the defaults of profile (DESIGN section 3 limits). */
+/* Fills *o with the defaults of profile (docs/ARCHITECTURE.md section 3 limits). */
 void sandbox_opts_init(struct sandbox_opts *o, enum sandbox_profile profile);
 /* Runs o->argv in a fresh box and fills *r. Returns false, with *err set
  * and r->status SB_XX, only for errors of the sandbox itself. */

@@ -1,7 +1,7 @@
 /* The schema, one string per user_version step. A new version appends a
  * step; existing steps never change (deployed databases already ran them). */
 static const char *const store_migrations[] = {
-/* 1: the initial schema (DESIGN section 5) */
+/* 1: the initial schema (docs/ARCHITECTURE.md section 5) */
 "CREATE TABLE students ("
 "  id TEXT PRIMARY KEY,"
 "  name TEXT NOT NULL DEFAULT '');"

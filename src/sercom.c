@@ -1,4 +1,4 @@
-/* sercom: the admin command (DESIGN section 2). `sercom [-c CONF] [-v]
+/* sercom: the admin command (docs/ARCHITECTURE.md section 2). `sercom [-c CONF] [-v]
  * COMMAND ARGS...`: one function per command over the library; each
  * parses its own options with GOptionContext and has --help. Exit status:
  * 0 done, 1 failed (message on stderr), 64 usage. */

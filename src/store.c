@@ -1,4 +1,4 @@
-/* store: the SQLite state. See store.h and DESIGN section 5.
+/* store: the SQLite state. See store.h and docs/ARCHITECTURE.md section 5.
  *
  * Many MDAs, the runner's workers and the admin tool open the same database
  * at once. WAL lets readers go on while one writer commits; BEGIN IMMEDIATE

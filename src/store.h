@@ -1,4 +1,4 @@
-/* store: the SQLite state of an instance (DESIGN section 5): schema with
+/* store: the SQLite state of an instance (docs/ARCHITECTURE.md section 5): schema with
  * user_version migrations, WAL, busy timeout, foreign keys, and the
  * transactions every program shares. Modules write their own SQL through
  * store_db(); the helpers here keep error handling short. */

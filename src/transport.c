@@ -1,4 +1,4 @@
-/* transport: sends the outbox (DESIGN sections 1 and 7).
+/* transport: sends the outbox (docs/ARCHITECTURE.md sections 1 and 7).
  *
  * Theory of operation
  *   Every reply is already durable in var/outbox and has an outbox row

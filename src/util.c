@@ -91,7 +91,7 @@ int util_mkdir_p(const char *path, mode_t mode)
  * (the (st_dev, st_ino) remembered for each level, on the heap); on a
  * mismatch (the tree was moved while we walked) it stops with -ESTALE
  * rather than remove what lies elsewhere. It never crosses into another
- * file system (-EXDEV) and never follows a symlink: openat/unlinkat with
+ * filesystem (-EXDEV) and never follows a symlink: openat/unlinkat with
  * O_NOFOLLOW, so a link swapped in cannot make it delete host files.
  * It stops at the first error. */
 struct rm_level {

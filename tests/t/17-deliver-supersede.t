@@ -1,6 +1,6 @@
 #!/bin/bash
 # 17-deliver-supersede: a newer submission replaces the student's attempt
-# still QUEUED for the same exercise (DESIGN section 5, SUPERSEDED), and
+# still QUEUED for the same exercise (docs/ARCHITECTURE.md section 5, SUPERSEDED), and
 # only that one: not another exercise's, not another student's, not one
 # already graded.
 . "$(dirname "$0")/lib.sh"

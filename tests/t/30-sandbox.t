@@ -1,5 +1,5 @@
 #!/bin/bash
-# 30-sandbox: sercom-sandbox's contract (DESIGN section 2): meta lines,
+# 30-sandbox: sercom-sandbox's contract (docs/ARCHITECTURE.md section 2): meta lines,
 # captured and capped output, stdin, exit codes, the build profile with gcc
 # and make, XX with exit 2 for errors of the sandbox itself, two slots at
 # once.

@@ -2,7 +2,7 @@
 # sercom-runner grades the example exercise tp1 for real (sandbox, make,
 # gcc): correct, wrong-output, crashing, looping, non-compiling,
 # warning-only and file-writing submissions each get the right verdicts;
-# report dir per contracts.md; private cases never in report.html; the
+# report dir per docs/ARCHITECTURE.md; private cases never in report.html; the
 # daemon wakes on the FIFO, reaps its workers and stops on SIGTERM.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-instance.sh"

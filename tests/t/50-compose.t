@@ -1,6 +1,6 @@
 #!/bin/bash
 # 50-compose: replies composed from the state the runner and the MDA leave
-# (contracts.md), through the real programs (sercom resend, sercom-runner
+# (docs/ARCHITECTURE.md), through the real programs (sercom resend, sercom-runner
 # --once) and the maildir transport: headers, parts, both languages,
 # rejections, INTERNAL_ERROR with the admin told, robots never answered,
 # and the hostile mails of tests/hostile/mail through sercom-deliver.

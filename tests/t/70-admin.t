@@ -3,7 +3,7 @@
 # (the tp1 submissions delivered through sercom-deliver and graded by
 # sercom-runner --once; replies go to the instance's maildir: transport).
 # Text tables must be aligned (by characters: names are UTF-8), csv/json
-# must parse, and each command must do what DESIGN section 2 says.
+# must parse, and each command must do what docs/ARCHITECTURE.md section 2 says.
 . "$(dirname "$0")/lib.sh"
 
 for p in sercom sercom-deliver sercom-runner; do
@@ -118,7 +118,7 @@ ok "sercom-runner --once" runner
 verdicts=$(sql "$I" "SELECT group_concat(coalesce(student, '-') || '=' || coalesce(verdict, state), ' ') FROM (SELECT * FROM attempts ORDER BY id)")
 is "$verdicts" "s001=ACCEPTED s002=TESTS_FAILED s003=BUILD_FAILED s004=ACCEPTED -=REJECTED" "the verdicts"
 # Eve is not on the roster and not authenticated: kept, never answered
-# (no backscatter, DESIGN section 6)
+# (no backscatter, docs/ARCHITECTURE.md section 6)
 is "$(replies)" 4 "one reply per attempt in the maildir transport, none to the stranger"
 ID_ANA=$(sql "$I" "SELECT id FROM attempts WHERE student = 's001'")
 ID_BETO=$(sql "$I" "SELECT id FROM attempts WHERE student = 's002'")

@@ -1,5 +1,5 @@
 # lib-instance.sh: a temp instance for the runner tests and benchmarks, and
-# attempts queued into it the way the MDA leaves them (contracts.md): a
+# attempts queued into it the way the MDA leaves them (docs/ARCHITECTURE.md): a
 # messages row, an attempts row QUEUED, the files under
 # var/attempts/ID/submitted. Needs only sqlite3 and sercom-runner (which
 # creates the database), so the runner is testable without the MDA.

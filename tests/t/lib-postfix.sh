@@ -155,7 +155,7 @@ pf_wait() {
 }
 
 # ---- fixtures shared by 50-53: an exercise and attempts written straight
-# into the database the way the MDA and the runner would (contracts.md) ----
+# into the database the way the MDA and the runner would (docs/ARCHITECTURE.md) ----
 
 # fx_exercise DIR: exercise tp1 with five public cases and a private one.
 fx_exercise() {
