@@ -238,11 +238,9 @@ sqlite3 "$I/var/sercom.db" < "$T/holder.in" > "$T/holder.out" 2>&1 &
 HOLDER=$!
 exec 7> "$T/holder.in"
 printf 'BEGIN EXCLUSIVE;\n' >&7
-# wait until the lock is really held (a second writer fails at once)
-for _ in $(seq 50); do
-	sqlite3 "$I/var/sercom.db" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null || break
-	sleep 0.1
-done
+# the lock is really held: a second writer fails at once
+ok "a transaction holds the database lock" \
+	wait_for 30 sh -c "! sqlite3 '$I/var/sercom.db' 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null"
 "$DELIVER" -c "$I/sercom.conf" < "$T/lock-1" 2> "$T/stderr"
 is $? 0 "database locked: the MDA does not need it (exit 0)"
 t0=$(date +%s)

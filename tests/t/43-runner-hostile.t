@@ -120,20 +120,20 @@ if [ -d "$J/var" ] && [ -d "$LOOP" ] && command -v nsenter >/dev/null; then
 	wait_state "$J" "$la" RUNNING 30
 	# the worker, then a holder inside a mounted work area (its device
 	# differs from the scratch's): retried until one is placed in a case
-	held=0
-	for i in $(seq 300); do
+	# hold: one try at placing a holder; true once it sits in the area
+	# (it became the sleep), false when the area was not there (it exited)
+	hold() {
+		local w
 		w=$(sed -n 's/.*slot 0: worker \([0-9]*\).*/\1/p' "$T/retire.err" | tail -1)
-		if [ -n "$w" ]; then
-			nsenter -t "$w" -m sh -c "cd '$J/var/work/work' 2>/dev/null &&
-				[ \"\$(stat -c %d .)\" != \"\$(stat -c %d ..)\" ] && exec sleep 120" &
-			hpid=$!
-			sleep 0.2
-			if kill -0 $hpid 2>/dev/null; then held=1; break; fi
-		fi
-		sleep 0.05
-	done
-	ok "retire: a process holds a case's work area" [ $held = 1 ]
-	for i in $(seq 300); do grep -q "every slot is retired" "$T/retire.err" && break; sleep 0.1; done
+		[ -n "$w" ] || return 1
+		nsenter -t "$w" -m sh -c "cd '$J/var/work/work' 2>/dev/null &&
+			[ \"\$(stat -c %d .)\" != \"\$(stat -c %d ..)\" ] && exec sleep 120" &
+		hpid=$!
+		wait_for 10 sh -c "[ \"\$(cat /proc/$hpid/comm 2>/dev/null)\" = sleep ] || ! kill -0 $hpid 2>/dev/null"
+		[ "$(cat /proc/$hpid/comm 2>/dev/null)" = sleep ]
+	}
+	ok "retire: a process holds a case's work area" wait_for 30 hold
+	wait_for 30 grep -q "every slot is retired" "$T/retire.err"
 	like "$(cat "$T/retire.err")" "slot 0 retires: .*unmounting: .*busy; attempt $la goes back to the queue" \
 	     "retire: the log says why and what happens to the attempt"
 	like "$(cat "$T/retire.err")" "every slot is retired" "retire: the supervisor logs that nothing will be graded"

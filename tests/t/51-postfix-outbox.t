@@ -62,7 +62,7 @@ is "$(ls "$PF/queue/maildrop" | wc -l)" 20 "they wait in postfix's maildrop"
 is "$(pf_count ana)" 1 "nothing delivered while postfix is down"
 ok "postfix started again" pf_start
 ok "all 20 delivered" pf_wait ana 21 60
-sleep 1
+ok "postfix's queue is empty" wait_for 60 pf_idle
 is "$(pf_count ana)" 21 "exactly once each"
 
 # --- 3. postfix down, SMTP transport: the replies wait in our outbox ----------------
@@ -83,9 +83,8 @@ is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'SENT'")" 41 "every ro
 ok "all 20 delivered" pf_wait ana 41 60
 sercom -c "$C" outbox flush >/dev/null 2>&1
 sercom-runner -c "$C" --once >/dev/null 2>&1
-sleep 2
 pf_flush
-sleep 1
+ok "postfix's queue is empty after the flushes" wait_for 60 pf_idle
 is "$(pf_count ana)" 41 "exactly once each (no duplicate after more flushes)"
 is "$(grep -h '^X-Sercom-Attempt:' "$PF"/vmail/ana/new/* | sort | uniq -d | wc -l)" 0 "no attempt answered twice"
 

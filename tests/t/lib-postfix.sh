@@ -139,6 +139,13 @@ pf_stop() {
 # pf_flush: asks the queue manager to try the deferred mail now.
 pf_flush() { postqueue -c "$PF/etc" -f >/dev/null 2>&1; }
 
+# pf_idle: nothing waits in the instance (maildrop, incoming, active,
+# deferred): every message handed to it was delivered or bounced.
+pf_idle() {
+	[ -z "$(ls -A "$PF/queue/maildrop" 2>/dev/null)" ] &&
+		postqueue -c "$PF/etc" -p 2>/dev/null | grep -q 'Mail queue is empty'
+}
+
 # pf_count USER: messages in USER@test.example's Maildir.
 pf_count() { find "$PF/vmail/$1/new" "$PF/vmail/$1/cur" -type f 2>/dev/null | wc -l; }
 

@@ -36,6 +36,15 @@ skip() {
 	echo "ok $_tap_n # SKIP $*"
 	echo "# SKIPPED: $*" >&2
 }
+# wait_for SECONDS CMD...: true as soon as CMD succeeds; false when it has
+# not by the deadline (a hang guard, never a timing: CMD is the condition)
+wait_for() {
+	local end=$(( $(date +%s) + $1 )); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
 done_testing() { echo "1..$_tap_n"; [ $_tap_fail = 0 ]; }
 
 # A temp dir removed at exit.
