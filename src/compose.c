@@ -1000,54 +1000,16 @@ struct built {
 
 /* Builds the reply of attempt a (not yet spooled). staff_note: the note of
  * an override, or NULL. */
-static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
-                        const char *staff_note, struct built *out, GError **err)
+/* The attachments of the reply, in order, within its budget: make.stderr,
+ * each failing public case's diffs, report.html (only when something
+ * failed); what does not fit gets a line in notes. */
+static GPtrArray *reply_attachments(const struct sercom_conf *c, const struct tpl *t,
+                                    const struct attempt_info *a, bool graded, GString *notes)
 {
-	const char *verdict = attempt_verdict(a);
-	GError *ee = NULL;
-	struct exercise *e = a->exercise ? exercise_find(c, a->exercise, &ee) : NULL;
-	if (ee) {
-		log_debug("attempt %lld: exercise %s: %s", (long long)a->id, a->exercise, ee->message);
-		g_clear_error(&ee);
-	}
-	g_autoptr(GHashTable) v = vars_new();
-	g_autofree char *exname = a->exercise ? one_line(a->exercise) : tpl_str(t, "subject", "no_exercise");
-	g_autofree char *vword = tpl_str(t, "verdict", verdict);
-	g_autofree char *admin = one_line(c->admin);
-	g_autofree char *received = a->received ? util_format_date(a->received) : g_strdup("?");
-	g_autofree char *subj_in = one_line(a->subject);
-	var_set(v, "exercise", exname);
-	var_set(v, "verdict", vword);
-	var_set(v, "admin", admin);
-	var_set(v, "received", received);
-	/* Attack: a reply that quotes text the sender wrote mails that text,
-	 * from the course's server, to whoever the From: names. The Subject
-	 * is quoted only to a roster address whose mail was not refused as
-	 * forged (reject_intro) */
-	const char *intro = reply_intro(a);
-	var_set(v, "your_subject", strcmp(intro, "subject") ? "-" : subj_in);
-	var_set(v, "received", received);
-	g_autofree char *intro_text = tpl_expand(t, "intro", intro, v);
-	var_set(v, "intro", intro_text);
-	var_setf(v, "attempt", "%lld", (long long)a->id);
-	if (a->number > 0)
-		var_setf(v, "number", "%lld", (long long)a->number);
-	else
-		var_set(v, "number", "-");
-
-	/* subject: prefix outside the template so every course's filter works */
-	g_autofree char *subj_body = tpl_expand(t, "subject", a->number > 0 ? "numbered" : "unnumbered", v);
-	g_autofree char *prefix = one_line(c->prefix);
-	g_autofree char *subject = *prefix ? g_strdup_printf("[%s] %s", prefix, subj_body) : g_strdup(subj_body);
-
-	/* attachments, in order, within the reply budget */
 	GPtrArray *atts = g_ptr_array_new_with_free_func(attachment_free);
-	GString *notes = g_string_new(NULL);
 	g_autofree char *report_dir = g_strdup_printf("%s/%lld/report", c->attempts_dir, (long long)a->id);
 	uint64_t budget = c->reply_max > 16384 ? c->reply_max - 16384 : c->reply_max / 2;
 	uint64_t used = 0;
-	bool graded = !strcmp(verdict, "ACCEPTED") || !strcmp(verdict, "TESTS_FAILED") ||
-	              !strcmp(verdict, "BUILD_FAILED");
 
 	/* wanted: make.stderr, then each failing public case's diffs, then report.html */
 	GPtrArray *want = g_ptr_array_new_with_free_func(g_free);
@@ -1115,14 +1077,21 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	}
 	g_ptr_array_free(want, TRUE);
 	g_ptr_array_free(want_type, TRUE);
+	return atts;
+}
 
-	/* summary texts */
+
+/* One line per public case (what failed and why); *private_n counts the
+ * private ones, never shown. */
+static char *case_lines(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const struct exercise *e, int *private_n)
+{
 	GString *cases = g_string_new(NULL);
-	int private_n = 0;
+	*private_n = 0;
 	for (guint i = 0; i < a->cases->len; i++) {
 		const struct case_row *r = g_ptr_array_index(a->cases, i);
 		if (r->is_private) {
-			private_n++;
+			(*private_n)++;
 			continue;
 		}
 		g_autofree char *words = case_words(t, r, find_case(e, r->name), c);
@@ -1133,6 +1102,17 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		g_autofree char *line = tpl_expand(t, "case", "line", lv);
 		g_string_append_printf(cases, "%s\n", line);
 	}
+	return g_string_free(cases, FALSE);
+}
+
+/* The notes under the summary: private cases, attempts left, what the
+ * intake ignored, skipped or renamed, an unverified sender, the
+ * attachments. */
+static void reply_notes(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const struct exercise *e, int private_n, const char *admin, const GPtrArray *atts,
+                        GString *notes)
+{
+	const char *verdict = attempt_verdict(a);
 	if (private_n > 0 && c->show_private_count) {
 		g_autoptr(GHashTable) nv = vars_new();
 		var_setf(nv, "count", "%d", private_n);
@@ -1184,38 +1164,21 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		g_string_append_printf(notes, "%s\n", line);
 	}
 
-	g_autofree char *build_line = NULL;
-	if (graded)
-		build_line = tpl_str(t, "build", a->build ? a->build : (strcmp(verdict, "BUILD_FAILED") ? "OK" : "FAILED"));
-	var_set(v, "build", build_line ? build_line : "");
-	var_set(v, "cases", cases->str);
-	var_set(v, "notes", notes->str);
-	g_string_free(cases, TRUE);
-	g_string_free(notes, TRUE);
-	if (!strcmp(verdict, "REJECTED")) {
-		g_autofree char *rt = reason_text(c, t, a, e);
-		var_set(v, "reason", rt);
-	}
-	if (staff_note) {
-		g_autoptr(GHashTable) nv = vars_new();
-		/* the staff's note may span lines: it is body text */
-		g_autofree char *sn = g_utf8_make_valid(staff_note, -1);
-		var_set(nv, "note", sn);
-		g_autofree char *para = tpl_expand(t, "note", "override", nv);
-		var_setf(v, "staff_note", "%s\n", para);
-	} else {
-		var_set(v, "staff_note", "");
-	}
+}
 
+/* The text part: the verdict's template expanded, runs of blank lines
+ * squeezed, the staff's note, and the receipt last. */
+static char *reply_body(const struct tpl *t, const struct attempt_info *a, GHashTable *v,
+                        const char *received, const char *staff_note, GError **err)
+{
+	const char *verdict = attempt_verdict(a);
 	g_autofree char *body_file = g_strdup_printf("%s/%s.txt", t->dir, verdict);
 	g_autofree char *body_fmt = NULL;
 	GError *fe = NULL;
 	if (!g_file_get_contents(body_file, &body_fmt, NULL, &fe)) {
 		g_set_error(err, SERCOM_ERROR, ENOENT, "template %s: %s", body_file, fe->message);
 		g_error_free(fe);
-		g_ptr_array_free(atts, TRUE);
-		exercise_free(e);
-		return false;
+		return NULL;
 	}
 	g_autofree char *body0 = expand(body_fmt, v);
 	/* empty placeholders leave runs of blank lines: keep at most one */
@@ -1236,7 +1199,15 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		g_string_prepend(body, sn);
 	}
 
-	/* the message */
+	return g_string_free(body, FALSE);
+}
+
+/* The reply itself: headers threading it under the submission, the text
+ * part, the attachments. */
+static GMimeMessage *reply_message(const struct sercom_conf *c, const struct attempt_info *a,
+                                   const char *subject, const char *body, const GPtrArray *atts)
+{
+	const char *verdict = attempt_verdict(a);
 	GMimeMessage *m = message_new(c, a->email, subject, "auto-replied");
 	if (a->message_id && msgid_ok(a->message_id)) {
 		g_autofree char *irt = g_strdup_printf("<%s>", a->message_id);
@@ -1258,8 +1229,7 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	g_mime_object_set_header(GMIME_OBJECT(m), "X-Sercom-Verdict", verdict, NULL);
 
 	GMimeMultipart *mp = g_mime_multipart_new_with_subtype("mixed");
-	GMimePart *summary = text_part("text", "plain", body->str, NULL);
-	g_string_free(body, TRUE);
+	GMimePart *summary = text_part("text", "plain", body, NULL);
 	g_mime_multipart_add(mp, GMIME_OBJECT(summary));
 	g_object_unref(summary);
 	for (guint i = 0; i < atts->len; i++) {
@@ -1271,9 +1241,86 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	}
 	g_mime_message_set_mime_part(m, GMIME_OBJECT(mp));
 	g_object_unref(mp);
-	g_ptr_array_free(atts, TRUE);
-	exercise_free(e);
 
+	return m;
+}
+
+static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const char *staff_note, struct built *out, GError **err)
+{
+	const char *verdict = attempt_verdict(a);
+	GError *ee = NULL;
+	struct exercise *e = a->exercise ? exercise_find(c, a->exercise, &ee) : NULL;
+	if (ee) {
+		log_debug("attempt %lld: exercise %s: %s", (long long)a->id, a->exercise, ee->message);
+		g_clear_error(&ee);
+	}
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *exname = a->exercise ? one_line(a->exercise) : tpl_str(t, "subject", "no_exercise");
+	g_autofree char *vword = tpl_str(t, "verdict", verdict);
+	g_autofree char *admin = one_line(c->admin);
+	g_autofree char *received = a->received ? util_format_date(a->received) : g_strdup("?");
+	g_autofree char *subj_in = one_line(a->subject);
+	var_set(v, "exercise", exname);
+	var_set(v, "verdict", vword);
+	var_set(v, "admin", admin);
+	var_set(v, "received", received);
+	/* Attack: a reply that quotes text the sender wrote mails that text,
+	 * from the course's server, to whoever the From: names. The Subject
+	 * is quoted only to a roster address whose mail was not refused as
+	 * forged (reject_intro) */
+	const char *intro = reply_intro(a);
+	var_set(v, "your_subject", strcmp(intro, "subject") ? "-" : subj_in);
+	g_autofree char *intro_text = tpl_expand(t, "intro", intro, v);
+	var_set(v, "intro", intro_text);
+	var_setf(v, "attempt", "%lld", (long long)a->id);
+	if (a->number > 0)
+		var_setf(v, "number", "%lld", (long long)a->number);
+	else
+		var_set(v, "number", "-");
+
+	/* subject: prefix outside the template so every course's filter works */
+	g_autofree char *subj_body = tpl_expand(t, "subject", a->number > 0 ? "numbered" : "unnumbered", v);
+	g_autofree char *prefix = one_line(c->prefix);
+	g_autofree char *subject = *prefix ? g_strdup_printf("[%s] %s", prefix, subj_body) : g_strdup(subj_body);
+
+	bool graded = !strcmp(verdict, "ACCEPTED") || !strcmp(verdict, "TESTS_FAILED") ||
+	              !strcmp(verdict, "BUILD_FAILED");
+	g_autoptr(GString) notes = g_string_new(NULL);
+	GPtrArray *atts = reply_attachments(c, t, a, graded, notes);
+	int private_n;
+	g_autofree char *cases = case_lines(c, t, a, e, &private_n);
+	reply_notes(c, t, a, e, private_n, admin, atts, notes);
+
+	g_autofree char *build_line = NULL;
+	if (graded)
+		build_line = tpl_str(t, "build", a->build ? a->build : (strcmp(verdict, "BUILD_FAILED") ? "OK" : "FAILED"));
+	var_set(v, "build", build_line ? build_line : "");
+	var_set(v, "cases", cases);
+	var_set(v, "notes", notes->str);
+	if (!strcmp(verdict, "REJECTED")) {
+		g_autofree char *rt = reason_text(c, t, a, e);
+		var_set(v, "reason", rt);
+	}
+	if (staff_note) {
+		g_autoptr(GHashTable) nv = vars_new();
+		/* the staff's note may span lines: it is body text */
+		g_autofree char *sn = g_utf8_make_valid(staff_note, -1);
+		var_set(nv, "note", sn);
+		g_autofree char *para = tpl_expand(t, "note", "override", nv);
+		var_setf(v, "staff_note", "%s\n", para);
+	} else {
+		var_set(v, "staff_note", "");
+	}
+
+	g_autofree char *body = reply_body(t, a, v, received, staff_note, err);
+	exercise_free(e);
+	if (!body) {
+		g_ptr_array_free(atts, TRUE);
+		return false;
+	}
+	GMimeMessage *m = reply_message(c, a, subject, body, atts);
+	g_ptr_array_free(atts, TRUE);
 	out->bytes = message_bytes(m);
 	out->rcpt = one_line(a->email);
 	out->subject = g_strdup(subject);
