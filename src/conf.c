@@ -262,6 +262,121 @@ void conf_free(struct sercom_conf *c)
 	g_free(c);
 }
 
+/* The index of the value of group.key among choices (NULL-terminated),
+ * dflt when absent; -1 with an error that lists them otherwise. */
+static int get_choice(GKeyFile *kf, const char *f, const char *group, const char *key,
+                      const char *dflt, const char *const *choices, const char *expected, GError **err)
+{
+	g_autofree char *v = get_string(kf, group, key, dflt);
+	for (int i = 0; choices[i]; i++)
+		if (!strcmp(v, choices[i]))
+			return i;
+	set_key_error(err, f, group, key, expected, v);
+	return -1;
+}
+
+static bool read_general(GKeyFile *kf, struct sercom_conf *c, GError **err)
+{
+	const char *f = c->path;
+	g_autofree char *v = get_string(kf, "general", "var", "var");
+	g_autofree char *ex = get_string(kf, "general", "exercises", "exercises");
+	g_autofree char *tpl = get_string(kf, "general", "templates", "templates");
+	c->var = util_resolve(c->dir, v);
+	c->exercises = util_resolve(c->dir, ex);
+	c->templates = util_resolve(c->dir, tpl);
+	c->language = get_string(kf, "general", "language", "en");
+	int64_t n = 2;
+	if (!conf_get_int(kf, f, "general", "workers", &n, err))
+		return false;
+	if (n < 1 || n > 256) {
+		set_key_error(err, f, "general", "workers", "expected 1 to 256", NULL);
+		return false;
+	}
+	c->workers = (int)n;
+	n = 365;
+	if (!conf_get_int(kf, f, "general", "retention_days", &n, err))
+		return false;
+	c->retention_days = (int)n;
+	return true;
+}
+
+static bool read_mail(GKeyFile *kf, struct sercom_conf *c, GError **err)
+{
+	const char *f = c->path;
+	c->from = get_string(kf, "mail", "from", "sercom <sercom@localhost>");
+	c->admin = get_string(kf, "mail", "admin", "root@localhost");
+	c->prefix = get_string(kf, "mail", "prefix", "sercom");
+	c->transport = get_string(kf, "mail", "transport", "sendmail");
+	/* in the order of enum unknown_sender_policy, enum auth_mode, enum grade_pick */
+	static const char *const unknown[] = { "reject", "ignore", "accept", NULL };
+	static const char *const auth[] = { "off", "warn", "require", NULL };
+	static const char *const pick[] = { "best", "last", NULL };
+	int us = get_choice(kf, f, "mail", "unknown_sender", "reject", unknown,
+	                    "expected reject, ignore or accept", err);
+	int au = us < 0 ? -1 : get_choice(kf, f, "mail", "authenticate", "off", auth,
+	                                  "expected off, warn or require", err);
+	int gp = au < 0 ? -1 : get_choice(kf, f, "mail", "grade", "best", pick, "expected best or last", err);
+	if (gp < 0)
+		return false;
+	c->unknown_sender = (enum unknown_sender_policy)us;
+	c->authenticate = (enum auth_mode)au;
+	c->grade_pick = (enum grade_pick)gp;
+	g_autofree char *trusted = get_raw(kf, "mail", "trusted");
+	if (trusted && *trusted) {
+		GError *re = NULL;
+		c->trusted = g_regex_new(trusted, G_REGEX_CASELESS, 0, &re);
+		if (!c->trusted) {
+			set_key_error(err, f, "mail", "trusted", re->message, trusted);
+			g_error_free(re);
+			return false;
+		}
+	}
+	c->authserv_ids = get_list(kf, "mail", "authserv_id", "");
+	c->auth_exempt = get_list(kf, "mail", "authenticate_exempt", "");
+	if (c->authenticate != AUTH_OFF && !*c->authserv_ids) {
+		/* no id: nothing could ever pass, every mail would be refused */
+		set_key_error(err, f, "mail", "authserv_id",
+		              "authenticate is on: name the authserv-id(s) your MTA writes", NULL);
+		return false;
+	}
+	c->show_private_count = true;
+	c->reply_max = 2u << 20;
+	c->diff_max = 64u << 10;
+	uint64_t age_ms = 3ull * 24 * 3600 * 1000;
+	if (!conf_get_bool(kf, f, "mail", "show_private_count", &c->show_private_count, err) ||
+	    !conf_get_size(kf, f, "mail", "reply_max", &c->reply_max, err) ||
+	    !conf_get_size(kf, f, "mail", "diff_max", &c->diff_max, err) ||
+	    !conf_get_duration(kf, f, "mail", "retry_max_age", &age_ms, err))
+		return false;
+	c->retry_max_age = (int64_t)(age_ms / 1000);
+	return true;
+}
+
+static bool read_sandbox(GKeyFile *kf, struct sercom_conf *c, GError **err)
+{
+	const char *f = c->path;
+	int64_t n = 60000;
+	if (!conf_get_int(kf, f, "sandbox", "uid_base", &n, err))
+		return false;
+	if (n < 1000 || n > 4000000000LL) {
+		set_key_error(err, f, "sandbox", "uid_base", "expected an unprivileged uid (>= 1000)", NULL);
+		return false;
+	}
+	c->uid_base = (uid_t)n;
+	c->binds = get_list(kf, "sandbox", "binds", "/usr /lib /lib64 /bin /etc/alternatives");
+	/* every sandbox sees the binds: a var/ under one (or one under var/)
+	 * would show every student's submission and report to every program */
+	const char *bind = conf_bind_exposing(c, c->var);
+	if (bind) {
+		g_set_error(err, SERCOM_ERROR, EINVAL,
+		            "%s: [general] var: %s and the [sandbox] binds item %s contain one another: "
+		            "every student's program could read every submission; move var or drop the bind",
+		            f, c->var, bind);
+		return false;
+	}
+	return true;
+}
+
 struct sercom_conf *conf_load(const char *path, GError **err)
 {
 	if (!path)
@@ -272,150 +387,24 @@ struct sercom_conf *conf_load(const char *path, GError **err)
 	GKeyFile *kf = conf_keyfile_load(abs, err);
 	if (!kf)
 		return NULL;
-
 	struct sercom_conf *c = g_new0(struct sercom_conf, 1);
 	c->path = g_strdup(abs);
 	c->dir = g_path_get_dirname(abs);
-	const char *f = c->path;
-	bool ok = false;
-	g_autofree char *v = NULL, *ex = NULL, *tpl = NULL, *us = NULL, *trusted = NULL,
-	                 *binds = NULL, *pick = NULL, *auth = NULL;
-	int64_t n;
-
-	v = get_string(kf, "general", "var", "var");
-	c->var = util_resolve(c->dir, v);
-	ex = get_string(kf, "general", "exercises", "exercises");
-	c->exercises = util_resolve(c->dir, ex);
-	tpl = get_string(kf, "general", "templates", "templates");
-	c->templates = util_resolve(c->dir, tpl);
-	c->language = get_string(kf, "general", "language", "en");
-	n = 2;
-	if (!conf_get_int(kf, f, "general", "workers", &n, err))
-		goto out;
-	if (n < 1 || n > 256) {
-		set_key_error(err, f, "general", "workers", "expected 1 to 256", NULL);
-		goto out;
-	}
-	c->workers = (int)n;
-	n = 365;
-	if (!conf_get_int(kf, f, "general", "retention_days", &n, err))
-		goto out;
-	c->retention_days = (int)n;
-
-	c->from = get_string(kf, "mail", "from", "sercom <sercom@localhost>");
-	c->admin = get_string(kf, "mail", "admin", "root@localhost");
-	c->prefix = get_string(kf, "mail", "prefix", "sercom");
-	c->transport = get_string(kf, "mail", "transport", "sendmail");
-	us = get_string(kf, "mail", "unknown_sender", "reject");
-	if (!strcmp(us, "reject"))
-		c->unknown_sender = UNKNOWN_REJECT;
-	else if (!strcmp(us, "ignore"))
-		c->unknown_sender = UNKNOWN_IGNORE;
-	else if (!strcmp(us, "accept"))
-		c->unknown_sender = UNKNOWN_ACCEPT;
-	else {
-		set_key_error(err, f, "mail", "unknown_sender", "expected reject, ignore or accept", us);
-		goto out;
-	}
-	trusted = get_raw(kf, "mail", "trusted");
-	if (trusted && *trusted) {
-		GError *re = NULL;
-		c->trusted = g_regex_new(trusted, G_REGEX_CASELESS, 0, &re);
-		if (!c->trusted) {
-			set_key_error(err, f, "mail", "trusted", re->message, trusted);
-			g_error_free(re);
-			goto out;
-		}
-	}
-	auth = get_string(kf, "mail", "authenticate", "off");
-	if (!strcmp(auth, "off"))
-		c->authenticate = AUTH_OFF;
-	else if (!strcmp(auth, "warn"))
-		c->authenticate = AUTH_WARN;
-	else if (!strcmp(auth, "require"))
-		c->authenticate = AUTH_REQUIRE;
-	else {
-		set_key_error(err, f, "mail", "authenticate", "expected off, warn or require", auth);
-		goto out;
-	}
-	c->authserv_ids = get_list(kf, "mail", "authserv_id", "");
-	c->auth_exempt = get_list(kf, "mail", "authenticate_exempt", "");
-	if (c->authenticate != AUTH_OFF && !*c->authserv_ids) {
-		/* no id: nothing could ever pass, every mail would be refused */
-		set_key_error(err, f, "mail", "authserv_id",
-		              "authenticate is on: name the authserv-id(s) your MTA writes", NULL);
-		goto out;
-	}
-	c->show_private_count = true;
-	if (!conf_get_bool(kf, f, "mail", "show_private_count", &c->show_private_count, err))
-		goto out;
-	c->reply_max = 2u << 20;
-	c->diff_max = 64u << 10;
-	uint64_t age_ms = 3ull * 24 * 3600 * 1000;
-	if (!conf_get_size(kf, f, "mail", "reply_max", &c->reply_max, err) ||
-	    !conf_get_size(kf, f, "mail", "diff_max", &c->diff_max, err) ||
-	    !conf_get_duration(kf, f, "mail", "retry_max_age", &age_ms, err))
-		goto out;
-	c->retry_max_age = (int64_t)(age_ms / 1000);
-	pick = get_string(kf, "mail", "grade", "best");
-	if (!strcmp(pick, "best"))
-		c->grade_pick = GRADE_BEST;
-	else if (!strcmp(pick, "last"))
-		c->grade_pick = GRADE_LAST;
-	else {
-		set_key_error(err, f, "mail", "grade", "expected best or last", pick);
-		goto out;
-	}
-
 	conf_default_limits(&c->limits);
 	conf_default_build_limits(&c->build_limits);
-	if (!conf_read_limits(kf, f, "limits", &c->limits, err) ||
-	    !conf_read_limits(kf, f, "build-limits", &c->build_limits, err))
-		goto out;
-
-	n = 60000;
-	if (!conf_get_int(kf, f, "sandbox", "uid_base", &n, err))
-		goto out;
-	if (n < 1000 || n > 4000000000LL) {
-		set_key_error(err, f, "sandbox", "uid_base", "expected an unprivileged uid (>= 1000)", NULL);
-		goto out;
-	}
-	c->uid_base = (uid_t)n;
-	binds = get_string(kf, "sandbox", "binds", "/usr /lib /lib64 /bin /etc/alternatives");
-	c->binds = g_strsplit_set(g_strstrip(binds), " \t", -1);
-	{ /* drop empty items left by repeated blanks */
-		char **w = c->binds;
-		for (char **r = c->binds; *r; r++) {
-			if (**r)
-				*w++ = *r;
-			else
-				g_free(*r);
-		}
-		*w = NULL;
-	}
-
-	/* every sandbox sees the binds: a var/ under one (or one under var/)
-	 * would show every student's submission and report to every program */
-	const char *bind = conf_bind_exposing(c, c->var);
-	if (bind) {
-		g_set_error(err, SERCOM_ERROR, EINVAL,
-		            "%s: [general] var: %s and the [sandbox] binds item %s contain one another: "
-		            "every student's program could read every submission; move var or drop the bind",
-		            f, c->var, bind);
-		goto out;
-	}
-
-	c->mail_dir = g_build_filename(c->var, "mail", NULL);
-	c->attempts_dir = g_build_filename(c->var, "attempts", NULL);
-	c->outbox_dir = g_build_filename(c->var, "outbox", NULL);
-	c->db_path = g_build_filename(c->var, "sercom.db", NULL);
-	c->fifo_path = g_build_filename(c->var, "runner.fifo", NULL);
-	ok = true;
-out:
+	bool ok = read_general(kf, c, err) && read_mail(kf, c, err) &&
+	          conf_read_limits(kf, c->path, "limits", &c->limits, err) &&
+	          conf_read_limits(kf, c->path, "build-limits", &c->build_limits, err) &&
+	          read_sandbox(kf, c, err);
 	g_key_file_free(kf);
 	if (!ok) {
 		conf_free(c);
 		return NULL;
 	}
+	c->mail_dir = g_build_filename(c->var, "mail", NULL);
+	c->attempts_dir = g_build_filename(c->var, "attempts", NULL);
+	c->outbox_dir = g_build_filename(c->var, "outbox", NULL);
+	c->db_path = g_build_filename(c->var, "sercom.db", NULL);
+	c->fifo_path = g_build_filename(c->var, "runner.fifo", NULL);
 	return c;
 }
