@@ -797,30 +797,34 @@ static bool exit_ok(const struct test_case *tc, int code)
 	}
 }
 
-static bool run_case(struct grading *gr, const struct test_case *tc, struct queue_result **out,
-                     GError **err)
+/* The supervisor renews the lease every few seconds; this renewal is for
+ * a worker whose supervisor is slow, and tells a worker whose attempt was
+ * taken back (expired, requeued by staff) to stop. A transaction per case
+ * is not needed for either: once a quarter of the lease (queue_finish()
+ * checks the holder again anyway). */
+static bool case_renew_lease(struct grading *gr, const struct test_case *tc, GError **err)
 {
 	const struct grade_ctx *g = gr->g;
-	/* the supervisor renews the lease every few seconds; this renewal is
-	 * for a worker whose supervisor is slow, and tells a worker whose
-	 * attempt was taken back (expired, requeued by staff) to stop. A
-	 * transaction per case is not needed for either: once a quarter of
-	 * the lease (queue_finish() checks the holder again anyway). */
 	int64_t now = util_now_ms();
-	if (g->store && g->worker && now - gr->renewed_ms >= (int64_t)g->lease_s * 1000 / 4) {
-		int n = queue_renew(g->store, g->worker, g->lease_s, err);
-		if (n < 0)
-			return false;
-		if (n == 0) {
-			g_set_error(err, SERCOM_ERROR, ESTALE, "lease lost before case %s", tc->name);
-			return false;
-		}
-		gr->renewed_ms = now;
+	if (!g->store || !g->worker || now - gr->renewed_ms < (int64_t)g->lease_s * 1000 / 4)
+		return true;
+	int n = queue_renew(g->store, g->worker, g->lease_s, err);
+	if (n < 0)
+		return false;
+	if (n == 0) {
+		g_set_error(err, SERCOM_ERROR, ESTALE, "lease lost before case %s", tc->name);
+		return false;
 	}
-	/* the work area holds the artifacts, in/ and what the program may
-	 * write: its memory limit (tmpfs pages are charged to the box's memory
-	 * cgroup, so with cgroups it cannot write more; without, the size is
-	 * the bound) */
+	gr->renewed_ms = now;
+	return true;
+}
+
+/* The case's fresh work area with the artifacts and in/, given to the
+ * slot's uid. It holds those and what the program may write: its memory
+ * limit (tmpfs pages are charged to the box's memory cgroup, so with
+ * cgroups it cannot write more; without, the size is the bound). */
+static bool case_area(struct grading *gr, const struct test_case *tc, GError **err)
+{
 	uint64_t bytes = gr->art_bytes, inodes = gr->art_files;
 	if (tc->in_dir)
 		tree_usage(tc->in_dir, &bytes, &inodes);
@@ -831,12 +835,57 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	if (r == 0 && tc->in_dir)
 		r = util_copy_tree(tc->in_dir, gr->work);
 	if (r == 0)
-		r = chown_tree(gr->work, g->conf->uid_base + g->slot);
+		r = chown_tree(gr->work, gr->g->conf->uid_base + gr->g->slot);
 	if (r < 0) {
 		g_set_error(err, SERCOM_ERROR, -r, "%s: preparing case %s: %s", gr->work, tc->name,
 		            g_strerror(-r));
 		return false;
 	}
+	return true;
+}
+
+/* The case's side-by-side diffs go to report.html (public cases) and
+ * private/full.html (all), captioned with the verdict. */
+static void case_pages(struct grading *gr, const struct test_case *tc, const struct case_report *cr,
+                       const char *v)
+{
+	for (guint i = 0; i < cr->html->len; i++) {
+		const char *cap = g_ptr_array_index(cr->captions, i);
+		const char *h = g_ptr_array_index(cr->html, i);
+		char *c2 = g_strdup_printf("%s (%s)", cap, v);
+		if (!tc->is_private) {
+			g_ptr_array_add(gr->pub_captions, g_strdup(c2));
+			g_ptr_array_add(gr->pub_html, g_strdup(h));
+		}
+		g_ptr_array_add(gr->all_captions, c2);
+		g_ptr_array_add(gr->all_html, g_strdup(h));
+	}
+}
+
+/* What staff may want to see: the outputs of a case that did not pass go
+ * to output/ (a file per case on the spool's disk costs more than the rest
+ * of a run); the captures are removed either way. */
+static bool case_keep_outputs(struct grading *gr, const char *v, const char *out_path,
+                              const char *err_path, GError **err)
+{
+	const char *caps[] = { out_path, err_path };
+	bool kept = true;
+	for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
+		cleanup_free char *base = g_path_get_basename(caps[i]);
+		cleanup_free char *keep = g_build_filename(gr->output, base, NULL);
+		if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
+			kept = copy_file(caps[i], keep, err);
+		unlink(caps[i]);
+	}
+	return kept;
+}
+
+static bool run_case(struct grading *gr, const struct test_case *tc, struct queue_result **out,
+                     GError **err)
+{
+	const struct grade_ctx *g = gr->g;
+	if (!case_renew_lease(gr, tc, err) || !case_area(gr, tc, err))
+		return false;
 	GHashTable *before = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	list_files(gr->work, NULL, before);
 
@@ -922,34 +971,12 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	res->verdict = v;
 	res->note = g_string_free(cr.note, FALSE);
 	res->diffs = g_string_free(cr.diffs, FALSE);
-	for (guint i = 0; i < cr.html->len; i++) {
-		const char *cap = g_ptr_array_index(cr.captions, i);
-		const char *h = g_ptr_array_index(cr.html, i);
-		char *c2 = g_strdup_printf("%s (%s)", cap, v);
-		if (!tc->is_private) {
-			g_ptr_array_add(gr->pub_captions, g_strdup(c2));
-			g_ptr_array_add(gr->pub_html, g_strdup(h));
-		}
-		g_ptr_array_add(gr->all_captions, c2);
-		g_ptr_array_add(gr->all_html, g_strdup(h));
-	}
+	case_pages(gr, tc, &cr, v);
 	g_ptr_array_free(cr.captions, TRUE);
 	g_ptr_array_free(cr.html, TRUE);
 	run_result_clear(&rr);
 	g_hash_table_destroy(before);
-	/* what staff may want to see: the outputs of a case that did not
-	 * pass (a file per case on the spool's disk costs more than the rest
-	 * of a run) */
-	const char *caps[] = { out_path, err_path };
-	bool kept = true;
-	for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
-		cleanup_free char *base = g_path_get_basename(caps[i]);
-		cleanup_free char *keep = g_build_filename(gr->output, base, NULL);
-		if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
-			kept = copy_file(caps[i], keep, err);
-		unlink(caps[i]);
-	}
-	if (!kept) {
+	if (!case_keep_outputs(gr, v, out_path, err_path, err)) {
 		queue_result_free(res);
 		return false;
 	}
