@@ -474,21 +474,20 @@ static bool count_attempts(struct store *s, const struct verdict *v, int64_t *nu
  * a flood of submissions (or forged ones, with authenticate off) must not
  * use up the student's attempts nor the graders: a mail over the limit is
  * kept and REJECTED rate_limited, and does not count. */
+#define RATE_FROM "FROM attempts a JOIN messages m ON m.id = a.message WHERE a.student = %Q " \
+                  "AND a.exercise = %Q AND a.state != 'REJECTED' AND m.received <= %lld"
 static bool check_rate(struct store *s, struct verdict *v, int64_t received, GError **err)
 {
 	if (v->outcome != INGEST_QUEUED || !v->student || !v->ex ||
 	    (!v->ex->limits.min_interval_ms && !v->ex->limits.max_per_day))
 		return true;
-	const char *from = "FROM attempts a JOIN messages m ON m.id = a.message WHERE a.student = %Q "
-	                   "AND a.exercise = %Q AND a.state != 'REJECTED' AND m.received <= %lld";
-	g_autofree char *q_last = g_strdup_printf("SELECT max(m.received) %s", from);
-	g_autofree char *q_day = g_strdup_printf("SELECT %%s(m.received) %s AND m.received > %%lld", from);
-	g_autofree char *q_n = g_strdup_printf(q_day, "count", "%Q", "%Q", "%lld", "%lld");
-	g_autofree char *q_min = g_strdup_printf(q_day, "min", "%Q", "%Q", "%lld", "%lld");
-	int64_t last, n, oldest, r = received;
-	if (!store_query_int(s, &last, 0, err, q_last, v->student, v->exercise, (long long)r) ||
-	    !store_query_int(s, &n, 0, err, q_n, v->student, v->exercise, (long long)r, (long long)(r - 86400)) ||
-	    !store_query_int(s, &oldest, 0, err, q_min, v->student, v->exercise, (long long)r, (long long)(r - 86400)))
+	int64_t last, n, oldest, r = received, day = received - 86400;
+	if (!store_query_int(s, &last, 0, err, "SELECT max(m.received) " RATE_FROM,
+	                     v->student, v->exercise, (long long)r) ||
+	    !store_query_int(s, &n, 0, err, "SELECT count(*) " RATE_FROM " AND m.received > %lld",
+	                     v->student, v->exercise, (long long)r, (long long)day) ||
+	    !store_query_int(s, &oldest, 0, err, "SELECT min(m.received) " RATE_FROM " AND m.received > %lld",
+	                     v->student, v->exercise, (long long)r, (long long)day))
 		return false;
 	char *detail = NULL;
 	enum reject_reason why = policy_check_rate(v->ex, received, last, oldest, n, &detail);
