@@ -13,7 +13,7 @@ WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshad
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -Isrc $(shell pkg-config --cflags $(PKGS))
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread
+LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 # sercom-deliver runs once per mail and only queues it (deliver.c): it
 # links the C library alone, dynamically, like procmail; a security update
@@ -33,7 +33,7 @@ endif
 OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
-CORE        = util log conf store spool
+CORE        = util log conf store spool score
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
@@ -66,6 +66,7 @@ UNIT_transport = transport compose exercise compare store conf util log spool en
 UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
+UNIT_score    = score
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz mutants

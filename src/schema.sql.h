@@ -123,4 +123,45 @@ static const char *const store_migrations[] = {
 "CREATE INDEX messages_mid ON messages(message_id) WHERE message_id IS NOT NULL;"
 "CREATE UNIQUE INDEX messages_once ON messages(digest, message_id) "
 "  WHERE digest IS NOT NULL AND outcome != 'duplicate';",
+/* 5: grades (issue 15; README "Grades"). attempts: score/max_score, the
+ * public cases' points earned and possible; private_score/private_max,
+ * the private cases' (kept apart: a student sees them only when the
+ * exercise reveals them); late_days, whole days begun after the student's
+ * deadline (the exercise's closes or their extension); penalty, the
+ * percent taken off the total for it; charged, 0 when the attempt does
+ * not count against max_attempts (a build failure with
+ * charge_build_failures = no). The grade of an attempt is
+ * (score + private_score) * (100 - penalty) / 100 (score.h). results:
+ * points, what the case is worth; score, what it earned (0 when its group
+ * failed); grp, its group or NULL. extensions: a student's own window and
+ * budget for an exercise (`sercom extend`), with who granted it and when.
+ * reveals: the one after-close mail per student and exercise
+ * (reveal_private = after_close), its row written with the outbox row in
+ * one transaction, so it is sent once whatever restarts. */
+"ALTER TABLE attempts ADD COLUMN score REAL;"
+"ALTER TABLE attempts ADD COLUMN max_score REAL;"
+"ALTER TABLE attempts ADD COLUMN private_score REAL;"
+"ALTER TABLE attempts ADD COLUMN private_max REAL;"
+"ALTER TABLE attempts ADD COLUMN late_days INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE attempts ADD COLUMN penalty REAL NOT NULL DEFAULT 0;"
+"ALTER TABLE attempts ADD COLUMN charged INTEGER NOT NULL DEFAULT 1;"
+"ALTER TABLE results ADD COLUMN points REAL;"
+"ALTER TABLE results ADD COLUMN score REAL;"
+"ALTER TABLE results ADD COLUMN grp TEXT;"
+"CREATE TABLE extensions ("
+"  student TEXT NOT NULL REFERENCES students(id) ON DELETE CASCADE,"
+"  exercise TEXT NOT NULL,"
+"  until INTEGER NOT NULL,"
+"  attempts INTEGER,"
+"  note TEXT,"
+"  granted_by TEXT NOT NULL,"
+"  granted_at INTEGER NOT NULL,"
+"  PRIMARY KEY (student, exercise));"
+"CREATE TABLE reveals ("
+"  student TEXT NOT NULL,"
+"  exercise TEXT NOT NULL,"
+"  attempt INTEGER NOT NULL REFERENCES attempts(id),"
+"  outbox INTEGER REFERENCES outbox(id),"
+"  at INTEGER NOT NULL,"
+"  PRIMARY KEY (student, exercise));",
 };
