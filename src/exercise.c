@@ -20,10 +20,11 @@
 
 static const char *const exercise_keys[] = {
 	"title", "opens", "closes", "max_attempts", "files", "required", "build",
-	"run", "compare", "late", "private_counts", "artifacts", NULL
+	"run", "compare", "late", "private_counts", "artifacts",
+	"charge_build_failures", "reveal_private", NULL
 };
 static const char *const case_keys[] = {
-	"args", "exit", "private", "points", "compare", "ignore_extra", NULL
+	"args", "exit", "private", "points", "group", "compare", "ignore_extra", NULL
 };
 static const char *const limit_keys[] = {
 	"message_size", "unpacked_size", "files", "cpu", "wall", "memory", "output",
@@ -227,6 +228,7 @@ static void case_free(struct test_case *t)
 	g_strfreev(t->args);
 	compare_spec_clear(&t->compare);
 	g_free(t->stdin_path);
+	g_free(t->group);
 	g_free(t->stdout_path);
 	g_free(t->stderr_path);
 	g_free(t->in_dir);
@@ -313,6 +315,9 @@ static bool load_case(const struct exercise *e, const char *tests_dir, const cha
 			}
 			t->points = v;
 		}
+		t->group = get_value(kf, "case", "group");
+		if (t->group && !*t->group)
+			g_clear_pointer(&t->group, g_free);
 		if (!get_compare(kf, file, "case", e->dir, &t->compare, err))
 			goto out;
 		if (!conf_read_limits(kf, file, "limits", &t->limits, err))
@@ -342,6 +347,25 @@ out:
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A group is all public or all private: its points count toward one part
+ * of the score (score.h), and a student must never see half a group. */
+static bool check_groups(const struct exercise *e, const char *shown_tests, GError **err)
+{
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *a = e->cases->pdata[i];
+		for (guint j = 0; a->group && j < i; j++) {
+			const struct test_case *b = e->cases->pdata[j];
+			if (b->group && !strcmp(a->group, b->group) && a->is_private != b->is_private) {
+				g_set_error(err, SERCOM_ERROR, EINVAL,
+				            "%s/%s/case.conf: [case] group: group '%s' mixes public and private cases (%s is %s)",
+				            shown_tests, a->name, a->group, b->name, b->is_private ? "private" : "public");
+				return false;
+			}
+		}
+	}
+	return true;
 }
 
 static bool load_cases(struct exercise *e, const char *shown_dir, GError **err)
@@ -389,7 +413,7 @@ static bool load_cases(struct exercise *e, const char *shown_dir, GError **err)
 		g_ptr_array_add(e->cases, t);
 	}
 	g_ptr_array_free(names, TRUE);
-	return true;
+	return check_groups(e, shown_tests, err);
 }
 
 void exercise_free(struct exercise *e)
@@ -413,13 +437,66 @@ void exercise_free(struct exercise *e)
 	g_free(e);
 }
 
+/* late = reject | accept | penalty PCT per day [max DAYS] (score.h) */
+static bool get_late(GKeyFile *kf, const char *file, struct late_rule *r, GError **err)
+{
+	g_autofree char *late = get_value(kf, "exercise", "late");
+	memset(r, 0, sizeof *r);
+	r->mode = LATE_REJECT;
+	if (!late || !strcmp(late, "reject"))
+		return true;
+	if (!strcmp(late, "accept")) {
+		r->mode = LATE_ACCEPT;
+		return true;
+	}
+	g_auto(GStrv) w = g_strsplit_set(late, " \t", -1);
+	GPtrArray *words = g_ptr_array_new();
+	for (char **p = w; *p; p++)
+		if (**p)
+			g_ptr_array_add(words, *p);
+	char **v = (char **)words->pdata;
+	guint n = words->len;
+	char *end = NULL, *end2 = NULL;
+	bool ok = (n == 4 || n == 6) && !strcmp(v[0], "penalty") && !strcmp(v[2], "per") && !strcmp(v[3], "day");
+	if (ok) {
+		r->pct_per_day = g_ascii_strtod(v[1], &end);
+		ok = *v[1] && !*end && isfinite(r->pct_per_day) && r->pct_per_day >= 0 && r->pct_per_day <= 100;
+	}
+	if (ok && n == 6) {
+		long d = strtol(v[5], &end2, 10);
+		ok = !strcmp(v[4], "max") && *v[5] && !*end2 && d >= 1 && d <= 3650;
+		r->max_days = (int)d;
+	}
+	g_ptr_array_free(words, TRUE);
+	if (!ok) {
+		g_set_error(err, SERCOM_ERROR, EINVAL,
+		            "%s: [exercise] late: expected reject, accept or 'penalty PCT per day [max DAYS]' "
+		            "(PCT 0 to 100), got '%s'", file, late);
+		return false;
+	}
+	r->mode = LATE_PENALTY;
+	return true;
+}
+
+/* reveal_private = never | after_close */
+static bool get_reveal(GKeyFile *kf, const char *file, bool *after_close, GError **err)
+{
+	g_autofree char *v = get_value(kf, "exercise", "reveal_private");
+	*after_close = v && !strcmp(v, "after_close");
+	if (v && !*after_close && strcmp(v, "never")) {
+		g_set_error(err, SERCOM_ERROR, EINVAL,
+		            "%s: [exercise] reveal_private: expected never or after_close, got '%s'", file, v);
+		return false;
+	}
+	return true;
+}
+
 static struct exercise *load(const struct sercom_conf *c, const char *dir, bool with_cases, GError **err)
 {
 	struct exercise *e = g_new0(struct exercise, 1);
 	e->dir = g_canonicalize_filename(dir, NULL);
 	e->name = g_path_get_basename(e->dir);
 	g_autofree char *file = g_build_filename(dir, "exercise.conf", NULL);
-	g_autofree char *late = NULL;
 	GKeyFile *kf = NULL;
 	bool ok = false;
 	if (c) {
@@ -480,13 +557,11 @@ static struct exercise *load(const struct sercom_conf *c, const char *dir, bool 
 		goto out;
 	if (!get_artifacts(kf, file, e, err))
 		goto out;
-	late = get_value(kf, "exercise", "late");
-	if (late && !strcmp(late, "accept")) {
-		e->late_accept = true;
-	} else if (late && strcmp(late, "reject")) {
-		g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [exercise] late: expected reject or accept, got '%s'", file, late);
+	if (!get_late(kf, file, &e->late, err) || !get_reveal(kf, file, &e->reveal_after_close, err))
 		goto out;
-	}
+	e->charge_build_failures = true;
+	if (!conf_get_bool(kf, file, "exercise", "charge_build_failures", &e->charge_build_failures, err))
+		goto out;
 	if (!conf_get_bool(kf, file, "exercise", "private_counts", &e->private_counts, err) ||
 	    !conf_read_limits(kf, file, "limits", &e->limits, err) ||
 	    !conf_read_limits(kf, file, "build-limits", &e->build_limits, err))

@@ -7,15 +7,17 @@
  * and key, e.g. "exercises/tp1/tests/02/case.conf: [case] exit: expected a
  * number, 'nonzero' or 'any', got 'x'"):
  *  - exercise.conf groups: [exercise] (title, opens, closes, max_attempts,
- *    files, required, build, run, artifacts, compare, late, private_counts),
+ *    files, required, build, run, artifacts, compare, late, private_counts,
+ *    charge_build_failures, reveal_private),
  *    [limits], [build-limits] (which also takes space and inodes: the
  *    build's tmpfs). case.conf groups: [case] (args, exit, private, points,
- *    compare, ignore_extra) and [limits]: a case's limit overrides go in its
+ *    group, compare, ignore_extra) and [limits]: a case's limit overrides go in its
  *    own [limits] group, as in exercise.conf. Unknown groups and keys are
  *    errors: a misspelt `privte = true` would otherwise publish a case.
  *  - Defaults: title = the directory name, build = make, run = ./tp,
  *    artifacts = the program run names when it is a relative path (tp),
- *    compare = exact, late = reject, private_counts = false, no dates, no
+ *    compare = exact, late = reject, private_counts = false,
+ *    charge_build_failures = yes, reveal_private = never, no dates, no
  *    attempt limit; a case: no args, exit 0, public, 1 point, the
  *    exercise's compare, ignore_extra = false. case.conf may be absent.
  *  - A case directory holds only case.conf, stdin, stdout, stderr, in/,
@@ -30,6 +32,7 @@
 
 #include "compare.h"   /* enum compare_mode, struct compare_spec */
 #include "conf.h"
+#include "score.h"   /* struct late_rule */
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +46,8 @@ struct test_case {
 	int exit_code;       /* EXIT_EXPECT_CODE */
 	bool is_private;
 	double points;
+	char *group;         /* case.conf group: points count only when every
+	                      * case of the group passes (score.h); NULL: none */
 	bool ignore_extra;   /* unexpected new files in the work dir are fine */
 	struct compare_spec compare;
 	struct limits limits;        /* exercise limits with case overrides */
@@ -67,7 +72,10 @@ struct exercise {
 	char **artifacts;    /* globs of the build dir's files each case gets
 	                      * (default: run[0] when a relative path: tp) */
 	struct compare_spec compare;  /* default for cases */
-	bool late_accept;    /* late = accept */
+	struct late_rule late;       /* late = reject | accept | penalty ... */
+	bool charge_build_failures;  /* a BUILD_FAILED attempt counts against
+	                              * max_attempts (default yes) */
+	bool reveal_after_close;     /* reveal_private = after_close */
 	bool private_counts; /* private cases count toward ACCEPTED */
 	struct limits limits;        /* instance [limits] + exercise [limits] */
 	struct limits build_limits;  /* instance [build-limits] + exercise's */

@@ -125,7 +125,7 @@ enum reject_reason policy_check_window(const struct exercise *e, int64_t now, in
 		*detail = g_strdup_printf("%lld", (long long)e->opens);
 		return REJECT_NOT_OPEN;
 	}
-	if (e->closes && now > e->closes && !e->late_accept) {
+	if (!score_late_allowed(&e->late, score_late_days(e->closes, now))) {
 		*detail = g_strdup_printf("%lld", (long long)e->closes);
 		return REJECT_CLOSED;
 	}

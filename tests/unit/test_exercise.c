@@ -137,7 +137,9 @@ static void test_load_tp1(void **state)
 	assert_null(e->build[1]);
 	assert_string_equal(e->run[0], "./tp");
 	assert_int_equal(e->compare.mode, CMP_EXACT);
-	assert_false(e->late_accept);
+	assert_int_equal(e->late.mode, LATE_REJECT);
+	assert_true(e->charge_build_failures);
+	assert_false(e->reveal_after_close);
 	assert_false(e->private_counts);
 	assert_int_equal(e->limits.cpu_ms, 1000);
 	assert_int_equal(e->limits.memory, 64u << 20);
@@ -405,7 +407,7 @@ static void test_errors(void **state)
 	case_fails("[case]\nexit = -1\n", "[case] exit:");
 	case_fails("[case]\nprivte = true\n", "[case] privte: unknown key (known: args, exit, private");
 	case_fails("[case]\ncpu = 2s\n", "[case] cpu: unknown key");
-	case_fails("[case]\ncpu = 2s\n", "[case] cpu: unknown key (known: args, exit, private, points, compare, ignore_extra); limits go in [limits]");
+	case_fails("[case]\ncpu = 2s\n", "[case] cpu: unknown key (known: args, exit, private, points, group, compare, ignore_extra); limits go in [limits]");
 	case_fails("[cases]\nexit = 0\n", "[cases]: unknown group");
 	case_fails("[case]\ncompare = fuzzy\n", "[case] compare: expected exact, lines, whitespace, float:EPS or checker:PROG, got 'fuzzy'");
 	case_fails("[case]\ncompare = checker:check.sh\n", "[case] compare: checker check.sh: no such file");
@@ -422,7 +424,31 @@ static void test_errors(void **state)
 	load_fails(d, want);
 	g_free(d);
 	d = make_exercise("bad", "[exercise]\nlate = maybe\n");
-	load_fails(d, "[exercise] late: expected reject or accept, got 'maybe'");
+	load_fails(d, "[exercise] late: expected reject, accept or 'penalty PCT per day [max DAYS]' (PCT 0 to 100), got 'maybe'");
+	g_free(d);
+	static const char *const bad_late[] = {
+		"penalty 10", "penalty ten per day", "penalty 10 per week", "penalty 110 per day",
+		"penalty 10 per day max", "penalty 10 per day max 0", "penalty 10 per day most 3",
+		"penalty -5 per day",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_late); i++) {
+		g_autofree char *late_conf = g_strdup_printf("[exercise]\nlate = %s\n", bad_late[i]);
+		g_autofree char *late_want = g_strdup_printf("[exercise] late: expected reject, accept or 'penalty PCT per day [max DAYS]' (PCT 0 to 100), got '%s'", bad_late[i]);
+		d = make_exercise("bad", late_conf);
+		load_fails(d, late_want);
+		g_free(d);
+	}
+	d = make_exercise("bad", "[exercise]\nreveal_private = later\n");
+	load_fails(d, "[exercise] reveal_private: expected never or after_close, got 'later'");
+	g_free(d);
+	d = make_exercise("bad", "[exercise]\ncharge_build_failures = sometimes\n");
+	load_fails(d, "[exercise] charge_build_failures: expected true or false");
+	g_free(d);
+	/* a group split between public and private cases */
+	d = make_exercise("bad", "[exercise]\n");
+	add_case(d, "01", "[case]\ngroup = edge\n");
+	add_case(d, "02", "[case]\ngroup = edge\nprivate = true\n");
+	load_fails(d, "tests/02/case.conf: [case] group: group 'edge' mixes public and private cases (01 is public)");
 	g_free(d);
 	d = make_exercise("bad", "[exercise]\nmax_attempts = -1\n");
 	load_fails(d, "[exercise] max_attempts: expected a number >= 0");
@@ -467,6 +493,38 @@ static void test_errors(void **state)
 	g_autofree char *conf = g_build_filename(d, "exercise.conf", NULL);
 	unlink(conf);
 	load_fails(d, "exercise.conf");
+}
+
+/* the grade keys: late penalty, charge_build_failures, reveal_private, groups */
+static void test_grade_keys(void **state)
+{
+	g_autofree char *d = make_exercise("grades",
+		"[exercise]\nlate = penalty 12.5 per day max 3\ncharge_build_failures = no\n"
+		"reveal_private = after_close\n");
+	add_case(d, "01", "[case]\npoints = 2\ngroup = edge\n");
+	add_case(d, "02", "[case]\ngroup = edge\n");
+	add_case(d, "03", "[case]\ngroup =\n");
+	GError *err = NULL;
+	struct exercise *e = exercise_load(NULL, d, &err);
+	if (!e)
+		fail_msg("%s", err->message);
+	assert_int_equal(e->late.mode, LATE_PENALTY);
+	assert_true(e->late.pct_per_day == 12.5);
+	assert_int_equal(e->late.max_days, 3);
+	assert_false(e->charge_build_failures);
+	assert_true(e->reveal_after_close);
+	struct test_case *c1 = e->cases->pdata[0], *c3 = e->cases->pdata[2];
+	assert_string_equal(c1->group, "edge");
+	assert_true(c1->points == 2);
+	assert_null(c3->group);
+	exercise_free(e);
+	g_free(d);
+	d = make_exercise("grades", "[exercise]\nlate = penalty 5 per day\n");
+	e = exercise_load(NULL, d, &err);
+	assert_non_null(e);
+	assert_int_equal(e->late.mode, LATE_PENALTY);
+	assert_int_equal(e->late.max_days, 0);
+	exercise_free(e);
 }
 
 /* artifacts: what each case's work dir gets of the build dir (grade.c) */
@@ -553,7 +611,7 @@ static void test_defaults_and_checker(void **state)
 	assert_string_equal(e->title, "plain");
 	assert_string_equal(e->build[0], "make");
 	assert_string_equal(e->run[0], "./tp");
-	assert_true(e->late_accept);
+	assert_int_equal(e->late.mode, LATE_ACCEPT);
 	assert_true(e->private_counts);
 	assert_int_equal(e->max_attempts, 0);
 	assert_int_equal(e->opens, 0);
@@ -684,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_load_tp1),
 		cmocka_unit_test(test_tp1_solution_passes),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_grade_keys),
 		cmocka_unit_test(test_defaults_and_checker),
 		cmocka_unit_test(test_find_and_list),
 		cmocka_unit_test(test_file_rules),

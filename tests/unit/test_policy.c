@@ -83,8 +83,13 @@ static void window(void **state)
 	g_free(d);
 	assert_int_equal(policy_check_window(&e, 2500, 0, &d), REJECT_CLOSED);
 	g_free(d);
-	e.late_accept = true;
+	e.late.mode = LATE_ACCEPT;
 	assert_int_equal(policy_check_window(&e, 2500, 0, &d), REJECT_NONE);
+	/* penalty 10% per day, at most 2 days: 2 days late graded, 3 refused */
+	e.late = (struct late_rule){ LATE_PENALTY, 10, 2 };
+	assert_int_equal(policy_check_window(&e, 2000 + 2 * 86400, 0, &d), REJECT_NONE);
+	assert_int_equal(policy_check_window(&e, 2000 + 2 * 86400 + 1, 0, &d), REJECT_CLOSED);
+	g_free(d);
 }
 
 static void reason_names(void **state)
