@@ -49,6 +49,7 @@
  */
 #define _GNU_SOURCE /* sigabbrev_np */
 #include "compose.h"
+#include "mime.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -246,23 +247,6 @@ static char *conf_addr(const char *spec)
 		r = NULL;
 	}
 	return r;
-}
-
-/* RFC 3834 section 2 and the list of ARCHITECTURE section 6: addresses of robots that must
- * never get an automatic answer (mail loops). */
-static bool address_is_robot(const char *addr)
-{
-	if (!addr || !*addr || !strcmp(addr, "<>"))
-		return true;
-	const char *at = strrchr(addr, '@');
-	g_autofree char *local = g_ascii_strdown(addr, at ? (gssize)(at - addr) : -1);
-	static const char *const robots[] = {"mailer-daemon", "postmaster", "listserv", "majordomo",
-	                                     "nobody", "noreply", "no-reply", "do-not-reply", NULL};
-	for (int i = 0; robots[i]; i++)
-		if (!strcmp(local, robots[i]))
-			return true;
-	return g_str_has_prefix(local, "owner-") || g_str_has_suffix(local, "-request") ||
-	       g_str_has_suffix(local, "-owner") || g_str_has_suffix(local, "-bounces");
 }
 
 /* Whether addr is one plain address we may hand to sendmail or SMTP as a
@@ -1395,7 +1379,7 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 	 * looked at again. */
 	if (!g_strcmp0(a->state, "SUPERSEDED") || !g_strcmp0(a->outcome, "duplicate") ||
 	    !g_strcmp0(a->outcome, "automatic") || !g_strcmp0(a->outcome, "ignored") ||
-	    address_is_robot(rcpt) || !address_ok(rcpt)) {
+	    mime_robot_address(rcpt) || !address_ok(rcpt)) {
 		log_info("attempt %lld: no reply (%s, %s, %s address)", (long long)attempt_id, a->state,
 		         a->outcome ? a->outcome : "no message", address_ok(rcpt) ? "a robot's" : "an invalid");
 		ok = store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id);
@@ -1523,7 +1507,7 @@ bool compose_override(const struct sercom_conf *c, struct store *s, int64_t atte
 	g_autofree char *path = NULL;
 	g_autofree char *sender = conf_addr(c->admin);
 	g_autofree char *rcpt = one_line(a->email);
-	if (address_is_robot(rcpt) || !address_ok(rcpt)) {
+	if (mime_robot_address(rcpt) || !address_ok(rcpt)) {
 		g_set_error(err, SERCOM_ERROR, EINVAL, "attempt %lld: %s is not an address to answer",
 		            (long long)attempt_id, rcpt);
 		goto out;

@@ -272,7 +272,7 @@ static bool stage_files(const struct sercom_conf *c, const struct mime_info *m, 
 		return true;
 	}
 	if (m->too_many_parts) {
-		reject(v, REJECT_TOO_LARGE, g_strdup("parts:1000"));
+		reject(v, REJECT_TOO_LARGE, g_strdup_printf("parts:%d", MIME_MAX_PARTS));
 		return true;
 	}
 	struct unpack_limits lim = {
@@ -976,8 +976,8 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 	test_poison(&env);
 	mime_init();
 	struct mime_limits ml = {
-		.max_parts = 1000,
-		.max_depth = 20,
+		.max_parts = MIME_MAX_PARTS,
+		.max_depth = MIME_MAX_DEPTH,
 		.max_file_bytes_total = c->limits.unpacked_size,
 	};
 	/* a copy the MDA cut, or one over the limit all the same (an import):

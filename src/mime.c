@@ -25,8 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_PARTS 1000
-#define DEFAULT_MAX_DEPTH 20
 #define DEFAULT_MAX_BYTES (50u * 1024 * 1024)
 /* A file name is one path component on Linux. */
 #define NAME_MAX_BYTES 255
@@ -325,13 +323,16 @@ static void collect_addrs(InternetAddressList *list, GPtrArray *out, char **firs
 
 /* ---- automatic mail (RFC 3834, bounces, lists) -------------------------- */
 
-/* Local parts that vacation(1) and courier's mailbot never answer. */
-static bool robot_localpart(const char *addr)
+/* The one rule for robot addresses (mime.h): the local parts that
+ * vacation(1) and courier's mailbot never answer, and "nobody". */
+bool mime_robot_address(const char *addr)
 {
+	if (!addr || !*addr || !strcmp(addr, "<>"))
+		return true;
 	const char *at = strrchr(addr, '@');
 	size_t n = at ? (size_t)(at - addr) : strlen(addr);
 	static const char *const exact[] = {"mailer-daemon", "postmaster", "mailer",
-					    "uucp", "listserv", "majordomo",
+					    "uucp", "listserv", "majordomo", "nobody",
 					    "noreply", "no-reply", "do-not-reply",
 					    "donotreply"};
 	static const char *const suffix[] = {"-request", "-relay", "-bounces",
@@ -392,9 +393,9 @@ static void detect_automatic(struct ctx *c, GMimeMessage *msg)
 		if (ct && g_mime_content_type_is_type(ct, "multipart", "report"))
 			why = "multipart/report (delivery or read report)";
 	}
-	if (!why && info->from_addr && robot_localpart(info->from_addr))
+	if (!why && info->from_addr && mime_robot_address(info->from_addr))
 		why = "From a mailer daemon, postmaster or list robot";
-	if (!why && info->mbox_sender && (robot_localpart(info->mbox_sender) ||
+	if (!why && info->mbox_sender && (mime_robot_address(info->mbox_sender) ||
 					  !strcmp(info->mbox_sender, "<>")))
 		why = "mbox From line of a mailer daemon";
 	/* Return-Path: <> is the null envelope sender written by the delivering
@@ -855,8 +856,8 @@ struct mime_info *mime_parse(GMimeStream *stream, const struct mime_limits *lim,
 {
 	mime_init();
 	struct ctx c = {0};
-	c.lim.max_parts = lim && lim->max_parts ? lim->max_parts : DEFAULT_MAX_PARTS;
-	c.lim.max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_MAX_DEPTH;
+	c.lim.max_parts = lim && lim->max_parts ? lim->max_parts : MIME_MAX_PARTS;
+	c.lim.max_depth = lim && lim->max_depth ? lim->max_depth : MIME_MAX_DEPTH;
 	c.lim.max_file_bytes_total = lim && lim->max_file_bytes_total
 					     ? lim->max_file_bytes_total
 					     : DEFAULT_MAX_BYTES;

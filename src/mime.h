@@ -14,9 +14,14 @@
 #include <stdint.h>
 
 /* Caps against hostile mail; 0 means "use the default" (see mime.c). */
+/* A submission's MIME structure is read up to this many parts and levels of
+ * nesting; past them its files are incomplete and it is refused as too
+ * large (ingest.c), never graded on part of what was sent. */
+enum { MIME_MAX_PARTS = 1000, MIME_MAX_DEPTH = 20 };
+
 struct mime_limits {
-	uint64_t max_parts;            /* MIME objects visited (default 1000) */
-	uint64_t max_depth;            /* multipart / message nesting (default 20) */
+	uint64_t max_parts;            /* MIME objects visited (default MIME_MAX_PARTS) */
+	uint64_t max_depth;            /* multipart / message nesting (default MIME_MAX_DEPTH) */
 	uint64_t max_file_bytes_total; /* sum of decoded file sizes (default 50 MiB) */
 };
 
@@ -49,6 +54,14 @@ struct mime_info {
 	bool too_large;         /* max_file_bytes_total reached: files incomplete */
 	bool too_many_parts;    /* max_parts or max_depth reached: files incomplete */
 };
+
+/* Whether addr (local@domain, or a bare local part) is a robot's that must
+ * never get an automatic answer (RFC 3834 section 2: mail loops, lists):
+ * mailer-daemon, postmaster, noreply and their kin, owner-*, *-request,
+ * *-bounces ...; also an empty address or "<>". The one rule of the intake
+ * (automatic mail is recorded, never answered) and of the composer (never
+ * mails such an address). */
+bool mime_robot_address(const char *addr);
 
 /* Initialises GMime once per process (idempotent, thread-safe). */
 void mime_init(void);

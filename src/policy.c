@@ -109,8 +109,8 @@ const char *policy_automatic(const struct mime_info *m, const char *envelope_sen
 	 * answer a mailing list */
 	if (envelope_sender && !*envelope_sender)
 		return "null envelope sender (bounce)";
-	if (envelope_sender && !g_ascii_strncasecmp(envelope_sender, "MAILER-DAEMON", 13))
-		return "envelope sender MAILER-DAEMON";
+	if (envelope_sender && mime_robot_address(envelope_sender))
+		return "envelope sender of a robot (RFC 3834)";
 	if (m->automatic)
 		return m->automatic_why ? m->automatic_why : "automatic mail";
 	if (!m->from_addr && !envelope_sender)

@@ -655,8 +655,9 @@ static void test_attacks(void **state)
 	g_object_unref(m);
 
 	/* 4. robots never get an answer (mail loops), and are marked answered */
-	const char *robots[] = {"MAILER-DAEMON@example.edu", "", "owner-list@example.edu", "list-request@example.edu"};
-	for (int i = 0; i < 4; i++) {
+	const char *robots[] = {"MAILER-DAEMON@example.edu", "", "owner-list@example.edu", "list-request@example.edu",
+	                        "donotreply@example.edu", "uucp@example.edu"};
+	for (size_t i = 0; i < G_N_ELEMENTS(robots); i++) {
 		a = add_attempt(db, robots[i], "tp1", 0, "REJECTED", "REJECTED", NULL, "unknown_sender", robots[i], "x", NULL);
 		/* authenticated: not silenced as a stranger, as a robot */
 		exec(db, "UPDATE messages SET auth = 'pass: dkim=pass header.d=example.edu' WHERE id = (SELECT max(id) FROM messages)");

@@ -64,6 +64,10 @@ static void automatic(void **state)
 	assert_null(policy_automatic(&m, "ana@example.edu"));
 	assert_non_null(policy_automatic(&m, ""));
 	assert_non_null(policy_automatic(&m, "MAILER-DAEMON@example.edu"));
+	/* the one robot rule (mime_robot_address), for the envelope sender too */
+	assert_non_null(policy_automatic(&m, "nobody@example.edu"));
+	assert_non_null(policy_automatic(&m, "list-bounces@example.edu"));
+	assert_null(policy_automatic(&m, "nobody-here@example.edu"));
 	m.automatic = true;
 	m.automatic_why = "Auto-Submitted: auto-replied";
 	assert_string_equal(policy_automatic(&m, "ana@example.edu"), "Auto-Submitted: auto-replied");
