@@ -286,10 +286,22 @@ if [ -f "$SERCOM_TOP/maildir-fixtures/expected.tsv" ]; then
 fi
 out=$(S import-maildir "$SERCOM_TOP/maildir-fixtures/submissions" 2>&1)
 like "$(echo "$out" | tail -1)" "^imported: 0 queued, 0 rejected, 0 ignored, 0 automatic, [1-9][0-9]* duplicate" "importing again: only duplicates"
-{ printf 'From ana@example.edu Sat Jan  1 00:00:00 2026\n'; mail "Ana <ana@example.edu>" tp1 "mbox1.$$@test" "$SUBS/correct/tp.c"
-  printf '\nFrom beto@example.edu Sat Jan  1 00:00:01 2026\n'; mail "Beto <beto@example.edu>" tp1 "mbox2.$$@test" "$SUBS/correct/tp.c"; } > "$T/sub.mbox"
+# an mboxrd file (GMime's parser splits it): the second message's body has
+# a line ">From the start", quoted in the mbox; each message is stored
+# byte for byte as it was before it went into the mbox
+mail "Ana <ana@example.edu>" tp1 "mbox1.$$@test" "$SUBS/correct/tp.c" > "$T/m1"
+{ mail "Beto <beto@example.edu>" tp1 "mbox2.$$@test" "$SUBS/correct/tp.c"; printf 'From the start\n'; } > "$T/m2"
+{ printf 'From ana@example.edu Sat Jan  1 00:00:00 2026\n'; cat "$T/m1"
+  printf '\nFrom beto@example.edu Sat Jan  1 00:00:01 2026\n'; sed 's/^\(>*From \)/>\1/' "$T/m2"; } > "$T/sub.mbox"
+chmod 600 "$T/sub.mbox"   # root's: opened before the import parses as the owner of var/
 out=$(S import-maildir "$T/sub.mbox" 2>&1); is "$?" 0 "import-maildir of an mbox"
 like "$(echo "$out" | tail -1)" "^imported: 2 queued" "both messages of the mbox queued"
+stored() { tail -n +2 "$(grep -l "$1" "$I"/var/mail/cur/* | head -1)"; }
+is "$(stored "mbox1.$$@test" | md5sum)" "$(printf '%s\n' "$(cat "$T/m1")" | md5sum)" "the first message stored as it was (the blank separator line dropped)"
+is "$(stored "mbox2.$$@test" | md5sum)" "$(md5sum < "$T/m2")" "the second stored as it was, its >From unquoted"
+printf 'not an mbox\n' > "$T/not.mbox"
+out=$(S import-maildir "$T/not.mbox" 2>&1); is "$?" 1 "import-maildir of a file that is no mbox exits 1"
+like "$out" "no message" "and says so"
 S import-maildir "$T/nothing" > /dev/null 2>&1; is "$?" 1 "import-maildir of a missing path exits 1"
 
 # ---- purge ------------------------------------------------------------
