@@ -74,9 +74,11 @@ all: $(addprefix $(BIN)/,$(PROGS))
 
 # V=1 shows the full command lines.
 Q = $(if $(V),,@)
-$(OBJ)/%.o: src/%.c $(wildcard src/*.h) | $(OBJ)
+# -MMD -MP: each object depends on the headers it includes (build/obj/*.d)
+$(OBJ)/%.o: src/%.c | $(OBJ)
 	@$(if $(V),,echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+-include $(wildcard $(OBJ)/*.d)
 
 $(OBJ):
 	mkdir -p $@ $(BIN) $(BUILD)/tests
@@ -88,7 +90,8 @@ $(BIN)/%: $$(addprefix $(OBJ)/,$$(addsuffix .o,$$(OBJS_$$*))) | $(OBJ)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OBJ)/,$$(addsuffix .o,$$(UNIT_$$*))) | $(OBJ)
 	@$(if $(V),,echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
+-include $(wildcard $(BUILD)/tests/*.d)
 
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-dev \
