@@ -37,7 +37,7 @@ CORE        = util log conf store spool score
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
-COMPOSE     = compose transport
+COMPOSE     = compose transport reveal
 
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
