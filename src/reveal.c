@@ -157,7 +157,7 @@ static int reveal_loaded(const struct sercom_conf *c, struct store *s, const str
 {
 	sqlite3_stmt *st = store_prepare(s,
 		"SELECT DISTINCT a.student FROM attempts a WHERE a.exercise = ? AND a.student IS NOT NULL"
-		" AND a.state = 'DONE' AND NOT EXISTS (SELECT 1 FROM reveals r WHERE r.student = a.student"
+		" AND a.state = 'DONE' AND a.verdict IN ('ACCEPTED','TESTS_FAILED','BUILD_FAILED') AND NOT EXISTS (SELECT 1 FROM reveals r WHERE r.student = a.student"
 		" AND r.exercise = a.exercise) ORDER BY a.student", err);
 	if (!st)
 		return -1;
