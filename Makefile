@@ -37,7 +37,7 @@ CORE        = util log conf store spool score
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
-COMPOSE     = compose transport
+COMPOSE     = compose transport reveal
 
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
@@ -61,12 +61,13 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_compose  = compose mime transport exercise compare store conf util log spool envelope
-UNIT_transport = transport compose mime exercise compare store conf util log spool envelope
+UNIT_compose  = compose mime transport exercise compare store conf util log spool envelope score
+UNIT_transport = transport compose mime exercise compare store conf util log spool envelope score
 UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
 UNIT_score    = score
+UNIT_reveal   = reveal compose transport exercise compare store conf util log spool envelope score
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz mutants

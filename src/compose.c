@@ -1534,6 +1534,297 @@ out:
 	return ok;
 }
 
+/* ---- the final mail (reveal_private = after_close) -------------------- */
+
+/* What the final mail says of the attempt's points (schema step 5). */
+struct final_score {
+	bool known;            /* attempts.score set (graded since step 5) */
+	double score, max_score, private_score, private_max, penalty;
+	int64_t late_days;
+	GHashTable *points;    /* case name -> "EARNED of POINTS" (g_free) */
+};
+
+static bool final_score_read(struct store *s, int64_t id, int64_t grading, struct final_score *f, GError **err)
+{
+	f->points = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT score, coalesce(max_score, 0), coalesce(private_score, 0), coalesce(private_max, 0),"
+		" penalty, late_days FROM attempts WHERE id = ?", err);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		f->known = sqlite3_column_type(st, 0) != SQLITE_NULL;
+		f->score = sqlite3_column_double(st, 0);
+		f->max_score = sqlite3_column_double(st, 1);
+		f->private_score = sqlite3_column_double(st, 2);
+		f->private_max = sqlite3_column_double(st, 3);
+		f->penalty = sqlite3_column_double(st, 4);
+		f->late_days = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	st = store_prepare(s, "SELECT case_name, coalesce(score, 0), points FROM results"
+	                      " WHERE attempt = ? AND grading = ? AND points IS NOT NULL", err);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, grading);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		g_autofree char *earned = score_format(sqlite3_column_double(st, 1));
+		g_autofree char *worth = score_format(sqlite3_column_double(st, 2));
+		g_hash_table_replace(f->points, col_text(st, 0), g_strdup_printf("%s/%s", earned, worth));
+	}
+	sqlite3_finalize(st);
+	return true;
+}
+
+/* Every case, public then private, each with its points: the private
+ * cases' lines name their diffs by the attachment's name. */
+static void final_cases(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const struct exercise *e, const struct final_score *f, GString *o)
+{
+	for (int priv = 0; priv < 2; priv++) {
+		bool any = false;
+		for (guint i = 0; i < a->cases->len; i++) {
+			const struct case_row *r = g_ptr_array_index(a->cases, i);
+			if (r->is_private != (priv == 1))
+				continue;
+			if (!any) {
+				g_autofree char *head = tpl_str(t, "reveal", priv ? "private" : "public");
+				g_string_append_printf(o, "%s\n", head);
+				any = true;
+			}
+			struct case_row shown = *r;
+			g_autofree char *diffs = NULL;
+			if (r->diffs) {
+				g_autoptr(GRegex) re = g_regex_new("(^| )private/", 0, 0, NULL);
+				diffs = g_regex_replace(re, r->diffs, -1, 0, "\\1", 0, NULL);
+				shown.diffs = diffs;
+			}
+			g_autofree char *words = case_words(t, &shown, find_case(e, r->name), c);
+			g_autofree char *cn = one_line(r->name);
+			const char *pts = g_hash_table_lookup(f->points, r->name);
+			g_autoptr(GHashTable) lv = vars_new();
+			var_set(lv, "case", cn);
+			var_set(lv, "result", words);
+			g_autofree char *earned = pts ? g_strndup(pts, strcspn(pts, "/")) : NULL;
+			var_set(lv, "earned", earned);
+			var_set(lv, "points", pts ? strchr(pts, '/') + 1 : "");
+			g_autofree char *line = tpl_expand(t, "reveal", pts ? "case_points" : "case", lv);
+			g_string_append_printf(o, "%s\n", line);
+		}
+		if (any)
+			g_string_append_c(o, '\n');
+	}
+}
+
+/* The score paragraph: public and private points, the late penalty, the
+ * final score (score_final, the one rule). */
+static void final_score_text(const struct tpl *t, const struct final_score *f, GString *o)
+{
+	if (!f->known)
+		return;
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *sc = score_format(f->score), *mx = score_format(f->max_score),
+	                *ps = score_format(f->private_score), *pm = score_format(f->private_max),
+	                *tm = score_format(f->max_score + f->private_max),
+	                *fin = score_format(score_final(f->score, f->private_score, f->penalty)),
+	                *pen = score_format(f->penalty);
+	var_set(v, "score", sc);
+	var_set(v, "max_score", mx);
+	var_set(v, "private_score", ps);
+	var_set(v, "private_max", pm);
+	var_set(v, "max", tm);
+	var_set(v, "final", fin);
+	var_set(v, "penalty", pen);
+	var_setf(v, "days", "%lld", (long long)f->late_days);
+	g_autofree char *l1 = tpl_expand(t, "reveal", "score", v);
+	g_string_append_printf(o, "%s\n", l1);
+	if (f->penalty > 0) {
+		g_autofree char *l2 = tpl_expand(t, "reveal", "late", v);
+		g_string_append_printf(o, "%s\n", l2);
+	}
+	g_autofree char *l3 = tpl_expand(t, "reveal", "final", v);
+	g_string_append_printf(o, "%s\n", l3);
+}
+
+/* The diffs of every failing case, private ones included (the exercise has
+ * closed: they are no longer secret), within the reply's budget. */
+static GPtrArray *final_attachments(const struct sercom_conf *c, const struct tpl *t,
+                                    const struct attempt_info *a, GString *notes)
+{
+	GPtrArray *atts = g_ptr_array_new_with_free_func(attachment_free);
+	g_autofree char *report_dir = g_strdup_printf("%s/%lld/report", c->attempts_dir, (long long)a->id);
+	uint64_t budget = c->reply_max > 16384 ? c->reply_max - 16384 : c->reply_max / 2, used = 0;
+	for (guint i = 0; i < a->cases->len; i++) {
+		const struct case_row *r = g_ptr_array_index(a->cases, i);
+		if (!r->diffs || !strcmp(r->verdict, "PASS"))
+			continue;
+		g_auto(GStrv) files = g_strsplit(r->diffs, " ", -1);
+		for (char **f = files; *f; f++) {
+			bool cut;
+			/* read_report_file refuses "..", absolute names and symlinks */
+			struct attachment *at = **f ? read_report_file(t, report_dir, *f, "text/x-diff", c->diff_max, &cut) : NULL;
+			if (!at)
+				continue;
+			uint64_t cost = strlen(at->text) * 4 / 3 + 512;
+			g_autoptr(GHashTable) nv = vars_new();
+			var_set(nv, "file", at->name);
+			g_autofree char *lim = fmt_bytes(used + cost > budget ? c->reply_max : c->diff_max);
+			var_set(nv, "limit", lim);
+			if (used + cost > budget || cut) {
+				g_autofree char *line = tpl_expand(t, "note", used + cost > budget ? "not_attached" : "cut", nv);
+				g_string_append_printf(notes, "%s\n", line);
+			}
+			if (used + cost > budget) {
+				attachment_free(at);
+				continue;
+			}
+			used += cost;
+			g_ptr_array_add(atts, at);
+		}
+	}
+	return atts;
+}
+
+/* The final mail of attempt a: [reveal] intro, every case with its points,
+ * the score and the final score; threaded under the submission. */
+static bool build_final(const struct sercom_conf *c, const struct tpl *t, struct store *s,
+                        const struct attempt_info *a, struct built *out, GError **err)
+{
+	struct final_score f = {0};
+	if (!final_score_read(s, a->id, a->grading, &f, err)) {
+		g_hash_table_unref(f.points);
+		return false;
+	}
+	GError *ee = NULL;
+	struct exercise *e = exercise_find(c, a->exercise, &ee);
+	g_clear_error(&ee);
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *exname = one_line(a->exercise);
+	g_autofree char *vword = tpl_str(t, "verdict", attempt_verdict(a));
+	g_autofree char *received = a->received ? util_format_date(a->received) : g_strdup("?");
+	g_autofree char *closes = e && e->closes ? util_format_date(e->closes) : g_strdup("-");
+	g_autofree char *which = tpl_str(t, "reveal", c->grade_pick == GRADE_BEST ? "best" : "last");
+	g_autofree char *fin = score_format(score_final(f.score, f.private_score, f.penalty));
+	g_autofree char *tmax = score_format(f.max_score + f.private_max);
+	var_set(v, "exercise", exname);
+	var_set(v, "verdict", vword);
+	var_set(v, "received", received);
+	var_set(v, "closes", closes);
+	var_set(v, "which", which);
+	var_set(v, "final", f.known ? fin : "-");
+	var_set(v, "max", f.known ? tmax : "-");
+	var_setf(v, "number", "%lld", (long long)a->number);
+	var_setf(v, "attempt", "%lld", (long long)a->id);
+
+	GString *body = g_string_new(NULL);
+	g_autofree char *intro = tpl_expand(t, "reveal", "intro", v);
+	g_autofree char *vline = tpl_expand(t, "reveal", "verdict", v);
+	g_string_append_printf(body, "%s\n\n%s\n", intro, vline);
+	if (a->build) {
+		g_autofree char *bl = tpl_str(t, "build", a->build);
+		g_string_append_printf(body, "%s\n", bl);
+	}
+	g_string_append_c(body, '\n');
+	final_cases(c, t, a, e, &f, body);
+	final_score_text(t, &f, body);
+	g_autoptr(GString) notes = g_string_new(NULL);
+	GPtrArray *atts = final_attachments(c, t, a, notes);
+	if (notes->len)
+		g_string_append_printf(body, "\n%s", notes->str);
+
+	g_autofree char *subj_body = tpl_expand(t, "reveal", f.known ? "subject" : "subject_unscored", v);
+	g_autofree char *prefix = one_line(c->prefix);
+	g_autofree char *subject = *prefix ? g_strdup_printf("[%s] %s", prefix, subj_body) : g_strdup(subj_body);
+	GMimeMessage *m = reply_message(c, a, subject, body->str, atts);
+	out->bytes = message_bytes(m);
+	out->rcpt = one_line(a->email);
+	out->subject = g_strdup(subject);
+	g_object_unref(m);
+	g_ptr_array_free(atts, TRUE);
+	g_string_free(body, TRUE);
+	g_hash_table_unref(f.points);
+	exercise_free(e);
+	return true;
+}
+
+/* Queues the outbox row and the reveals row in one transaction: the
+ * mail is sent once, whatever crashes or restarts come between. */
+static bool final_commit(struct store *s, const struct attempt_info *a, const char *path, const char *sender,
+                         const char *rcpt, int64_t *outbox_id, GError **err)
+{
+	int64_t done = 0;
+	if (!store_begin(s, err))
+		return false;
+	if (!store_query_int(s, &done, 0, err, "SELECT count(*) FROM reveals WHERE student = %Q AND exercise = %Q",
+	                     a->student, a->exercise)) {
+		store_rollback(s);
+		return false;
+	}
+	if (done) { /* another runner, or `sercom reveal`, was first */
+		store_rollback(s);
+		*outbox_id = 0;
+		return true;
+	}
+	if (!outbox_insert(s, a->id, path, sender, rcpt, outbox_id, err) ||
+	    !store_exec(s, err, "INSERT INTO reveals (student, exercise, attempt, outbox, at) VALUES (%Q, %Q, %lld, %lld, %lld)",
+	                a->student, a->exercise, (long long)a->id, (long long)*outbox_id, (long long)util_now()) ||
+	    !store_commit(s, err)) {
+		store_rollback(s);
+		*outbox_id = 0;
+		return false;
+	}
+	return true;
+}
+
+bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt_id, int64_t *outbox_id,
+                   GError **err)
+{
+	ensure_gmime();
+	int64_t dummy;
+	if (!outbox_id)
+		outbox_id = &dummy;
+	*outbox_id = 0;
+	struct attempt_info *a = attempt_read(s, attempt_id, err);
+	if (!a)
+		return false;
+	bool ok = false;
+	struct tpl *t = NULL;
+	struct built b = {0};
+	g_autofree char *path = NULL;
+	g_autofree char *sender = conf_addr(c->admin);
+	g_autofree char *rcpt = one_line(a->email);
+	if (!a->student || !a->exercise || g_strcmp0(a->state, "DONE")) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "attempt %lld: not a graded attempt of a roster student",
+		            (long long)attempt_id);
+		goto out;
+	}
+	/* the same defence as every reply: never mail a robot (mail loops) */
+	if (address_is_robot(rcpt) || !address_ok(rcpt)) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "attempt %lld: %s is not an address to answer",
+		            (long long)attempt_id, rcpt);
+		goto out;
+	}
+	if (!sender) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "[mail] admin: no address");
+		goto out;
+	}
+	if (!(t = tpl_load(c, err)) || !build_final(c, t, s, a, &b, err) || !outbox_spool(c, b.bytes, &path, err))
+		goto out;
+	ok = final_commit(s, a, path, sender, b.rcpt, outbox_id, err);
+	if (!ok || !*outbox_id)
+		unlink(path);
+	else
+		log_info("attempt %lld: final result queued (outbox %lld) to %s: %s", (long long)attempt_id,
+		         (long long)*outbox_id, b.rcpt, b.subject);
+out:
+	built_clear(&b);
+	tpl_free(t);
+	attempt_info_free(a);
+	return ok;
+}
+
 bool compose_admin_notice(const struct sercom_conf *c, struct store *s, const char *subject,
                           const char *body, GError **err)
 {

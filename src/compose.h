@@ -24,6 +24,14 @@ int compose_pending(const struct sercom_conf *c, struct store *s, GError **err);
  * note. */
 bool compose_override(const struct sercom_conf *c, struct store *s, int64_t attempt_id,
                       const char *note, GError **err);
+/* Composes the one final mail of reveal_private = after_close (reveal.c)
+ * for attempt_id, the attempt that counts of its student: every case,
+ * private ones included, with its points, the score and the final score
+ * (late penalty applied). Queues it and records it in reveals in one
+ * transaction; a student and exercise already revealed get nothing (true,
+ * *outbox_id = 0). */
+bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt_id, int64_t *outbox_id,
+                   GError **err);
 /* Mails the admin (INTERNAL_ERROR, a reply given up as FAILED). */
 bool compose_admin_notice(const struct sercom_conf *c, struct store *s, const char *subject,
                           const char *body, GError **err);

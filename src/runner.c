@@ -29,6 +29,7 @@
 #include "intake.h"
 #include "log.h"
 #include "queue.h"
+#include "reveal.h"
 #include "sandbox.h"
 #include "store.h"
 #include "transport.h"
@@ -73,6 +74,7 @@ struct runner {
 	pid_t self;
 	pid_t intake_pid;             /* 0 = not running */
 	int64_t intake_started, intake_restart_at; /* ms */
+	int64_t reveal_next;          /* s: reveal_tick's next look */
 };
 
 static char *worker_name(const struct runner *r, pid_t pid)
@@ -92,6 +94,27 @@ static void flush_replies(struct runner *r, struct store *s)
 		log_error("sending replies: %s", err->message);
 		g_clear_error(&err);
 	}
+}
+
+/* The after-close final mails (reveal.c): at start, then at most once a
+ * minute on the timer, and at the end of --once. Returns the number queued
+ * (flush_replies sends them). */
+#define REVEAL_EVERY_S 60
+static int reveal_tick(struct runner *r)
+{
+	int64_t now = util_now();
+	if (now < r->reveal_next)
+		return 0;
+	r->reveal_next = now + REVEAL_EVERY_S;
+	GError *err = NULL;
+	int n = reveal_due(r->conf, r->store, now, &err);
+	if (n < 0) {
+		log_error("final results: %s", err->message);
+		g_clear_error(&err);
+	} else if (n > 0) {
+		log_info("final results: %d mail(s) queued", n);
+	}
+	return n;
 }
 
 /* ---- the worker --------------------------------------------------------- */
@@ -612,8 +635,10 @@ static int supervise(struct runner *r)
 
 	release_dead_workers(r);
 	release(r, NULL);
-	if (!r->once)
+	if (!r->once) {
+		reveal_tick(r);
 		flush_replies(r, r->store);
+	}
 	spawn_intake(r);
 	spawn_workers(r);
 
@@ -683,6 +708,7 @@ static int supervise(struct runner *r)
 			renew_leases(r);
 			release(r, NULL);
 			if (!r->once) {
+				reveal_tick(r);
 				flush_replies(r, r->store);
 				log_metrics(r);
 			}
@@ -690,8 +716,12 @@ static int supervise(struct runner *r)
 			spawn_intake(r);
 		}
 	}
-	if (r->once)
+	if (r->once) {
 		flush_replies(r, r->store);
+		/* after the replies: a final mail waits for them */
+		if (reveal_tick(r) > 0)
+			flush_replies(r, r->store);
+	}
 	log_info("stopped");
 	return 0;
 }

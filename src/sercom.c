@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mime.h"
 #include "queue.h"
+#include "reveal.h"
 #include "spool.h"
 #include "store.h"
 #include "table.h"
@@ -597,6 +598,27 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 	return 0;
 }
 
+static gboolean opt_dry_run, opt_force;
+
+static int cmd_reveal(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	if (argc != 2) {
+		fprintf(stderr, "usage: sercom reveal EXERCISE [--dry-run] [--force]\n");
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	int rc = reveal_command(a->conf, a->store, argv[1], util_now(), opt_dry_run, opt_force, stdout);
+	if (rc || opt_dry_run)
+		return rc;
+	int sent = transport_flush(a->conf, a->store, &err);
+	if (sent < 0)
+		return fail(err);
+	printf("%d sent now\n", sent);
+	return 0;
+}
+
 /* ---- export, stats ----------------------------------------------------- */
 
 static int cmd_export(struct admin *a, int argc, char **argv)
@@ -1164,6 +1186,12 @@ static GOptionEntry import_options[] = {
 	{ NULL },
 };
 
+static GOptionEntry reveal_options[] = {
+	{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt_dry_run, "print who would get the final mail, send nothing", NULL },
+	{ "force", 0, 0, G_OPTION_ARG_NONE, &opt_force, "before closes, with reveal_private = never, or while a student may still submit", NULL },
+	{ NULL },
+};
+
 static const struct command commands[] = {
 	{ "init", cmd_init, "", "Creates the instance's var/ tree (mail, attempts, outbox, FIFO) and database.", NULL },
 	{ "roster", cmd_roster, "import FILE.csv",
@@ -1185,6 +1213,9 @@ static const struct command commands[] = {
 	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
 	{ "export", cmd_export, "grades",
 	  "One row per student, one column per exercise: the best or last verdict ([mail] grade = best|last).", list_options },
+	{ "reveal", cmd_reveal, "EXERCISE [--dry-run] [--force]",
+	  "Mails each student of an exercise with reveal_private = after_close the final result of the\n"
+	  "attempt that counts, private cases included, once (what the runner does when it closes).", reveal_options },
 	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise; mail waiting and held.", stats_options },
 	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
