@@ -1801,7 +1801,7 @@ bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt
 		goto out;
 	}
 	/* the same defence as every reply: never mail a robot (mail loops) */
-	if (address_is_robot(rcpt) || !address_ok(rcpt)) {
+	if (mime_robot_address(rcpt) || !address_ok(rcpt)) {
 		g_set_error(err, SERCOM_ERROR, EINVAL, "attempt %lld: %s is not an address to answer",
 		            (long long)attempt_id, rcpt);
 		goto out;
