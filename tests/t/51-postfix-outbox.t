@@ -40,7 +40,8 @@ ok "resend hands the reply to postfix" quiet sercom -c "$C" resend "$id"
 ok "delivered to ana's Maildir" pf_wait ana 1 30
 f=$(find "$PF/vmail/ana/new" -type f | head -1)
 is "$(mail_header "$f" subject)" "[algo1] Result of attempt 1 (exercise tp1): ACCEPTED" "the reply's Subject in the Maildir"
-is "$(mail_header "$f" return-path)" "<staff@test.example>" "envelope sender is the admin (-f)"
+ob=$(sql "$I" "SELECT id FROM outbox WHERE attempt = $id")
+like "$(mail_header "$f" return-path)" "^<grader\+bounce-$ob-[0-9a-f]{16}@test\.example>\$" "envelope sender (-f): the from address, +bounce-ROW-MAC (README Bounces)"
 is "$(mail_header "$f" delivered-to)" "ana@test.example" "delivered to the student only"
 is "$(mail_header "$f" x-sercom-attempt)" "$id" "X-Sercom-Attempt"
 ok "postfix logged to its own maillog" test -s "$PF/maillog"
