@@ -2,7 +2,7 @@
 # 51-postfix-outbox: replies through a real postfix (a private instance, see
 # lib-postfix.sh) into a user's Maildir, and the outbox across an MTA outage.
 #
-# 1. sendmail transport: `sendmail -C DIR -i -f ADMIN -- RCPT` of our own
+# 1. sendmail transport: `sendmail -C DIR -i -f FROM+bounce-ROW-MAC -- RCPT` of our own
 #    postfix; the reply is read back from the user's Maildir.
 # 2. postfix stopped, sendmail transport: postfix's sendmail still takes the
 #    20 replies (postdrop queues into its maildrop with the master down), so
