@@ -67,7 +67,7 @@ UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
 UNIT_score    = score
-UNIT_bounce   = bounce mime conf util log
+UNIT_bounce   = bounce mime store conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz mutants

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "bounce.h"
+#include "store.h"
+#include "schema.sql.h"
 #include "mime.h"
 #include "util.h"
 
@@ -216,6 +218,45 @@ static void reason_clean(void **state)
 	g_string_free(diag, TRUE);
 }
 
+/* The schema step that allows BOUNCED rebuilds the outbox of a version 5
+ * database: rows, ids, the index and the reveals pointing at them kept. */
+static void schema_outbox_rebuilt(void **state)
+{
+	g_autofree char *dir = g_dir_make_tmp("bounce-db-XXXXXX", NULL);
+	g_autofree char *db = g_build_filename(dir, "sercom.db", NULL);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	for (int v = 0; v < 5; v++)
+		assert_int_equal(sqlite3_exec(h, store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h,
+		"PRAGMA user_version = 5;"
+		"INSERT INTO messages (id, spool_file, received, outcome) VALUES (1, 'x', 1, 'queued');"
+		"INSERT INTO attempts (id, email, message, state, queued) VALUES (1, 'a@b', 1, 'DONE', 1);"
+		"INSERT INTO outbox (id, attempt, file, sender, recipients, state, tries, created, next_try, sent, last_error)"
+		" VALUES (7, 1, 'f7', 's', 'a@b', 'SENT', 1, 10, 11, 12, NULL), (9, 1, 'f9', 's', 'a@b', 'FAILED', 3, 20, 21, NULL, 'no');"
+		"INSERT INTO reveals VALUES ('s1', 'tp1', 1, 9, 30);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	GError *err = NULL;
+	struct store *s = store_open(db, 1000, &err);
+	assert_non_null(s);
+	int64_t n = 0;
+	assert_true(store_query_int(s, &n, -1, NULL, "SELECT count(*) FROM outbox WHERE id = 7 AND state = 'SENT' "
+	                                             "AND file = 'f7' AND tries = 1 AND sent = 12 AND bounce IS NULL"));
+	assert_int_equal(n, 1);
+	assert_true(store_query_int(s, &n, -1, NULL, "SELECT count(*) FROM outbox WHERE id = 9 AND last_error = 'no'"));
+	assert_int_equal(n, 1);
+	assert_true(store_query_int(s, &n, -1, NULL, "SELECT count(*) FROM reveals r JOIN outbox o ON o.id = r.outbox"));
+	assert_int_equal(n, 1);
+	assert_true(store_query_int(s, &n, -1, NULL, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_due'"));
+	assert_int_equal(n, 1);
+	assert_true(store_exec(s, NULL, "UPDATE outbox SET state = 'BOUNCED', bounce = '5.1.1' WHERE id = 7"));
+	assert_false(store_exec(s, NULL, "UPDATE outbox SET state = 'LOST' WHERE id = 7"));
+	/* the foreign keys still hold: a reveal cannot name a missing row */
+	assert_false(store_exec(s, NULL, "INSERT INTO reveals VALUES ('s2', 'tp1', 1, 99, 30)"));
+	store_close(s);
+	util_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +266,7 @@ int main(void)
 		cmocka_unit_test(dsn_failed),
 		cmocka_unit_test(dsn_not_failed),
 		cmocka_unit_test(reason_clean),
+		cmocka_unit_test(schema_outbox_rebuilt),
 	};
 	return cmocka_run_group_tests_name("bounce", tests, NULL, NULL);
 }
