@@ -33,7 +33,7 @@ endif
 OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
-CORE        = util log conf store spool score
+CORE        = util log conf store spool score bounce
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
@@ -61,13 +61,15 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_compose  = compose mime transport exercise compare store conf util log spool envelope score
-UNIT_transport = transport compose mime exercise compare store conf util log spool envelope score
+UNIT_COMPOSE  = compose mime transport bounce reveal exercise compare store conf util log spool envelope score
+UNIT_compose  = $(UNIT_COMPOSE)
+UNIT_transport = $(UNIT_COMPOSE)
 UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
 UNIT_score    = score
-UNIT_reveal   = reveal compose mime transport exercise compare store conf util log spool envelope score
+UNIT_reveal   = $(UNIT_COMPOSE)
+UNIT_bounce   = bounce mime store conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz mutants

@@ -49,6 +49,7 @@
  */
 #define _GNU_SOURCE /* sigabbrev_np */
 #include "compose.h"
+#include "bounce.h"
 #include "mime.h"
 #include "log.h"
 #include "spool.h"
@@ -1330,8 +1331,28 @@ static bool outbox_spool(const struct sercom_conf *c, const GByteArray *bytes, c
 	return spool_write(c->outbox_dir, bytes->data, bytes->len, path, err);
 }
 
-static bool outbox_insert(struct store *s, int64_t attempt_id, const char *path, const char *sender,
-                          const char *rcpt, int64_t *id, GError **err)
+/* A reply's envelope sender names its row (bounce.h), so its bounce
+ * finds it: set once the row has its id, in the same transaction. */
+static bool outbox_bounce_sender(const struct sercom_conf *c, struct store *s, int64_t id, GError **err)
+{
+	g_autofree char *base = conf_addr(c->bounce_address);
+	if (!base) {
+		g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [mail] bounce_address: no address in \"%s\"",
+		            c->path ? c->path : "config", c->bounce_address ? c->bounce_address : "");
+		return false;
+	}
+	g_autofree char *secret = bounce_secret(c, err);
+	if (!secret)
+		return false;
+	g_autofree char *verp = bounce_address_make(base, id, secret);
+	return store_exec(s, err, "UPDATE outbox SET sender = %Q WHERE id = %lld", verp, (long long)id);
+}
+
+/* The row of a reply to a student (attempt_id > 0) or of a notice to
+ * staff (0: its envelope sender stays the admin, so its bounce goes to
+ * the staff). */
+static bool outbox_insert(const struct sercom_conf *c, struct store *s, int64_t attempt_id, const char *path,
+                          const char *sender, const char *rcpt, int64_t *id, GError **err)
 {
 	int64_t now = util_now();
 	g_autofree char *aid = attempt_id > 0 ? g_strdup_printf("%lld", (long long)attempt_id) : g_strdup("NULL");
@@ -1340,9 +1361,10 @@ static bool outbox_insert(struct store *s, int64_t attempt_id, const char *path,
 	                " VALUES (%s, %Q, %Q, %Q, 'PENDING', %lld, %lld)",
 	                aid, path, sender, rcpt, (long long)now, (long long)now))
 		return false;
+	int64_t row = sqlite3_last_insert_rowid(store_db(s));
 	if (id)
-		*id = sqlite3_last_insert_rowid(store_db(s));
-	return true;
+		*id = row;
+	return attempt_id <= 0 || outbox_bounce_sender(c, s, row, err);
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -1421,7 +1443,7 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 		ok = true;
 		goto out;
 	}
-	if (!outbox_insert(s, attempt_id, path, sender, b.rcpt, outbox_id, err) ||
+	if (!outbox_insert(c, s, attempt_id, path, sender, b.rcpt, outbox_id, err) ||
 	    !store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id) ||
 	    !store_commit(s, err)) {
 		store_rollback(s);
@@ -1519,7 +1541,7 @@ bool compose_override(const struct sercom_conf *c, struct store *s, int64_t atte
 	if (!(t = tpl_load(c, err)) || !build_reply(c, t, a, note ? note : "", &b, err) ||
 	    !outbox_spool(c, b.bytes, &path, err))
 		goto out;
-	if (!store_begin(s, err) || !outbox_insert(s, attempt_id, path, sender, b.rcpt, NULL, err) ||
+	if (!store_begin(s, err) || !outbox_insert(c, s, attempt_id, path, sender, b.rcpt, NULL, err) ||
 	    !store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id) ||
 	    !store_commit(s, err)) {
 		store_rollback(s);
@@ -1850,7 +1872,7 @@ bool compose_admin_notice(const struct sercom_conf *c, struct store *s, const ch
 		return false;
 	/* the envelope sender of a notice is the admin too: a bounce of it
 	 * comes back to the staff, never to a student */
-	if (!outbox_insert(s, 0, path, admin, admin, NULL, err)) {
+	if (!outbox_insert(c, s, 0, path, admin, admin, NULL, err)) {
 		unlink(path);
 		return false;
 	}

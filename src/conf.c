@@ -249,6 +249,7 @@ void conf_free(struct sercom_conf *c)
 	g_free(c->admin);
 	g_free(c->prefix);
 	g_free(c->transport);
+	g_free(c->bounce_address);
 	if (c->trusted)
 		g_regex_unref(c->trusted);
 	g_strfreev(c->authserv_ids);
@@ -307,6 +308,7 @@ static bool read_mail(GKeyFile *kf, struct sercom_conf *c, GError **err)
 	c->admin = get_string(kf, "mail", "admin", "root@localhost");
 	c->prefix = get_string(kf, "mail", "prefix", "sercom");
 	c->transport = get_string(kf, "mail", "transport", "sendmail");
+	c->bounce_address = get_string(kf, "mail", "bounce_address", c->from);
 	/* in the order of enum unknown_sender_policy, enum auth_mode, enum grade_pick */
 	static const char *const unknown[] = { "reject", "ignore", "accept", NULL };
 	static const char *const auth[] = { "off", "warn", "require", NULL };

@@ -56,6 +56,9 @@ struct sercom_conf {
 	char *admin;
 	char *prefix;
 	char *transport;
+	/* the replies' envelope sender, before its "+bounce-ID-MAC" (bounce.h);
+	 * default: from */
+	char *bounce_address;
 	enum unknown_sender_policy unknown_sender;
 	GRegex *trusted;    /* NULL: everyone may be a student */
 	enum auth_mode authenticate;

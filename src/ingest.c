@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include "ingest.h"
 #include "authres.h"
+#include "bounce.h"
 #include "exercise.h"
 #include "envelope.h"
 #include "log.h"
@@ -37,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const outcome_names[] = { "queued", "rejected", "ignored", "automatic", "duplicate" };
+static const char *const outcome_names[] = { "queued", "rejected", "ignored", "automatic", "duplicate", "bounce" };
 
 const char *ingest_outcome_name(enum ingest_outcome o)
 {
@@ -91,6 +92,8 @@ struct verdict {
 	bool auth_pass;     /* passed, or exempt */
 	char *quiet;        /* attempts.quiet: why it is never answered */
 	GPtrArray *receipt; /* struct receipt_file *: what the mail brought */
+	struct bounce_dsn *dsn; /* the mail is a delivery status notification */
+	int64_t bounce_outbox;  /* INGEST_BOUNCE: the row its address names */
 };
 
 /* One line of the receipt (receipts table). */
@@ -130,6 +133,7 @@ static void verdict_clear(struct verdict *v)
 	g_free(v->quiet);
 	if (v->receipt)
 		g_ptr_array_free(v->receipt, TRUE);
+	bounce_dsn_free(v->dsn);
 }
 
 /* Appends text from an archive with its line breaks made spaces. */
@@ -791,6 +795,79 @@ static bool insert_message(struct store *s, const struct mime_info *m, const str
 	return ok;
 }
 
+/* A delivery status notification (every one is automatic mail: a
+ * multipart/report) about one of our replies: the outbox row its address
+ * names (bounce.h), found before the transaction. Attack: a student
+ * forging a bounce of another student's reply. Only an address whose MAC
+ * checks names a row (the envelope recipient, postfix's extension, or
+ * the To:/Delivered-To of the notification); anything else stays
+ * automatic mail, recorded and never answered, whatever it quotes.
+ * false only when the instance's key cannot be read (the mail waits). */
+static bool route_bounce(const struct sercom_conf *c, const struct mime_info *m, const struct ingest_opts *o,
+                         struct verdict *v, GError **err)
+{
+	if (v->outcome != INGEST_AUTOMATIC || !v->dsn)
+		return true;
+	g_autofree char *secret = bounce_secret(c, err);
+	if (!secret)
+		return false;
+	const char *const envelope[] = { o->recipient, o->extension, o->exercise };
+	int64_t row = 0;
+	for (size_t i = 0; !row && i < G_N_ELEMENTS(envelope); i++)
+		row = bounce_address_parse(envelope[i], secret);
+	for (char **r = m->recipients; !row && *r; r++)
+		row = bounce_address_parse(*r, secret);
+	g_free(v->why);
+	if (!row)
+		v->why = g_strdup("delivery status notification, to no signed bounce address of ours");
+	else if (!v->dsn->failed)
+		v->why = g_strdup_printf("delivery status notification (%s) of outbox %lld", v->dsn->action,
+		                         (long long)row);
+	else {
+		v->outcome = INGEST_BOUNCE;
+		v->bounce_outbox = row;
+		v->why = bounce_dsn_reason(v->dsn);
+	}
+	return true;
+}
+
+/* Inside record's transaction: the notification kept as a message of
+ * outcome bounce, and its row BOUNCED. A notification that quotes the
+ * X-Sercom-Attempt of another attempt than the row's is not believed
+ * (recorded as automatic): the MAC proves the address, and the quote
+ * must agree with it. */
+static bool record_bounce(struct store *s, const struct mime_info *m, const struct ingest_opts *o,
+                          const char *spool_path, struct verdict *v, struct ingest_result *res, GError **err)
+{
+	int64_t attempt = -1, id = v->bounce_outbox;
+	if (!store_query_int(s, &attempt, -1, err, "SELECT coalesce(attempt, 0) FROM outbox WHERE id = %lld",
+	                     (long long)id))
+		return false;
+	const char *quoted = v->dsn->attempt;
+	char *end = NULL;
+	long long q = quoted ? g_ascii_strtoll(quoted, &end, 10) : 0;
+	if (attempt < 0 || (quoted && (!end || *end || q != attempt))) {
+		g_free(v->why);
+		v->why = attempt < 0 ? g_strdup_printf("delivery status notification of outbox %lld, which does not exist",
+		                                       (long long)id)
+		                     : g_strdup_printf("delivery status notification of outbox %lld quoting attempt %s, "
+		                                       "not its attempt %lld: nothing changed",
+		                                       (long long)id, quoted, (long long)attempt);
+		res->outcome = INGEST_AUTOMATIC;
+		res->reason = g_strdup(v->why);
+		return insert_message(s, m, o, spool_path, "automatic", v->why, &res->message_row, err);
+	}
+	res->outcome = INGEST_BOUNCE;
+	if (!insert_message(s, m, o, spool_path, "bounce", v->why, &res->message_row, err) ||
+	    !store_exec(s, err, "UPDATE outbox SET state = 'BOUNCED', bounce = %Q, bounced = %lld, bounce_message = %lld "
+	                "WHERE id = %lld AND state IN ('PENDING','SENT')",
+	                v->why, (long long)util_now(), (long long)res->message_row, (long long)id))
+		return false;
+	res->reason = g_strdup_printf("outbox %lld BOUNCED: %s", (long long)id, v->why);
+	log_info("outbox %lld: BOUNCED: %s", (long long)id, v->why);
+	return true;
+}
+
 /* The transaction of step 3. */
 static bool record(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
                    const struct ingest_opts *o, const char *spool_path, struct verdict *v,
@@ -812,6 +889,11 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 			goto fail;
 		res->spool_path = g_strdup(spool_path);
 		res->reason = g_steal_pointer(&note);
+		return store_commit(s, err);
+	}
+	if (v->outcome == INGEST_BOUNCE) {
+		if (!record_bounce(s, m, o, spool_path, v, res, err))
+			goto fail;
 		return store_commit(s, err);
 	}
 	if (v->outcome == INGEST_AUTOMATIC || v->outcome == INGEST_IGNORED) {
@@ -1001,6 +1083,16 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 		m = NULL;
 	}
 	g_autofree char *raw_sha256 = m ? message_digest(fd, 0) : NULL;
+	/* a bounce of one of our replies is automatic mail too: read as a
+	 * delivery status notification (route_bounce) */
+	struct bounce_dsn *dsn = NULL;
+	if (m && m->automatic && !size.headers_only) {
+		GMimeStream *f2 = g_mime_stream_fs_new(dup(fd));
+		GMimeStream *sub = g_mime_stream_substream(f2, (gint64)offset, -1);
+		dsn = bounce_dsn_read(sub);
+		g_object_unref(sub);
+		g_object_unref(f2);
+	}
 	size_t head_len = 0;
 	g_autofree char *head = m && c->authenticate != AUTH_OFF ? read_head(fd, offset, &head_len) : NULL;
 	close(fd);
@@ -1015,10 +1107,10 @@ bool ingest_spooled(const struct sercom_conf *c, struct store *s, const char *sp
 		.references = refs, .digest = digest, .received = env.time ? env.time : util_now(),
 		.head = head, .head_len = head_len, .raw_sha256 = raw_sha256,
 	};
-	struct verdict v = { 0 };
+	struct verdict v = { .dsn = dsn };
 	/* every check that can reject without the files, before unpacking */
-	bool ok = decide(c, s, m, &o, &size, &v, err) && (o.auth = v.auth, true) &&
-	          (v.outcome == INGEST_AUTOMATIC || v.outcome == INGEST_IGNORED ||
+	bool ok = decide(c, s, m, &o, &size, &v, err) && (o.auth = v.auth, true) && route_bounce(c, m, &o, &v, err) &&
+	          (v.outcome == INGEST_AUTOMATIC || v.outcome == INGEST_IGNORED || v.outcome == INGEST_BOUNCE ||
 	           (check_before_unpack(s, &v, o.received, err) && stage_files(c, m, &v, err) &&
 	            (build_receipt(m, &v), true))) &&
 	          record(c, s, m, &o, record_as, &v, res, err);

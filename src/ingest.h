@@ -25,7 +25,10 @@ struct ingest_opts {
 	const char *auth;       /* messages.auth: set from the decision, NULL when off */
 };
 
-enum ingest_outcome { INGEST_QUEUED, INGEST_REJECTED, INGEST_IGNORED, INGEST_AUTOMATIC, INGEST_DUPLICATE };
+/* INGEST_BOUNCE: a delivery status notification about one of our
+ * replies (bounce.h): its outbox row marked BOUNCED, never answered */
+enum ingest_outcome { INGEST_QUEUED, INGEST_REJECTED, INGEST_IGNORED, INGEST_AUTOMATIC, INGEST_DUPLICATE,
+                      INGEST_BOUNCE };
 
 struct ingest_result {
 	enum ingest_outcome outcome;

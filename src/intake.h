@@ -29,8 +29,8 @@ int intake_serve(const struct sercom_conf *c, int stop_fd);
 
 /* What a pass did with one mail: an outcome, HELD (set aside after
  * killing three ingesters) or FAILED (left in new/). */
-#define INTAKE_HELD 5
-#define INTAKE_FAILED 6
+#define INTAKE_HELD (INGEST_BOUNCE + 1)
+#define INTAKE_FAILED (INGEST_BOUNCE + 2)
 typedef void (*intake_report_fn)(const char *name, int what, const char *detail, void *data);
 
 /* One pass in a process of its own (--once, recover, import-maildir):

@@ -73,7 +73,7 @@ static const char *const store_migrations[] = {
 "  what TEXT NOT NULL,"
 "  verdict TEXT,"
 "  note TEXT);"
-/* state: PENDING SENT FAILED */
+/* state: PENDING SENT FAILED (BOUNCED since 6) */
 "CREATE TABLE outbox ("
 "  id INTEGER PRIMARY KEY,"
 "  attempt INTEGER REFERENCES attempts(id),"
@@ -164,4 +164,34 @@ static const char *const store_migrations[] = {
 "  outbox INTEGER REFERENCES outbox(id),"
 "  at INTEGER NOT NULL,"
 "  PRIMARY KEY (student, exercise));",
+/* 6: bounces (README "Bounces", bounce.h). outbox.state gains BOUNCED: a
+ * delivery status notification came back for the reply. bounce: the
+ * failed recipient's Status and Diagnostic-Code and address; bounced: when;
+ * bounce_message: the notification's messages row (kept, never answered).
+ * SQLite cannot change a CHECK: the table is made again, rows, ids and
+ * index kept. The rows of reveals point at outbox ids: with foreign_keys
+ * on, dropping the old table counts them as violations until the new one
+ * holds the same ids, so the checks wait for the commit. */
+"PRAGMA defer_foreign_keys = ON;"
+"CREATE TEMP TABLE outbox_v5 AS SELECT * FROM outbox;"
+"DROP TABLE outbox;"
+"CREATE TABLE outbox ("
+"  id INTEGER PRIMARY KEY,"
+"  attempt INTEGER REFERENCES attempts(id),"
+"  file TEXT NOT NULL,"
+"  sender TEXT NOT NULL,"
+"  recipients TEXT NOT NULL,"
+"  state TEXT NOT NULL DEFAULT 'PENDING' CHECK (state IN ('PENDING','SENT','FAILED','BOUNCED')),"
+"  tries INTEGER NOT NULL DEFAULT 0,"
+"  created INTEGER NOT NULL,"
+"  next_try INTEGER NOT NULL,"
+"  sent INTEGER,"
+"  last_error TEXT,"
+"  bounce TEXT,"
+"  bounced INTEGER,"
+"  bounce_message INTEGER REFERENCES messages(id));"
+"INSERT INTO outbox (id, attempt, file, sender, recipients, state, tries, created, next_try, sent, last_error)"
+"  SELECT id, attempt, file, sender, recipients, state, tries, created, next_try, sent, last_error FROM outbox_v5;"
+"DROP TABLE outbox_v5;"
+"CREATE INDEX outbox_due ON outbox(state, next_try);",
 };

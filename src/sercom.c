@@ -2,6 +2,7 @@
  * COMMAND ARGS...`: one function per command over the library; each
  * parses its own options with GOptionContext and has --help. Exit status:
  * 0 done, 1 failed (message on stderr), 64 usage. */
+#include "bounce.h"
 #include "grade.h"
 #include "compose.h"
 #include "conf.h"
@@ -95,7 +96,9 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 		fprintf(stderr, "sercom init: %s: %s\n", c->fifo_path, g_strerror(errno));
 		return 1;
 	}
-	if (!open_store(a, &err))
+	/* the replies' bounce addresses are signed with it (bounce.h) */
+	g_autofree char *bounce_key = bounce_secret(c, &err);
+	if (!bounce_key || !open_store(a, &err))
 		return fail(err);
 	printf("instance ready: %s (database %s, schema version %d)\n", c->var, c->db_path,
 	       store_schema_version());
@@ -753,6 +756,10 @@ static GString *prometheus_text(struct admin *a, GPtrArray *m, int64_t outbox_pe
 	                            "# HELP sercom_mail_held Mails set aside in var/mail/held (they killed the ingester).\n"
 	                            "# TYPE sercom_mail_held gauge\nsercom_mail_held %u\n",
 	                       (long long)queue_length(a->store, NULL), (long long)outbox_pending, waiting, held);
+	int64_t bounced = 0;
+	store_query_int(a->store, &bounced, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'BOUNCED'");
+	g_string_append_printf(out, "# HELP sercom_outbox_bounced Replies that came back undelivered (a bounce).\n"
+	                            "# TYPE sercom_outbox_bounced gauge\nsercom_outbox_bounced %lld\n", (long long)bounced);
 	return out;
 }
 
@@ -807,6 +814,9 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 	if (fmt == TABLE_TEXT) {
 		printf("\nqueue length %lld, replies waiting %lld\n", (long long)queue_length(a->store, NULL),
 		       (long long)outbox_pending);
+		int64_t bounced = 0;
+		store_query_int(a->store, &bounced, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'BOUNCED'");
+		printf("replies bounced (sercom outbox says why): %lld\n", (long long)bounced);
 		/* forged, flooding and stranger mail: kept and counted here */
 		sqlite3_stmt *st = store_prepare(a->store,
 			"SELECT reason, count(*), sum(quiet IS NOT NULL) FROM attempts WHERE state = 'REJECTED' "
@@ -858,8 +868,12 @@ static int cmd_outbox(struct admin *a, int argc, char **argv)
 		printf("%d sent, %lld still waiting\n", n, (long long)left);
 		return left ? 1 : 0;
 	}
+	/* next_try only for the rows that wait for it; a BOUNCED row says
+	 * why (README "Bounces") */
 	sqlite3_stmt *st = store_prepare(a->store,
-		"SELECT id, attempt, recipients, state, tries, created, next_try, sent, last_error FROM outbox ORDER BY id", &err);
+		"SELECT id, attempt, recipients, state, tries, created, "
+		"CASE WHEN state = 'PENDING' THEN next_try END AS next_try, sent, last_error, bounce "
+		"FROM outbox ORDER BY id", &err);
 	if (!st)
 		return fail(err);
 	return print_query(a, st, 1u << 5 | 1u << 6 | 1u << 7);
@@ -1130,8 +1144,8 @@ static int cmd_import(struct admin *a, int argc, char **argv)
 		return 1;
 	}
 	r |= ingest_now(a, &im);
-	printf("imported: %d queued, %d rejected, %d ignored, %d automatic, %d duplicate\n",
-	       im.counts[0], im.counts[1], im.counts[2], im.counts[3], im.counts[4]);
+	printf("imported: %d queued, %d rejected, %d ignored, %d automatic, %d duplicate, %d bounce\n",
+	       im.counts[0], im.counts[1], im.counts[2], im.counts[3], im.counts[4], im.counts[INGEST_BOUNCE]);
 	g_hash_table_destroy(im.sources);
 	return r;
 }

@@ -6,7 +6,9 @@
  * the archive code far faster than through base64 inside a mail. A crash, a sanitizer report, a leak
  * or a timeout is a finding. The same input is also read as a header
  * block by the Authentication-Results reader (authres.c: the parser and
- * the walk over the trace fields), and as one field value. */
+ * the walk over the trace fields), and as one field value; and as a
+ * delivery status notification (bounce.c), whose reason must stay one
+ * line of printable text. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "authres.h"
+#include "bounce.h"
 #include "mime.h"
 #include "unpack.h"
 #include "util.h"
@@ -58,9 +61,27 @@ static void fuzz_authres(const uint8_t *data, size_t size)
 	authres_free(authres_parse((const char *)data, size));
 }
 
+static void fuzz_bounce(const uint8_t *data, size_t size)
+{
+	GMimeStream *s = g_mime_stream_mem_new_with_buffer((const char *)data, size);
+	struct bounce_dsn *d = bounce_dsn_read(s);
+	g_object_unref(s);
+	if (!d)
+		return;
+	char *r = bounce_dsn_reason(d);
+	if (strlen(r) > 500 || !g_utf8_validate(r, -1, NULL))
+		abort();
+	for (const char *p = r; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort();
+	g_free(r);
+	bounce_dsn_free(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_authres(data, size);
+	fuzz_bounce(data, size);
 	const struct mime_limits mlim = {
 		.max_parts = 200, .max_depth = 20, .max_file_bytes_total = 8u << 20};
 	struct mime_info *m = mime_parse_buffer(data, size, &mlim, NULL);

@@ -2,7 +2,7 @@
 # 51-postfix-outbox: replies through a real postfix (a private instance, see
 # lib-postfix.sh) into a user's Maildir, and the outbox across an MTA outage.
 #
-# 1. sendmail transport: `sendmail -C DIR -i -f ADMIN -- RCPT` of our own
+# 1. sendmail transport: `sendmail -C DIR -i -f FROM+bounce-ROW-MAC -- RCPT` of our own
 #    postfix; the reply is read back from the user's Maildir.
 # 2. postfix stopped, sendmail transport: postfix's sendmail still takes the
 #    20 replies (postdrop queues into its maildrop with the master down), so
@@ -40,7 +40,8 @@ ok "resend hands the reply to postfix" quiet sercom -c "$C" resend "$id"
 ok "delivered to ana's Maildir" pf_wait ana 1 30
 f=$(find "$PF/vmail/ana/new" -type f | head -1)
 is "$(mail_header "$f" subject)" "[algo1] Result of attempt 1 (exercise tp1): ACCEPTED" "the reply's Subject in the Maildir"
-is "$(mail_header "$f" return-path)" "<staff@test.example>" "envelope sender is the admin (-f)"
+ob=$(sql "$I" "SELECT id FROM outbox WHERE attempt = $id")
+like "$(mail_header "$f" return-path)" "^<grader\+bounce-$ob-[0-9a-f]{16}@test\.example>\$" "envelope sender (-f): the from address, +bounce-ROW-MAC (README Bounces)"
 is "$(mail_header "$f" delivered-to)" "ana@test.example" "delivered to the student only"
 is "$(mail_header "$f" x-sercom-attempt)" "$id" "X-Sercom-Attempt"
 ok "postfix logged to its own maillog" test -s "$PF/maillog"

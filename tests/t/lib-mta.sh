@@ -381,7 +381,7 @@ mta_route_test() {
 		like "$(header "$r2" Subject)" "(TESTS FAILED|BUILD FAILED|DOES NOT BUILD|FAIL)" "$route: Subject 2 names the failure"
 		is "$(header "$r1" X-Sercom-Attempt)" "$id1" "$route: X-Sercom-Attempt"
 		is "$(header "$r1" Auto-Submitted)" "auto-replied" "$route: Auto-Submitted"
-		like "$(header "$r1" Return-Path)" "$STAFF@$VDOM" "$route: envelope sender (Return-Path) is the admin"
+		like "$(header "$r1" Return-Path)" "^<$COURSE\+bounce-[0-9]+-[0-9a-f]{16}@$DOM>\$" "$route: envelope sender (Return-Path): the from address +bounce-ROW-MAC"
 	else
 		for f in 1 2 3 4 5 6 7 8 9 10; do ok "$route: reply headers (no reply)" false; done
 	fi
