@@ -1789,7 +1789,7 @@ static bool final_commit(struct store *s, const struct attempt_info *a, const ch
 		*outbox_id = 0;
 		return true;
 	}
-	if (!outbox_insert(s, a->id, path, sender, rcpt, outbox_id, err) ||
+	if (!outbox_insert(c, s, a->id, path, sender, rcpt, outbox_id, err) ||
 	    !store_exec(s, err, "INSERT INTO reveals (student, exercise, attempt, outbox, at) VALUES (%Q, %Q, %lld, %lld, %lld)",
 	                a->student, a->exercise, (long long)a->id, (long long)*outbox_id, (long long)util_now()) ||
 	    !store_commit(s, err)) {
