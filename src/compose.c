@@ -1773,7 +1773,7 @@ static bool build_final(const struct sercom_conf *c, const struct tpl *t, struct
 
 /* Queues the outbox row and the reveals row in one transaction: the
  * mail is sent once, whatever crashes or restarts come between. */
-static bool final_commit(struct store *s, const struct attempt_info *a, const char *path, const char *sender,
+static bool final_commit(const struct sercom_conf *c, struct store *s, const struct attempt_info *a, const char *path, const char *sender,
                          const char *rcpt, int64_t *outbox_id, GError **err)
 {
 	int64_t done = 0;
@@ -1834,7 +1834,7 @@ bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt
 	}
 	if (!(t = tpl_load(c, err)) || !build_final(c, t, s, a, &b, err) || !outbox_spool(c, b.bytes, &path, err))
 		goto out;
-	ok = final_commit(s, a, path, sender, b.rcpt, outbox_id, err);
+	ok = final_commit(c, s, a, path, sender, b.rcpt, outbox_id, err);
 	if (!ok || !*outbox_id)
 		unlink(path);
 	else
