@@ -42,7 +42,7 @@ COMPOSE     = compose transport
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
 OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
-OBJS_sercom         = sercom table $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+OBJS_sercom         = sercom table grades $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
 # Programs whose main exists are built; the others appear as their issue lands.
 ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom

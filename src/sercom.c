@@ -3,6 +3,7 @@
  * parses its own options with GOptionContext and has --help. Exit status:
  * 0 done, 1 failed (message on stderr), 64 usage. */
 #include "grade.h"
+#include "grades.h"
 #include "compose.h"
 #include "conf.h"
 #include "envelope.h"
@@ -344,12 +345,14 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 		fprintf(stderr, "usage: sercom attempts [--student S] [--exercise E] [--state X] [--format F]\n");
 		return 64;
 	}
-	if (!open_store(a, &err))
+	if (!open_store(a, &err) || !grades_sql_functions(a->store, &err))
 		return fail(err);
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.id, coalesce(a.student, '-') AS student, a.email, coalesce(a.exercise, '-') AS exercise, "
 		"a.number AS n, a.state, coalesce(a.verdict, '') || "
 		"  CASE WHEN a.reason IS NOT NULL THEN '(' || a.reason || ')' ELSE '' END AS verdict, "
+		"score_text(a.score, a.max_score, a.private_score, a.private_max, a.penalty) AS score, "
+		"grade(a.score, a.private_score, a.penalty) AS grade, "
 		"a.queued, a.finished, "
 		"CASE WHEN a.answered THEN coalesce((SELECT o.state FROM outbox o WHERE o.attempt = a.id ORDER BY o.id DESC LIMIT 1), 'yes') ELSE 'no' END AS reply "
 		"FROM attempts a LEFT JOIN students s ON s.id = a.student "
@@ -360,7 +363,7 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 	sqlite3_bind_text(st, 1, opt_student, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, opt_exercise, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, opt_state, -1, SQLITE_STATIC);
-	int r = print_query(a, st, 1u << 7 | 1u << 8);
+	int r = print_query(a, st, 1u << 9 | 1u << 10);
 	/* on stderr: the table stays parseable (csv, json) */
 	g_auto(GStrv) waiting = intake_list(a->conf, "new");
 	if (*waiting)
@@ -376,10 +379,16 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	int r0 = attempt_arg(a, argc, argv, "sercom show ID", &id);
 	if (r0)
 		return r0;
+	if (!grades_sql_functions(a->store, &err))
+		return fail(err);
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.student, s.name, a.email, a.exercise, a.number, a.state, a.reason, a.detail, a.verdict, "
 		"a.build, a.grading, a.tries, a.queued, a.started, a.finished, a.answered, a.note, "
 		"m.message_id, m.spool_file, m.subject, m.sender, m.envelope_sender, m.auth, a.quiet, m.raw_sha256, "
+		"score_text(a.score, a.max_score, a.private_score, a.private_max, a.penalty), "
+		"grade(a.score, a.private_score, a.penalty), "
+		"CASE WHEN a.late_days > 0 THEN a.late_days || ' day(s) after the deadline' END, "
+		"CASE WHEN a.charged = 0 THEN 'no (does not count against max_attempts)' END, "
 		"a.message "
 		"FROM attempts a JOIN messages m ON m.id = a.message LEFT JOIN students s ON s.id = a.student "
 		"WHERE a.id = ?1", &err);
@@ -394,7 +403,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	static const char *const labels[] = { "student", "name", "email", "exercise", "number", "state",
 		"reason", "detail", "verdict", "build", "grading", "tries", "queued", "started", "finished",
 		"answered", "note", "message-id", "raw mail", "subject", "sender", "envelope", "auth", "no reply",
-		"raw sha256" };
+		"raw sha256", "score", "grade", "late", "charged" };
 	printf("attempt %lld\n", (long long)id);
 	int64_t grading = sqlite3_column_int64(st, 10);
 	int64_t message = sqlite3_column_int64(st, (int)G_N_ELEMENTS(labels));
@@ -420,6 +429,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	printf("\nresults of grading %lld (private cases included):\n", (long long)grading);
 	st = store_prepare(a->store,
 		"SELECT case_name AS \"case\", verdict, CASE private WHEN 1 THEN 'private' ELSE 'public' END AS shown, "
+		"points(score) || '/' || points(points) AS points, grp AS \"group\", "
 		"exit_code AS exit, signal, cpu_ms, wall_ms, max_rss_kib AS rss_kib, note, diffs "
 		"FROM results WHERE attempt = ?1 AND grading = ?2 ORDER BY seq", &err);
 	if (!st)
@@ -597,65 +607,23 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 
 /* ---- export, stats ----------------------------------------------------- */
 
+/* The commands of grades.c (README "Grades"), over the open store. */
+static int cmd_extend(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	return open_store(a, &err) ? grades_cmd_extend(a->conf, a->store, argc, argv) : fail(err);
+}
+
+static int cmd_extensions(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	return open_store(a, &err) ? grades_cmd_extensions(a->conf, a->store, argc, argv) : fail(err);
+}
+
 static int cmd_export(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
-	if (argc != 2 || strcmp(argv[1], "grades")) {
-		fprintf(stderr, "usage: sercom export grades [--format csv|json|text]\n");
-		return 64;
-	}
-	if (!format_opt)
-		format_opt = g_strdup("csv");
-	enum table_format fmt;
-	if (!output_format(&fmt))
-		return 64;
-	if (!open_store(a, &err))
-		return fail(err);
-	char **ex = exercise_list_names(a->conf);
-	GPtrArray *cols = g_ptr_array_new();
-	g_ptr_array_add(cols, "id");
-	g_ptr_array_add(cols, "name");
-	g_ptr_array_add(cols, "email");
-	for (char **e = ex; *e; e++)
-		g_ptr_array_add(cols, *e);
-	g_ptr_array_add(cols, NULL);
-	struct table *t = table_new((const char *const *)cols->pdata);
-	/* best: ACCEPTED beats TESTS_FAILED beats BUILD_FAILED, the latest
-	 * attempt breaking ties; last: the latest graded attempt */
-	const char *order = a->conf->grade_pick == GRADE_BEST ?
-		"CASE verdict WHEN 'ACCEPTED' THEN 0 WHEN 'TESTS_FAILED' THEN 1 WHEN 'BUILD_FAILED' THEN 2 ELSE 3 END, number DESC" :
-		"number DESC";
-	g_autofree char *sql = g_strdup_printf(
-		"SELECT verdict FROM attempts WHERE student = ?1 AND exercise = ?2 AND state = 'DONE' "
-		"AND verdict IS NOT NULL ORDER BY %s LIMIT 1", order);
-	sqlite3_stmt *students = store_prepare(a->store,
-		"SELECT s.id, s.name, (SELECT min(email) FROM student_emails e WHERE e.student = s.id) FROM students s ORDER BY s.id", &err);
-	sqlite3_stmt *pick = store_prepare(a->store, sql, &err);
-	if (!students || !pick)
-		return fail(err);
-	guint ncols = cols->len - 1;
-	char **cells = g_new0(char *, ncols + 1);
-	while (sqlite3_step(students) == SQLITE_ROW) {
-		for (int i = 0; i < 3; i++)
-			cells[i] = col_text(students, i);
-		for (guint e = 3; e < ncols; e++) {
-			sqlite3_reset(pick);
-			sqlite3_bind_text(pick, 1, cells[0], -1, SQLITE_STATIC);
-			sqlite3_bind_text(pick, 2, cols->pdata[e], -1, SQLITE_STATIC);
-			cells[e] = sqlite3_step(pick) == SQLITE_ROW ? col_text(pick, 0) : g_strdup("");
-		}
-		table_add(t, (const char *const *)cells);
-		for (guint i = 0; i < ncols; i++)
-			g_clear_pointer(&cells[i], g_free);
-	}
-	sqlite3_finalize(students);
-	sqlite3_finalize(pick);
-	table_print(t, stdout, fmt);
-	table_free(t);
-	g_free(cells);
-	g_ptr_array_free(cols, TRUE);
-	g_strfreev(ex);
-	return 0;
+	return open_store(a, &err) ? grades_cmd_export(a->conf, a->store, argc, argv) : fail(err);
 }
 
 static char *opt_prometheus;
@@ -1138,7 +1106,13 @@ static const struct command commands[] = {
 	{ "override", cmd_override, "ID --verdict V --note TEXT",
 	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
 	{ "export", cmd_export, "grades",
-	  "One row per student, one column per exercise: the best or last verdict ([mail] grade = best|last).", list_options },
+	  "One row per student, one column per exercise with the grade of the attempt that counts\n"
+	  "(best or last: --policy, default [mail] grade_policy; late penalty applied, private\n"
+	  "points included), and a total. JSON adds what each grade is made of.", grades_export_options },
+	{ "extend", cmd_extend, "STUDENT EXERCISE --until DATE [--attempts N] [--note TEXT]",
+	  "Gives a student their own deadline (and attempt budget) for an exercise; replaces\n"
+	  "the one they had. DATE as in exercise.conf: \"YYYY-MM-DD HH:MM\", server local time.", grades_extend_options },
+	{ "extensions", cmd_extensions, "", "Lists the extensions granted, with who granted them and when.", grades_extensions_options },
 	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise; mail waiting and held.", stats_options },
 	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
