@@ -266,19 +266,24 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		exercise_free(e);
 		return fail(err);
 	}
-	struct table *t = table_new((const char *const[]){ "case", "verdict", "shown", "exit", "cpu_ms", "wall_ms", "note", NULL });
+	struct table *t = table_new((const char *const[]){ "case", "verdict", "shown", "points", "exit", "cpu_ms", "wall_ms", "note", NULL });
 	for (guint i = 0; i < out.results->len; i++) {
 		struct queue_result *q = out.results->pdata[i];
 		g_autofree char *ex = g_strdup_printf("%lld", (long long)q->exit_code);
 		g_autofree char *cpu = g_strdup_printf("%lld", (long long)q->cpu_ms);
 		g_autofree char *wall = g_strdup_printf("%lld", (long long)q->wall_ms);
+		g_autofree char *earned = score_format(q->earned), *worth = score_format(q->points);
+		g_autofree char *pts = g_strdup_printf("%s/%s%s%s", earned, worth, q->group ? " " : "", q->group ? q->group : "");
 		table_add(t, (const char *const[]){ q->case_name, q->verdict, q->is_private ? "private" : "public",
-		                                    ex, cpu, wall, q->note });
+		                                    pts, ex, cpu, wall, q->note });
 	}
 	table_print(t, stdout, TABLE_TEXT);
 	table_free(t);
 	bool accepted = out.verdict && !strcmp(out.verdict, "ACCEPTED");
-	printf("solution: %s (build %s)%s%s\n", out.verdict ? out.verdict : "?", out.build ? out.build : "-",
+	g_autofree char *sc = score_format(out.score.score), *max = score_format(out.score.max_score);
+	g_autofree char *psc = score_format(out.score.private_score), *pmax = score_format(out.score.private_max);
+	printf("solution: %s (build %s), score %s/%s public, %s/%s private%s%s\n", out.verdict ? out.verdict : "?",
+	       out.build ? out.build : "-", sc, max, psc, pmax,
 	       accepted ? "" : "; artifacts kept in ", accepted ? "" : tmpl);
 	if (accepted)
 		util_rm_rf(tmpl);
@@ -567,6 +572,24 @@ static int cmd_resend(struct admin *a, int argc, char **argv)
 
 static char *opt_verdict, *opt_note;
 
+/* A dispute settled as ACCEPTED says every case is right: the attempt
+ * gets all its points (README "Grades"), the score it had goes to the
+ * history. Other verdicts keep the graded score. */
+static bool override_score(struct admin *a, int64_t id, const char *verdict, GError **err)
+{
+	if (strcmp(verdict, "ACCEPTED"))
+		return true;
+	return grades_sql_functions(a->store, err) &&
+	       store_exec(a->store, err, "INSERT INTO history(attempt, at, what, verdict, note) "
+	                  "SELECT id, %lld, 'override score', verdict, 'score was ' || "
+	                  "score_text(score, max_score, private_score, private_max, penalty) "
+	                  "FROM attempts WHERE id = %lld AND score IS NOT NULL AND "
+	                  "(score < max_score OR private_score < private_max)",
+	                  (long long)util_now(), (long long)id) &&
+	       store_exec(a->store, err, "UPDATE attempts SET score = max_score, private_score = private_max "
+	                  "WHERE id = %lld AND score IS NOT NULL", (long long)id);
+}
+
 static int cmd_override(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
@@ -585,7 +608,7 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 	int r0 = attempt_arg(a, argc, argv, usage, &id);
 	if (r0)
 		return r0;
-	if (!store_begin(a->store, &err) ||
+	if (!store_begin(a->store, &err) || !override_score(a, id, v, &err) ||
 	    !store_exec(a->store, &err, "INSERT INTO history(attempt, at, what, verdict, note) "
 	                "SELECT id, %lld, 'override', verdict, %Q FROM attempts WHERE id = %lld",
 	                (long long)util_now(), opt_note, (long long)id) ||
