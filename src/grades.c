@@ -350,7 +350,7 @@ static char *opt_policy;
 
 GOptionEntry grades_export_options[] = {
 	{ "format", 0, 0, G_OPTION_ARG_STRING, &opt_format, "csv (default), json or text", "F" },
-	{ "policy", 0, 0, G_OPTION_ARG_STRING, &opt_policy, "best or last attempt (default: [mail] grade_policy)", "P" },
+	{ "policy", 0, 0, G_OPTION_ARG_STRING, &opt_policy, "best or last attempt (default: [mail] grade)", "P" },
 	{ NULL },
 };
 

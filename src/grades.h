@@ -15,10 +15,10 @@
 /* The attempt that counts for student at exercise: among the graded ones
  * (state DONE, verdict ACCEPTED, TESTS_FAILED or BUILD_FAILED), the best
  * (highest grade, score_final, the latest breaking ties) or the last, per
- * pick ([mail] grade_policy). *attempt_id = 0 when there is none. */
+ * pick ([mail] grade). *attempt_id = 0 when there is none. */
 bool grades_counting_attempt_pick(struct store *s, enum grade_pick pick, const char *student,
                                   const char *exercise, int64_t *attempt_id, GError **err);
-/* The same with the instance's [mail] grade_policy. */
+/* The same with the instance's [mail] grade. */
 bool grades_counting_attempt(struct store *s, const struct sercom_conf *c, const char *student,
                              const char *exercise, int64_t *attempt_id, GError **err);
 

@@ -1130,7 +1130,7 @@ static const struct command commands[] = {
 	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
 	{ "export", cmd_export, "grades",
 	  "One row per student, one column per exercise with the grade of the attempt that counts\n"
-	  "(best or last: --policy, default [mail] grade_policy; late penalty applied, private\n"
+	  "(best or last: --policy, default [mail] grade; late penalty applied, private\n"
 	  "points included), and a total. JSON adds what each grade is made of.", grades_export_options },
 	{ "extend", cmd_extend, "STUDENT EXERCISE --until DATE [--attempts N] [--note TEXT]",
 	  "Gives a student their own deadline (and attempt budget) for an exercise; replaces\n"
