@@ -37,12 +37,12 @@ CORE        = util log conf store spool score bounce
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue
-COMPOSE     = compose transport reveal
+COMPOSE     = compose transport reveal grades table
 
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
 OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
-OBJS_sercom         = sercom table $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+OBJS_sercom         = sercom $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
 # Programs whose main exists are built; the others appear as their issue lands.
 ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom
@@ -61,7 +61,7 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_COMPOSE  = compose mime transport bounce reveal exercise compare store conf util log spool envelope score
+UNIT_COMPOSE  = compose mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
 UNIT_compose  = $(UNIT_COMPOSE)
 UNIT_transport = $(UNIT_COMPOSE)
 UNIT_sandbox  = $(SANDBOX) util log

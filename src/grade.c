@@ -1263,6 +1263,37 @@ static bool run_build(struct grading *gr, bool full, struct queue_outcome *out, 
 	return true;
 }
 
+/* The points of the grading (score.h's one rule): each case's worth and
+ * earnings on its results row, the totals on the outcome. A case without
+ * a result (the build failed) earns nothing; max_score still says what
+ * the exercise is worth. */
+static void grade_score(const struct exercise *e, struct queue_outcome *out)
+{
+	g_autofree struct score_case *sc = g_new0(struct score_case, e->cases->len);
+	g_autofree struct queue_result **res = g_new0(struct queue_result *, e->cases->len);
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *tc = g_ptr_array_index(e->cases, i);
+		/* results are in case order; matched by name all the same */
+		for (guint j = 0; out->results && j < out->results->len; j++) {
+			struct queue_result *r = g_ptr_array_index(out->results, j);
+			if (!strcmp(r->case_name, tc->name))
+				res[i] = r;
+		}
+		sc[i] = (struct score_case){ .group = tc->group, .points = tc->points,
+		                             .is_private = tc->is_private,
+		                             .passed = res[i] && !strcmp(res[i]->verdict, "PASS") };
+	}
+	score_cases(sc, e->cases->len, &out->score);
+	out->scored = true;
+	for (guint i = 0; i < e->cases->len; i++) {
+		if (!res[i])
+			continue;
+		res[i]->points = sc[i].points;
+		res[i]->earned = sc[i].earned;
+		res[i]->group = g_strdup(sc[i].group);
+	}
+}
+
 static bool run_cases(struct grading *gr, struct queue_outcome *out, GError **err)
 {
 	const struct exercise *e = gr->e;
@@ -1283,6 +1314,7 @@ static bool run_cases(struct grading *gr, struct queue_outcome *out, GError **er
 		if (strcmp(res->verdict, "PASS") && (!tc->is_private || e->private_counts))
 			all_pass = false;
 	}
+	grade_score(e, out);
 	if (!write_pages(gr, err))
 		return false;
 	out->verdict = sandbox_error ? "INTERNAL_ERROR" : all_pass ? "ACCEPTED" : "TESTS_FAILED";
@@ -1341,6 +1373,10 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 		    !area_close(gr.build, &gr.build_mounted, err) ||
 		    !run_cases(&gr, out, err))
 			goto done;
+	} else {
+		grade_score(e, out);
+		/* README "Grades": a build failure may give the attempt back */
+		out->uncharged = !e->charge_build_failures;
 	}
 	ok = true;
 done:

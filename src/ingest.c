@@ -94,6 +94,7 @@ struct verdict {
 	GPtrArray *receipt; /* struct receipt_file *: what the mail brought */
 	struct bounce_dsn *dsn; /* the mail is a delivery status notification */
 	int64_t bounce_outbox;  /* INGEST_BOUNCE: the row its address names */
+	struct policy_terms terms; /* the student's extension (0: none) */
 };
 
 /* One line of the receipt (receipts table). */
@@ -368,6 +369,22 @@ static void authenticate(const struct sercom_conf *c, const struct ingest_opts *
 	reject(v, REJECT_UNAUTHENTICATED, g_steal_pointer(&how));
 }
 
+/* The student's extension for the exercise (`sercom extend`): their own
+ * deadline and budget. */
+static bool load_terms(struct store *s, struct verdict *v, GError **err)
+{
+	int64_t until = 0, max = 0;
+	if (!v->student || !v->exercise)
+		return true;
+	if (!store_query_int(s, &until, 0, err, "SELECT until FROM extensions WHERE student = %Q AND exercise = %Q",
+	                     v->student, v->exercise) ||
+	    !store_query_int(s, &max, 0, err, "SELECT coalesce(attempts, 0) FROM extensions "
+	                     "WHERE student = %Q AND exercise = %Q", v->student, v->exercise))
+		return false;
+	v->terms = (struct policy_terms){ .until = until, .max_attempts = (int)max };
+	return true;
+}
+
 /* Decisions that need no lock: automatic mail, sender, exercise, dates,
  * size. Sets v->outcome; returns false only on errors (-> 75). */
 static bool decide(const struct sercom_conf *c, struct store *s, const struct mime_info *m,
@@ -447,9 +464,14 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 		return false; /* a broken exercise.conf is the staff's to fix: 75, retried */
 	if (v->outcome != INGEST_QUEUED)
 		return true;
-	/* the attempt budget needs the database: check_before_unpack() */
+	if (!load_terms(s, v, err))
+		return false;
+	/* the attempt budget needs the database: check_before_unpack(). The
+	 * window is judged at the time the MDA got the mail (its envelope,
+	 * written by sercom-deliver, not by the sender): a mail that waited
+	 * in var/mail/new is not late for that */
 	char *detail = NULL;
-	enum reject_reason r = policy_check_window(v->ex, util_now(), 0, &detail);
+	enum reject_reason r = policy_check_window(v->ex, &v->terms, o->received, 0, &detail);
 	/* the instance's message_size is a ceiling (the spool cut the copy
 	 * there, and its files were not read): an exercise only lowers it */
 	uint64_t limit = MIN(v->ex->limits.message_size, c->limits.message_size);
@@ -462,7 +484,8 @@ static bool decide(const struct sercom_conf *c, struct store *s, const struct mi
 }
 
 /* The student's attempts at the exercise: the highest number so far and
- * how many count against max_attempts (not rejected or superseded). */
+ * how many count against max_attempts: charged (a build failure under
+ * charge_build_failures = no is not), not rejected or superseded. */
 static bool count_attempts(struct store *s, const struct verdict *v, int64_t *number, int64_t *used,
                            GError **err)
 {
@@ -470,7 +493,7 @@ static bool count_attempts(struct store *s, const struct verdict *v, int64_t *nu
 	           "SELECT max(number) FROM attempts WHERE student = %Q AND exercise = %Q", v->student, v->exercise) &&
 	       store_query_int(s, used, 0, err,
 	           "SELECT count(*) FROM attempts WHERE student = %Q AND exercise = %Q "
-	           "AND state NOT IN ('REJECTED', 'SUPERSEDED')", v->student, v->exercise);
+	           "AND charged = 1 AND state NOT IN ('REJECTED', 'SUPERSEDED')", v->student, v->exercise);
 }
 
 /* The exercise's rate limit ([limits] min_interval, max_per_day) over the
@@ -639,7 +662,7 @@ static bool check_before_unpack(struct store *s, struct verdict *v, int64_t rece
 	if (!count_attempts(s, v, &number, &used, err))
 		return false;
 	char *detail = NULL;
-	enum reject_reason r = policy_check_window(v->ex, util_now(), used, &detail);
+	enum reject_reason r = policy_check_window(v->ex, &v->terms, received, used, &detail);
 	if (r != REJECT_NONE)
 		reject(v, r, detail);
 	return check_rate(s, v, received, err);
@@ -917,7 +940,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 		number++;
 		char *detail = NULL;
 		enum reject_reason r = v->outcome == INGEST_QUEUED ?
-			policy_check_window(v->ex, util_now(), used, &detail) : REJECT_NONE;
+			policy_check_window(v->ex, &v->terms, o->received, used, &detail) : REJECT_NONE;
 		if (r != REJECT_NONE)
 			reject(v, r, detail);
 		if (!check_rate(s, v, o->received, err))
@@ -933,7 +956,7 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 		goto fail;
 	sqlite3_stmt *st = store_prepare(s,
 		"INSERT INTO attempts(student, email, exercise, number, message, state, reason, detail, queued, note, verdict, "
-		"quiet) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", err);
+		"quiet, late_days, penalty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", err);
 	if (!st)
 		goto fail;
 	bool rejected = v->outcome == INGEST_REJECTED;
@@ -951,6 +974,10 @@ static bool record(const struct sercom_conf *c, struct store *s, const struct mi
 	sqlite3_bind_text(st, 10, note, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, rejected ? "REJECTED" : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, v->quiet, -1, SQLITE_STATIC);
+	/* a late mail the rule let through: its days and penalty (score.h) */
+	int late = !rejected && v->ex ? policy_late_days(v->ex, &v->terms, o->received) : 0;
+	sqlite3_bind_int(st, 13, late);
+	sqlite3_bind_double(st, 14, late ? score_penalty(&v->ex->late, late) : 0);
 	bool ok = sqlite3_step(st) == SQLITE_DONE;
 	if (!ok)
 		store_set_error(s, err, "record attempt");

@@ -118,19 +118,26 @@ const char *policy_automatic(const struct mime_info *m, const char *envelope_sen
 	return NULL;
 }
 
-enum reject_reason policy_check_window(const struct exercise *e, int64_t now, int64_t used, char **detail)
+int policy_late_days(const struct exercise *e, const struct policy_terms *ext, int64_t now)
+{
+	return score_late_days(score_deadline(e->closes, ext ? ext->until : 0), now);
+}
+
+enum reject_reason policy_check_window(const struct exercise *e, const struct policy_terms *ext, int64_t now,
+                                       int64_t used, char **detail)
 {
 	*detail = NULL;
 	if (e->opens && now < e->opens) {
 		*detail = g_strdup_printf("%lld", (long long)e->opens);
 		return REJECT_NOT_OPEN;
 	}
-	if (!score_late_allowed(&e->late, score_late_days(e->closes, now))) {
-		*detail = g_strdup_printf("%lld", (long long)e->closes);
+	if (!score_late_allowed(&e->late, policy_late_days(e, ext, now))) {
+		*detail = g_strdup_printf("%lld", (long long)score_deadline(e->closes, ext ? ext->until : 0));
 		return REJECT_CLOSED;
 	}
-	if (e->max_attempts > 0 && used >= e->max_attempts) {
-		*detail = g_strdup_printf("%d", e->max_attempts);
+	int max = ext && ext->max_attempts > 0 ? ext->max_attempts : e->max_attempts;
+	if (max > 0 && used >= max) {
+		*detail = g_strdup_printf("%d", max);
 		return REJECT_ATTEMPTS_EXHAUSTED;
 	}
 	return REJECT_NONE;

@@ -58,9 +58,21 @@ char *policy_pick_exercise(char **known, const char *opt_e, const char *env_exte
 /* Why a mail is automatic and must never be answered (RFC 3834 and
  * bounces), or NULL. envelope_sender: "" for the null sender. */
 const char *policy_automatic(const struct mime_info *m, const char *envelope_sender);
-/* Checks sender trust, open/close dates, the attempt budget. used: attempts
- * that count (not rejected or superseded). */
-enum reject_reason policy_check_window(const struct exercise *e, int64_t now, int64_t used, char **detail);
+/* A student's own terms for an exercise: their extension (`sercom
+ * extend`, the extensions table), read by the caller. */
+struct policy_terms {
+	int64_t until;       /* > 0: replaces the exercise's closes */
+	int max_attempts;    /* > 0: replaces its max_attempts */
+};
+/* Checks the open/close dates (the late rule) and the attempt budget of a
+ * mail received at now. ext: the student's extension, or NULL. used:
+ * attempts that count (charged, not rejected or superseded). A refused
+ * late mail is REJECT_CLOSED with the student's deadline as detail. */
+enum reject_reason policy_check_window(const struct exercise *e, const struct policy_terms *ext, int64_t now,
+                                       int64_t used, char **detail);
+/* How late a mail received at now is for this student (score.h): whole
+ * days begun after their deadline, 0 when on time. */
+int policy_late_days(const struct exercise *e, const struct policy_terms *ext, int64_t now);
 /* The rate limit of e ([limits] min_interval, max_per_day) for a mail
  * received at now: last, when the student's last accepted mail for the
  * exercise was received (0: none); oldest_in_day and in_day, the first

@@ -22,6 +22,7 @@ void queue_result_free(struct queue_result *r)
 	g_free(r->case_name);
 	g_free(r->note);
 	g_free(r->diffs);
+	g_free(r->group);
 	g_free(r);
 }
 
@@ -96,11 +97,40 @@ static bool insert_result(struct store *s, sqlite3_stmt *st, int64_t attempt, in
 	if (r->diffs && *r->diffs)
 		sqlite3_bind_text(st, 12, r->diffs, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 13, r->is_private ? 1 : 0);
+	sqlite3_bind_double(st, 14, r->points);
+	sqlite3_bind_double(st, 15, r->earned);
+	if (r->group)
+		sqlite3_bind_text(st, 16, r->group, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		store_set_error(s, err, "insert results");
 		return false;
 	}
 	return true;
+}
+
+/* The score columns of a grading (a regrade rewrites them); NULL when the
+ * grading has none (the exercise could not be read). */
+static bool finish_score(struct store *s, int64_t attempt_id, const struct queue_outcome *o,
+                         GError **err)
+{
+	if (!o->scored)
+		return store_exec(s, err, "UPDATE attempts SET score = NULL, max_score = NULL, "
+		                  "private_score = NULL, private_max = NULL WHERE id = %lld",
+		                  (long long)attempt_id);
+	sqlite3_stmt *st = store_prepare(s, "UPDATE attempts SET score = ?1, max_score = ?2, "
+	                                 "private_score = ?3, private_max = ?4 WHERE id = ?5", err);
+	if (!st)
+		return false;
+	sqlite3_bind_double(st, 1, o->score.score);
+	sqlite3_bind_double(st, 2, o->score.max_score);
+	sqlite3_bind_double(st, 3, o->score.private_score);
+	sqlite3_bind_double(st, 4, o->score.private_max);
+	sqlite3_bind_int64(st, 5, attempt_id);
+	bool ok = sqlite3_step(st) == SQLITE_DONE;
+	if (!ok)
+		store_set_error(s, err, "attempt score");
+	sqlite3_finalize(st);
+	return ok;
 }
 
 bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,
@@ -123,8 +153,8 @@ bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,
 	grading++;
 	st = store_prepare(s,
 	                   "INSERT INTO results (attempt, grading, seq, case_name, verdict, exit_code, "
-	                   "signal, cpu_ms, wall_ms, max_rss_kib, note, diffs, private) "
-	                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	                   "signal, cpu_ms, wall_ms, max_rss_kib, note, diffs, private, points, score, grp) "
+	                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		goto fail;
 	for (guint i = 0; o->results && i < o->results->len; i++)
@@ -135,10 +165,11 @@ bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,
 	st = NULL;
 	if (!store_exec(s, err,
 	                "UPDATE attempts SET state = 'DONE', verdict = %Q, build = %Q, "
-	                "grading = %lld, finished = %lld, lease_until = NULL, answered = 0 "
-	                "WHERE id = %lld",
+	                "grading = %lld, finished = %lld, lease_until = NULL, answered = 0, "
+	                "charged = %d WHERE id = %lld",
 	                o->verdict, o->build, (long long)grading, (long long)util_now(),
-	                (long long)attempt_id))
+	                o->uncharged ? 0 : 1, (long long)attempt_id) ||
+	    !finish_score(s, attempt_id, o, err))
 		goto fail;
 	/* attempts.note belongs to the MDA (ignored files); the grading's staff
 	 * note goes to the history, which also keeps every regrade's verdict */

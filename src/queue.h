@@ -10,6 +10,7 @@
 #ifndef SERCOM_QUEUE_H
 #define SERCOM_QUEUE_H
 
+#include "score.h"
 #include "store.h"
 #include <glib.h>
 #include <stdbool.h>
@@ -25,6 +26,9 @@ struct queue_result {
 	char *note;            /* staff detail, may be NULL */
 	char *diffs;           /* space-separated names relative to report/, may be NULL */
 	bool is_private;
+	double points;         /* what the case is worth (case.conf points) */
+	double earned;         /* what it earned (score_cases: 0 when its group failed) */
+	char *group;           /* case.conf group, or NULL */
 };
 
 /* What a finished grading writes on its attempt. */
@@ -33,6 +37,11 @@ struct queue_outcome {
 	const char *build;     /* OK WARNINGS FAILED, or NULL (not built) */
 	char *note;            /* staff note, may be NULL */
 	GPtrArray *results;    /* struct queue_result *, owned (may be empty) */
+	bool scored;           /* score holds the grading's points (false: the
+	                        * exercise could not be read; stored as NULL) */
+	struct score_total score;
+	bool uncharged;        /* not counted against max_attempts (a build
+	                        * failure under charge_build_failures = no) */
 };
 
 void queue_result_free(struct queue_result *r);
@@ -48,8 +57,9 @@ int queue_claim(struct store *s, const char *worker, int lease_s, int64_t *attem
  * (0 means the worker lost its attempt to a release), -1 on error. */
 int queue_renew(struct store *s, const char *worker, int lease_s, GError **err);
 /* Writes the outcome of a grading of attempt_id in one transaction: the
- * grading counter + 1, the results rows under it, state DONE, verdict,
- * build, finished. Only while worker still holds the attempt: false with
+ * grading counter + 1, the results rows under it (points, score, group
+ * included), state DONE, verdict, build, finished, the score columns and
+ * charged. Only while worker still holds the attempt: false with
  * ESTALE when the lease was lost (another worker may be grading it, so
  * writing would duplicate its results). */
 bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,

@@ -17,6 +17,7 @@
  *    without max the window never ends, and only staff decide (`sercom
  *    reveal`). */
 #include "reveal.h"
+#include "grades.h"
 #include "compose.h"
 #include "exercise.h"
 #include "log.h"
@@ -28,42 +29,6 @@
 #include <sysexits.h>
 
 #define DAY_S 86400
-
-/* The attempt that counts ([mail] grade_policy): best, the highest grade
- * (score_final) and the latest among equals; last, the latest graded. 0
- * when none. A static version of core's grades_counting_attempt
- * (src/grades.c), to be replaced by it. */
-static bool counting_attempt(const struct sercom_conf *c, struct store *s, const char *student,
-                             const char *exercise, int64_t *id, GError **err)
-{
-	*id = 0;
-	sqlite3_stmt *st = store_prepare(s,
-		"SELECT id, coalesce(score, 0), coalesce(private_score, 0), penalty FROM attempts"
-		" WHERE student = ? AND exercise = ? AND state = 'DONE'"
-		" AND verdict IN ('ACCEPTED','TESTS_FAILED','BUILD_FAILED') ORDER BY number DESC, id DESC", err);
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, student, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, exercise, -1, SQLITE_STATIC);
-	double best = -1;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double g = score_final(sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
-		                       sqlite3_column_double(st, 3));
-		if (g > best) {
-			best = g;
-			*id = sqlite3_column_int64(st, 0);
-		}
-		if (c->grade_pick == GRADE_LAST)
-			break;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_set_error(s, err, "finding the attempt that counts");
-		return false;
-	}
-	return true;
-}
 
 /* When the student can no longer send an attempt that is graded: the
  * deadline (their extension's until, else closes), plus max DAYS under
@@ -116,7 +81,7 @@ static void reveal_student(const struct sercom_conf *c, struct store *s, const s
 		row->window_end = end < 0 ? 0 : end;
 		return;
 	}
-	if (!counting_attempt(c, s, student, e->name, &row->attempt, &ee))
+	if (!grades_counting_attempt(s, c, student, e->name, &row->attempt, &ee))
 		goto failed;
 	if (!row->attempt) { /* graded since listed, then overridden: nothing counts */
 		row->status = REVEAL_WAIT_GRADING;

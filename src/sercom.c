@@ -4,6 +4,7 @@
  * 0 done, 1 failed (message on stderr), 64 usage. */
 #include "bounce.h"
 #include "grade.h"
+#include "grades.h"
 #include "compose.h"
 #include "conf.h"
 #include "envelope.h"
@@ -271,19 +272,24 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		exercise_free(e);
 		return fail(err);
 	}
-	struct table *t = table_new((const char *const[]){ "case", "verdict", "shown", "exit", "cpu_ms", "wall_ms", "note", NULL });
+	struct table *t = table_new((const char *const[]){ "case", "verdict", "shown", "points", "exit", "cpu_ms", "wall_ms", "note", NULL });
 	for (guint i = 0; i < out.results->len; i++) {
 		struct queue_result *q = out.results->pdata[i];
 		g_autofree char *ex = g_strdup_printf("%lld", (long long)q->exit_code);
 		g_autofree char *cpu = g_strdup_printf("%lld", (long long)q->cpu_ms);
 		g_autofree char *wall = g_strdup_printf("%lld", (long long)q->wall_ms);
+		g_autofree char *earned = score_format(q->earned), *worth = score_format(q->points);
+		g_autofree char *pts = g_strdup_printf("%s/%s%s%s", earned, worth, q->group ? " " : "", q->group ? q->group : "");
 		table_add(t, (const char *const[]){ q->case_name, q->verdict, q->is_private ? "private" : "public",
-		                                    ex, cpu, wall, q->note });
+		                                    pts, ex, cpu, wall, q->note });
 	}
 	table_print(t, stdout, TABLE_TEXT);
 	table_free(t);
 	bool accepted = out.verdict && !strcmp(out.verdict, "ACCEPTED");
-	printf("solution: %s (build %s)%s%s\n", out.verdict ? out.verdict : "?", out.build ? out.build : "-",
+	g_autofree char *sc = score_format(out.score.score), *max = score_format(out.score.max_score);
+	g_autofree char *psc = score_format(out.score.private_score), *pmax = score_format(out.score.private_max);
+	printf("solution: %s (build %s), score %s/%s public, %s/%s private%s%s\n", out.verdict ? out.verdict : "?",
+	       out.build ? out.build : "-", sc, max, psc, pmax,
 	       accepted ? "" : "; artifacts kept in ", accepted ? "" : tmpl);
 	if (accepted)
 		util_rm_rf(tmpl);
@@ -350,12 +356,14 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 		fprintf(stderr, "usage: sercom attempts [--student S] [--exercise E] [--state X] [--format F]\n");
 		return 64;
 	}
-	if (!open_store(a, &err))
+	if (!open_store(a, &err) || !grades_sql_functions(a->store, &err))
 		return fail(err);
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.id, coalesce(a.student, '-') AS student, a.email, coalesce(a.exercise, '-') AS exercise, "
 		"a.number AS n, a.state, coalesce(a.verdict, '') || "
 		"  CASE WHEN a.reason IS NOT NULL THEN '(' || a.reason || ')' ELSE '' END AS verdict, "
+		"score_text(a.score, a.max_score, a.private_score, a.private_max, a.penalty) AS score, "
+		"grade(a.score, a.private_score, a.penalty) AS grade, "
 		"a.queued, a.finished, "
 		"CASE WHEN a.answered THEN coalesce((SELECT o.state FROM outbox o WHERE o.attempt = a.id ORDER BY o.id DESC LIMIT 1), 'yes') ELSE 'no' END AS reply "
 		"FROM attempts a LEFT JOIN students s ON s.id = a.student "
@@ -366,7 +374,7 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 	sqlite3_bind_text(st, 1, opt_student, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, opt_exercise, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, opt_state, -1, SQLITE_STATIC);
-	int r = print_query(a, st, 1u << 7 | 1u << 8);
+	int r = print_query(a, st, 1u << 9 | 1u << 10);
 	/* on stderr: the table stays parseable (csv, json) */
 	g_auto(GStrv) waiting = intake_list(a->conf, "new");
 	if (*waiting)
@@ -382,10 +390,16 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	int r0 = attempt_arg(a, argc, argv, "sercom show ID", &id);
 	if (r0)
 		return r0;
+	if (!grades_sql_functions(a->store, &err))
+		return fail(err);
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.student, s.name, a.email, a.exercise, a.number, a.state, a.reason, a.detail, a.verdict, "
 		"a.build, a.grading, a.tries, a.queued, a.started, a.finished, a.answered, a.note, "
 		"m.message_id, m.spool_file, m.subject, m.sender, m.envelope_sender, m.auth, a.quiet, m.raw_sha256, "
+		"score_text(a.score, a.max_score, a.private_score, a.private_max, a.penalty), "
+		"grade(a.score, a.private_score, a.penalty), "
+		"CASE WHEN a.late_days > 0 THEN a.late_days || ' day(s) after the deadline' END, "
+		"CASE WHEN a.charged = 0 THEN 'no (does not count against max_attempts)' END, "
 		"a.message "
 		"FROM attempts a JOIN messages m ON m.id = a.message LEFT JOIN students s ON s.id = a.student "
 		"WHERE a.id = ?1", &err);
@@ -400,7 +414,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	static const char *const labels[] = { "student", "name", "email", "exercise", "number", "state",
 		"reason", "detail", "verdict", "build", "grading", "tries", "queued", "started", "finished",
 		"answered", "note", "message-id", "raw mail", "subject", "sender", "envelope", "auth", "no reply",
-		"raw sha256" };
+		"raw sha256", "score", "grade", "late", "charged" };
 	printf("attempt %lld\n", (long long)id);
 	int64_t grading = sqlite3_column_int64(st, 10);
 	int64_t message = sqlite3_column_int64(st, (int)G_N_ELEMENTS(labels));
@@ -426,6 +440,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	printf("\nresults of grading %lld (private cases included):\n", (long long)grading);
 	st = store_prepare(a->store,
 		"SELECT case_name AS \"case\", verdict, CASE private WHEN 1 THEN 'private' ELSE 'public' END AS shown, "
+		"points(score) || '/' || points(points) AS points, grp AS \"group\", "
 		"exit_code AS exit, signal, cpu_ms, wall_ms, max_rss_kib AS rss_kib, note, diffs "
 		"FROM results WHERE attempt = ?1 AND grading = ?2 ORDER BY seq", &err);
 	if (!st)
@@ -563,6 +578,24 @@ static int cmd_resend(struct admin *a, int argc, char **argv)
 
 static char *opt_verdict, *opt_note;
 
+/* A dispute settled as ACCEPTED says every case is right: the attempt
+ * gets all its points (README "Grades"), the score it had goes to the
+ * history. Other verdicts keep the graded score. */
+static bool override_score(struct admin *a, int64_t id, const char *verdict, GError **err)
+{
+	if (strcmp(verdict, "ACCEPTED"))
+		return true;
+	return grades_sql_functions(a->store, err) &&
+	       store_exec(a->store, err, "INSERT INTO history(attempt, at, what, verdict, note) "
+	                  "SELECT id, %lld, 'override score', verdict, 'score was ' || "
+	                  "score_text(score, max_score, private_score, private_max, penalty) "
+	                  "FROM attempts WHERE id = %lld AND score IS NOT NULL AND "
+	                  "(score < max_score OR private_score < private_max)",
+	                  (long long)util_now(), (long long)id) &&
+	       store_exec(a->store, err, "UPDATE attempts SET score = max_score, private_score = private_max "
+	                  "WHERE id = %lld AND score IS NOT NULL", (long long)id);
+}
+
 static int cmd_override(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
@@ -581,7 +614,7 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 	int r0 = attempt_arg(a, argc, argv, usage, &id);
 	if (r0)
 		return r0;
-	if (!store_begin(a->store, &err) ||
+	if (!store_begin(a->store, &err) || !override_score(a, id, v, &err) ||
 	    !store_exec(a->store, &err, "INSERT INTO history(attempt, at, what, verdict, note) "
 	                "SELECT id, %lld, 'override', verdict, %Q FROM attempts WHERE id = %lld",
 	                (long long)util_now(), opt_note, (long long)id) ||
@@ -624,65 +657,23 @@ static int cmd_reveal(struct admin *a, int argc, char **argv)
 
 /* ---- export, stats ----------------------------------------------------- */
 
+/* The commands of grades.c (README "Grades"), over the open store. */
+static int cmd_extend(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	return open_store(a, &err) ? grades_cmd_extend(a->conf, a->store, argc, argv) : fail(err);
+}
+
+static int cmd_extensions(struct admin *a, int argc, char **argv)
+{
+	GError *err = NULL;
+	return open_store(a, &err) ? grades_cmd_extensions(a->conf, a->store, argc, argv) : fail(err);
+}
+
 static int cmd_export(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
-	if (argc != 2 || strcmp(argv[1], "grades")) {
-		fprintf(stderr, "usage: sercom export grades [--format csv|json|text]\n");
-		return 64;
-	}
-	if (!format_opt)
-		format_opt = g_strdup("csv");
-	enum table_format fmt;
-	if (!output_format(&fmt))
-		return 64;
-	if (!open_store(a, &err))
-		return fail(err);
-	char **ex = exercise_list_names(a->conf);
-	GPtrArray *cols = g_ptr_array_new();
-	g_ptr_array_add(cols, "id");
-	g_ptr_array_add(cols, "name");
-	g_ptr_array_add(cols, "email");
-	for (char **e = ex; *e; e++)
-		g_ptr_array_add(cols, *e);
-	g_ptr_array_add(cols, NULL);
-	struct table *t = table_new((const char *const *)cols->pdata);
-	/* best: ACCEPTED beats TESTS_FAILED beats BUILD_FAILED, the latest
-	 * attempt breaking ties; last: the latest graded attempt */
-	const char *order = a->conf->grade_pick == GRADE_BEST ?
-		"CASE verdict WHEN 'ACCEPTED' THEN 0 WHEN 'TESTS_FAILED' THEN 1 WHEN 'BUILD_FAILED' THEN 2 ELSE 3 END, number DESC" :
-		"number DESC";
-	g_autofree char *sql = g_strdup_printf(
-		"SELECT verdict FROM attempts WHERE student = ?1 AND exercise = ?2 AND state = 'DONE' "
-		"AND verdict IS NOT NULL ORDER BY %s LIMIT 1", order);
-	sqlite3_stmt *students = store_prepare(a->store,
-		"SELECT s.id, s.name, (SELECT min(email) FROM student_emails e WHERE e.student = s.id) FROM students s ORDER BY s.id", &err);
-	sqlite3_stmt *pick = store_prepare(a->store, sql, &err);
-	if (!students || !pick)
-		return fail(err);
-	guint ncols = cols->len - 1;
-	char **cells = g_new0(char *, ncols + 1);
-	while (sqlite3_step(students) == SQLITE_ROW) {
-		for (int i = 0; i < 3; i++)
-			cells[i] = col_text(students, i);
-		for (guint e = 3; e < ncols; e++) {
-			sqlite3_reset(pick);
-			sqlite3_bind_text(pick, 1, cells[0], -1, SQLITE_STATIC);
-			sqlite3_bind_text(pick, 2, cols->pdata[e], -1, SQLITE_STATIC);
-			cells[e] = sqlite3_step(pick) == SQLITE_ROW ? col_text(pick, 0) : g_strdup("");
-		}
-		table_add(t, (const char *const *)cells);
-		for (guint i = 0; i < ncols; i++)
-			g_clear_pointer(&cells[i], g_free);
-	}
-	sqlite3_finalize(students);
-	sqlite3_finalize(pick);
-	table_print(t, stdout, fmt);
-	table_free(t);
-	g_free(cells);
-	g_ptr_array_free(cols, TRUE);
-	g_strfreev(ex);
-	return 0;
+	return open_store(a, &err) ? grades_cmd_export(a->conf, a->store, argc, argv) : fail(err);
 }
 
 static char *opt_prometheus;
@@ -1226,10 +1217,16 @@ static const struct command commands[] = {
 	{ "override", cmd_override, "ID --verdict V --note TEXT",
 	  "Sets an attempt's verdict by hand (a dispute settled) and mails the student the new verdict and the note.", override_options },
 	{ "export", cmd_export, "grades",
-	  "One row per student, one column per exercise: the best or last verdict ([mail] grade = best|last).", list_options },
+	  "One row per student, one column per exercise with the grade of the attempt that counts\n"
+	  "(best or last: --policy, default [mail] grade; late penalty applied, private\n"
+	  "points included), and a total. JSON adds what each grade is made of.", grades_export_options },
 	{ "reveal", cmd_reveal, "EXERCISE [--dry-run] [--force]",
 	  "Mails each student of an exercise with reveal_private = after_close the final result of the\n"
 	  "attempt that counts, private cases included, once (what the runner does when it closes).", reveal_options },
+	{ "extend", cmd_extend, "STUDENT EXERCISE --until DATE [--attempts N] [--note TEXT]",
+	  "Gives a student their own deadline (and attempt budget) for an exercise; replaces\n"
+	  "the one they had. DATE as in exercise.conf: \"YYYY-MM-DD HH:MM\", server local time.", grades_extend_options },
+	{ "extensions", cmd_extensions, "", "Lists the extensions granted, with who granted them and when.", grades_extensions_options },
 	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise; mail waiting and held.", stats_options },
 	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },

@@ -82,7 +82,7 @@ static void print_csv_cell(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void print_json_string(FILE *f, const char *s)
+void table_json_string(FILE *f, const char *s)
 {
 	if (!s) {
 		fputs("null", f);
@@ -134,9 +134,9 @@ void table_print(const struct table *t, FILE *f, enum table_format fmt)
 			for (guint i = 0; i < t->ncols; i++) {
 				if (i)
 					fputs(", ", f);
-				print_json_string(f, t->columns[i]);
+				table_json_string(f, t->columns[i]);
 				fputs(": ", f);
-				print_json_string(f, row[i]);
+				table_json_string(f, row[i]);
 			}
 			fputs("}", f);
 		}

@@ -17,6 +17,9 @@ void table_add(struct table *t, const char *const *cells);
 /* Prints the table in the given format. */
 void table_print(const struct table *t, FILE *f, enum table_format fmt);
 void table_free(struct table *t);
+/* Prints s as a JSON string ("null" for NULL), for callers that write a
+ * JSON document of their own shape. */
+void table_json_string(FILE *f, const char *s);
 /* "text", "csv", "json" -> format; false when unknown. */
 bool table_format_parse(const char *s, enum table_format *out);
 /* Replaces stdout and stderr with streams that escape terminal controls

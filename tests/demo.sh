@@ -58,8 +58,11 @@ for m in "$top"/maildir-fixtures/demo/new/*; do
 	printf '  %-48s deliver exit %s\n' "$(basename "$m")" "$rc"
 done
 echo
-echo "== attempts"
+echo "== attempts (score: public points +private points; grade: both, less any late penalty)"
 "$bin/sercom" -c "$conf" attempts
+echo
+echo "== grades (the best attempt of each student: sercom export grades)"
+"$bin/sercom" -c "$conf" export grades --format text
 echo
 replies=$demo/replies
 echo "== replies: $(ls "$replies/new" 2>/dev/null | wc -l) messages in the Maildir $replies"

@@ -63,7 +63,7 @@ is "$(header "$r2" In-Reply-To)" "<$m1>" "threaded to the submission"
 like "$(header "$r2" Reply-To)" "$STAFF@$VDOM" "Reply-To staff"
 is "$(header "$r2" X-Sercom-Attempt)" "$id" "X-Sercom-Attempt"
 out=$(mta_sercom export grades)
-like "$out" "s002,Beto Barrios,$B,ACCEPTED" "the gradebook has it"
+like "$out" "s002,Beto Barrios,$B,15,15" "the gradebook has it: every point of tp1"
 
 # resend
 out=$(mta_sercom resend "$id" 2>&1)

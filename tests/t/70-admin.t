@@ -153,7 +153,7 @@ ok "attempts: aligned" aligned "$T/a.txt"
 is "$(grep -c . "$T/a.txt")" 6 "attempts: header + 5 rows"
 S attempts --format csv > "$T/a.csv"; is "$(csv_rows "$T/a.csv")" 5 "attempts --format csv: 5 rows"
 S attempts --format json > "$T/a.json"; is "$(json_len "$T/a.json")" 5 "attempts --format json: 5 objects"
-is "$(python3 -c 'import json,sys; print(sorted(json.load(open(sys.argv[1]))[0].keys()) == sorted(["id","student","email","exercise","n","state","verdict","queued","finished","reply"]))' "$T/a.json")" True "attempts json keys"
+is "$(python3 -c 'import json,sys; print(sorted(json.load(open(sys.argv[1]))[0].keys()) == sorted(["id","student","email","exercise","n","state","verdict","score","grade","queued","finished","reply"]))' "$T/a.json")" True "attempts json keys"
 S attempts --student s001 --format csv > "$T/a.csv"; is "$(csv_rows "$T/a.csv")" 1 "attempts --student s001"
 S attempts --student ana@example.edu --format csv > "$T/a.csv"; is "$(csv_rows "$T/a.csv")" 1 "attempts --student ADDRESS"
 S attempts --exercise TP1 --format csv > "$T/a.csv"; is "$(csv_rows "$T/a.csv")" 5 "attempts --exercise TP1 (the rejected one names tp1 too)"
@@ -226,12 +226,12 @@ S override "$ID_BETO" --verdict ACCEPTED > /dev/null 2>&1; is "$?" 64 "override 
 
 # ---- export grades ----------------------------------------------------
 S export grades > "$T/g.csv"; is "$?" 0 "export grades (csv by default)"
-is "$(head -1 "$T/g.csv" | tr -d '\r')" "id,name,email,tp1" "one column per exercise"
+is "$(head -1 "$T/g.csv" | tr -d '\r')" "id,name,email,tp1,total" "one column per exercise, and the total"
 is "$(csv_rows "$T/g.csv")" 4 "one row per student"
 is "$(python3 -c '
 import csv, sys
 print(" ".join(r["id"] + "=" + r["tp1"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))))' "$T/g.csv")" \
-	"s001=ACCEPTED s002=ACCEPTED s003=BUILD_FAILED s004=ACCEPTED" "the grades (the override counts)"
+	"s001=15 s002=15 s003=0 s004=15" "the grades (the override to ACCEPTED gives every point)"
 like "$(cat "$T/g.csv")" "Diego Díaz" "UTF-8 names survive"
 S export grades --format text > "$T/g.txt"; is "$?" 0 "export grades --format text"
 ok "export grades text: aligned (UTF-8 names)" aligned "$T/g.txt"
@@ -321,7 +321,7 @@ gone=0
 for f in $(sql "$I" "SELECT file FROM outbox WHERE attempt <= 5"); do [ -e "$f" ] || gone=$((gone + 1)); done
 is "$gone" "$old_files" "the old sent replies' files are gone"
 S export grades > "$T/g2.csv"
-like "$(cat "$T/g2.csv")" "s002,Beto Barrios,beto@example.edu,ACCEPTED" "grades still exported after the purge"
+like "$(cat "$T/g2.csv")" "s002,Beto Barrios,beto@example.edu,15,15" "grades still exported after the purge"
 S show 1 > /dev/null; is "$?" 0 "show of a purged attempt still works"
 S purge > /dev/null 2>&1; is "$?" 64 "purge without --older-than is a usage error"
 

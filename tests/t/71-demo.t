@@ -65,6 +65,15 @@ while IFS='|' read -r id state verdict; do
 	grep -qE "^$id +.* $state +$verdict( |\$)" "$T/table" || { echo "# row $id: no '$state $verdict' in the table"; bad=1; }
 done < <(q "SELECT id, state, coalesce(verdict, '') || CASE WHEN reason IS NOT NULL THEN '(' || reason || ')' ELSE '' END FROM attempts")
 is "$bad" 0 "the table shows each attempt's state and verdict"
+# and each graded attempt's score (tp1: 10 public points, 5 private) and grade
+bad=0
+while IFS='|' read -r id sc psc; do
+	grep -qE "^$id +.* $sc/10 \+$psc/5 private +[0-9.]+ " "$T/table" || { echo "# row $id: no score $sc/10 +$psc/5"; bad=1; }
+done < <(q "SELECT id, CAST(score AS INTEGER), CAST(private_score AS INTEGER) FROM attempts WHERE state = 'DONE' AND score IS NOT NULL")
+is "$bad" 0 "the table shows each graded attempt's score"
+ok "some attempt is graded with a score" test "$(q "SELECT count(*) FROM attempts WHERE score IS NOT NULL")" -gt 0
+like "$out" "== grades" "it prints the grades"
+like "$(awk '/^== grades/ { getline; print; exit }' "$T/demo.out")" "^id +name +email +tp1 +total" "one column per exercise and a total"
 
 # the demo students' verdicts (maildir-fixtures/make_fixtures.py, demo_mails)
 v() { q "SELECT a.state || ' ' || coalesce(a.verdict, '') || coalesce(' ' || a.reason, '') FROM attempts a JOIN messages m ON m.id = a.message WHERE m.message_id = '$1'"; }

@@ -137,9 +137,11 @@ static void test_load_tp1(void **state)
 	assert_null(e->build[1]);
 	assert_string_equal(e->run[0], "./tp");
 	assert_int_equal(e->compare.mode, CMP_EXACT);
-	assert_int_equal(e->late.mode, LATE_REJECT);
+	assert_int_equal(e->late.mode, LATE_PENALTY);
+	assert_true(e->late.pct_per_day == 10);
+	assert_int_equal(e->late.max_days, 7);
 	assert_true(e->charge_build_failures);
-	assert_false(e->reveal_after_close);
+	assert_true(e->reveal_after_close);
 	assert_false(e->private_counts);
 	assert_int_equal(e->limits.cpu_ms, 1000);
 	assert_int_equal(e->limits.memory, 64u << 20);
@@ -158,7 +160,8 @@ static void test_load_tp1(void **state)
 	assert_int_equal(t->exit_kind, EXIT_EXPECT_CODE);
 	assert_int_equal(t->exit_code, 0);
 	assert_false(t->is_private);
-	assert_true(t->points == 1);
+	assert_true(t->points == 2);
+	assert_null(t->group);
 	assert_non_null(t->stdin_path);
 	assert_non_null(t->stdout_path);
 	assert_null(t->stderr_path);
@@ -181,6 +184,7 @@ static void test_load_tp1(void **state)
 	t = case_named(e, "04-bad-input");
 	assert_int_equal(t->exit_kind, EXIT_EXPECT_NONZERO);
 	assert_null(t->stdout_path);
+	assert_string_equal(t->group, "errors");
 	t = case_named(e, "05-files");
 	assert_non_null(t->in_dir);
 	assert_non_null(t->out_dir);
@@ -189,13 +193,24 @@ static void test_load_tp1(void **state)
 	assert_int_equal(t->exit_code, 1);
 	assert_non_null(t->stderr_path);
 	assert_int_equal(t->compare.mode, CMP_LINES);
+	assert_string_equal(t->group, "errors");
 	t = case_named(e, "07-private-many");
 	assert_true(t->is_private);
-	assert_true(t->points == 2);
+	assert_true(t->points == 3);
 	t = case_named(e, "08-private-negative");
 	assert_true(t->is_private);
 	assert_int_equal(t->limits.cpu_ms, 500);          /* case override */
 	assert_int_equal(t->limits.memory, 64u << 20);    /* exercise value */
+	/* the points a teacher reads in the README: public 10, private 5 */
+	struct score_case sc[16];
+	assert_true(e->cases->len <= G_N_ELEMENTS(sc));
+	for (guint i = 0; i < e->cases->len; i++) {
+		const struct test_case *c = e->cases->pdata[i];
+		sc[i] = (struct score_case){ .group = c->group, .points = c->points, .is_private = c->is_private, .passed = true };
+	}
+	struct score_total tot;
+	score_cases(sc, e->cases->len, &tot);
+	assert_true(tot.max_score == 10 && tot.private_max == 5);
 	exercise_free(e);
 }
 

@@ -77,22 +77,60 @@ static void window(void **state)
 {
 	struct exercise e = { .opens = 1000, .closes = 2000, .max_attempts = 3 };
 	char *d = NULL;
-	assert_int_equal(policy_check_window(&e, 500, 0, &d), REJECT_NOT_OPEN);
+	assert_int_equal(policy_check_window(&e, NULL, 500, 0, &d), REJECT_NOT_OPEN);
 	assert_string_equal(d, "1000");
 	g_free(d);
-	assert_int_equal(policy_check_window(&e, 1500, 2, &d), REJECT_NONE);
+	assert_int_equal(policy_check_window(&e, NULL, 1500, 2, &d), REJECT_NONE);
 	assert_null(d);
-	assert_int_equal(policy_check_window(&e, 1500, 3, &d), REJECT_ATTEMPTS_EXHAUSTED);
+	assert_int_equal(policy_check_window(&e, NULL, 1500, 3, &d), REJECT_ATTEMPTS_EXHAUSTED);
 	assert_string_equal(d, "3");
 	g_free(d);
-	assert_int_equal(policy_check_window(&e, 2500, 0, &d), REJECT_CLOSED);
+	assert_int_equal(policy_check_window(&e, NULL, 2500, 0, &d), REJECT_CLOSED);
 	g_free(d);
 	e.late.mode = LATE_ACCEPT;
-	assert_int_equal(policy_check_window(&e, 2500, 0, &d), REJECT_NONE);
+	assert_int_equal(policy_check_window(&e, NULL, 2500, 0, &d), REJECT_NONE);
 	/* penalty 10% per day, at most 2 days: 2 days late graded, 3 refused */
 	e.late = (struct late_rule){ LATE_PENALTY, 10, 2 };
-	assert_int_equal(policy_check_window(&e, 2000 + 2 * 86400, 0, &d), REJECT_NONE);
-	assert_int_equal(policy_check_window(&e, 2000 + 2 * 86400 + 1, 0, &d), REJECT_CLOSED);
+	assert_int_equal(policy_check_window(&e, NULL, 2000 + 2 * 86400, 0, &d), REJECT_NONE);
+	assert_int_equal(policy_check_window(&e, NULL, 2000 + 2 * 86400 + 1, 0, &d), REJECT_CLOSED);
+	assert_string_equal(d, "2000");
+	g_free(d);
+}
+
+/* A student's extension: its until replaces closes (the window, the
+ * days late and the closed detail), its attempts replace max_attempts. */
+static void window_extension(void **state)
+{
+	struct exercise e = { .closes = 2000, .max_attempts = 3 };
+	struct policy_terms ext = { .until = 2000 + 86400 };
+	char *d = NULL;
+	/* a day after closes: closed for everyone else, on time with it */
+	assert_int_equal(policy_check_window(&e, NULL, 2000 + 86400, 0, &d), REJECT_CLOSED);
+	g_free(d);
+	assert_int_equal(policy_check_window(&e, &ext, 2000 + 86400, 0, &d), REJECT_NONE);
+	assert_null(d);
+	assert_int_equal(policy_late_days(&e, &ext, 2000 + 86400), 0);
+	assert_int_equal(policy_late_days(&e, NULL, 2000 + 86400), 1);
+	/* past the extension: closed, the detail is the student's deadline */
+	assert_int_equal(policy_check_window(&e, &ext, 2000 + 86400 + 60, 0, &d), REJECT_CLOSED);
+	assert_string_equal(d, "88400");
+	g_free(d);
+	/* late = penalty counts days from the extension */
+	e.late = (struct late_rule){ LATE_PENALTY, 10, 1 };
+	assert_int_equal(policy_late_days(&e, &ext, 2000 + 86400 + 60), 1);
+	assert_int_equal(policy_check_window(&e, &ext, 2000 + 86400 + 60, 0, &d), REJECT_NONE);
+	assert_int_equal(policy_check_window(&e, &ext, 2000 + 2 * 86400 + 60, 0, &d), REJECT_CLOSED);
+	g_free(d);
+	/* the budget: the extension's attempts replace max_attempts */
+	ext.max_attempts = 5;
+	assert_int_equal(policy_check_window(&e, &ext, 1500, 3, &d), REJECT_NONE);
+	assert_int_equal(policy_check_window(&e, &ext, 1500, 5, &d), REJECT_ATTEMPTS_EXHAUSTED);
+	assert_string_equal(d, "5");
+	g_free(d);
+	/* an extension without attempts keeps the exercise's */
+	ext.max_attempts = 0;
+	assert_int_equal(policy_check_window(&e, &ext, 1500, 3, &d), REJECT_ATTEMPTS_EXHAUSTED);
+	assert_string_equal(d, "3");
 	g_free(d);
 }
 
@@ -111,6 +149,7 @@ int main(void)
 		cmocka_unit_test(unknown_exercise),
 		cmocka_unit_test(automatic),
 		cmocka_unit_test(window),
+		cmocka_unit_test(window_extension),
 		cmocka_unit_test(reason_names),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
