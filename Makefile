@@ -33,10 +33,10 @@ endif
 OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
-CORE        = util log conf store spool score
+CORE        = util log conf store spool score tpl
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
-GRADE       = diff grade queue
+GRADE       = diff grade queue report
 COMPOSE     = compose transport
 
 OBJS_sercom-deliver = deliver envelope
@@ -61,12 +61,13 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_compose  = compose transport exercise compare store conf util log spool envelope
-UNIT_transport = transport compose exercise compare store conf util log spool envelope
+UNIT_compose  = compose tpl transport exercise compare store conf util log spool envelope
+UNIT_transport = transport compose tpl exercise compare store conf util log spool envelope
 UNIT_sandbox  = $(SANDBOX) util log
 UNIT_queue    = queue store conf util log
 UNIT_table    = table util log
 UNIT_score    = score
+UNIT_report   = report tpl diff score queue store exercise compare conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz mutants
