@@ -33,10 +33,10 @@ endif
 OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
-CORE        = util log conf store spool score bounce
+CORE        = util log conf store spool score bounce tpl
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
-GRADE       = diff grade queue
+GRADE       = diff grade queue report
 COMPOSE     = compose transport reveal grades table
 
 OBJS_sercom-deliver = deliver envelope
@@ -61,7 +61,7 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_COMPOSE  = compose mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
+UNIT_COMPOSE  = compose tpl mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
 UNIT_compose  = $(UNIT_COMPOSE)
 UNIT_transport = $(UNIT_COMPOSE)
 UNIT_sandbox  = $(SANDBOX) util log
@@ -70,6 +70,7 @@ UNIT_table    = table util log
 UNIT_score    = score
 UNIT_reveal   = $(UNIT_COMPOSE)
 UNIT_bounce   = bounce mime store conf util log
+UNIT_report   = report tpl diff score queue store exercise compare conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install clean fuzz mutants

@@ -682,6 +682,20 @@ static char *truncated_note(size_t max)
 	return g_strdup_printf("[diff truncated at %zu bytes]", max);
 }
 
+/* fmt with each {name} replaced by n; every byte of fmt is escaped (the
+ * words come from a course's template). */
+static void html_words(GString *s, const char *fmt, const char *name, size_t n)
+{
+	g_autofree char *key = g_strdup_printf("{%s}", name);
+	g_autofree char *num = g_strdup_printf("%zu", n);
+	g_auto(GStrv) parts = g_strsplit(fmt, key, -1);
+	for (char **p = parts; *p; p++) {
+		if (p != parts)
+			g_string_append(s, num);
+		diff_html_escape(s, *p, strlen(*p));
+	}
+}
+
 /* Appends one line of a unified diff; false when the cap is reached (the
  * line is cut and the note appended). */
 static bool uni_line(GString *s, size_t max, char tag, const char *p, size_t n, bool has_nl)
@@ -821,9 +835,11 @@ struct html {
 	GString *s;
 	size_t max;
 	bool full;
+	const char *nonl;   /* diff_options.no_newline */
 };
 
-static void cell_text(GString *s, const char *p, size_t n, size_t pre, size_t suf, bool mark, bool has_nl)
+static void cell_text(GString *s, const char *p, size_t n, size_t pre, size_t suf, bool mark, bool has_nl,
+                      const char *nonl)
 {
 	if (mark && pre + suf < n) {
 		diff_html_escape(s, p, pre);
@@ -834,8 +850,12 @@ static void cell_text(GString *s, const char *p, size_t n, size_t pre, size_t su
 	} else {
 		diff_html_escape(s, p, n);
 	}
-	if (!has_nl)
-		g_string_append(s, "<span class=\"nonl\" title=\"no newline at end of file\">\xe2\x90\x83</span>");
+	if (!has_nl) {
+		g_string_append(s, "<span class=\"nonl\" title=\"");
+		const char *w = nonl ? nonl : "no newline at end of file";
+		diff_html_escape(s, w, strlen(w));
+		g_string_append(s, "\">\xe2\x90\x83</span>");
+	}
 }
 
 /* One row; l or r may be absent (NULL p). Returns false at the cap. */
@@ -868,7 +888,7 @@ static bool html_row(struct html *h, const char *cls, size_t ln_l, const char *l
 	if (lp) {
 		g_string_append_printf(h->s, "<td class=\"ln\">%zu</td><td class=\"t%s\">", ln_l,
 		                       !strcmp(cls, "ctx") ? "" : " del");
-		cell_text(h->s, lp, ln, pre, suf, mark, lnl);
+		cell_text(h->s, lp, ln, pre, suf, mark, lnl, h->nonl);
 		g_string_append(h->s, "</td>");
 	} else {
 		g_string_append(h->s, "<td class=\"ln\"></td><td class=\"t none\"></td>");
@@ -876,7 +896,7 @@ static bool html_row(struct html *h, const char *cls, size_t ln_l, const char *l
 	if (rp) {
 		g_string_append_printf(h->s, "<td class=\"ln\">%zu</td><td class=\"t%s\">", ln_r,
 		                       !strcmp(cls, "ctx") ? "" : " add");
-		cell_text(h->s, rp, rn, pre, suf, mark, rnl);
+		cell_text(h->s, rp, rn, pre, suf, mark, rnl, h->nonl);
 		g_string_append(h->s, "</td>");
 	} else {
 		g_string_append(h->s, "<td class=\"ln\"></td><td class=\"t none\"></td>");
@@ -893,13 +913,19 @@ GString *diff_html(const struct diff *d, const struct diff_options *o)
 	if (d->equal)
 		return s;
 	if (d->binary) {
-		g_string_append_printf(s, "<p class=\"diff-binary\">binary files differ (first difference at byte %zu)</p>\n",
-		                       d->first_byte);
+		g_string_append(s, "<p class=\"diff-binary\">");
+		html_words(s, o && o->binary_note ? o->binary_note
+		                                  : "binary files differ (first difference at byte {byte})",
+		           "byte", d->first_byte);
+		g_string_append(s, "</p>\n");
 		return s;
 	}
 	size_t max = max_of(o), ctx = (size_t)context_of(o);
-	struct html h = { s, max, false };
-	g_string_append(s, "<table class=\"diff\">\n<thead><tr><th colspan=\"2\">");
+	struct html h = { s, max, false, o ? o->no_newline : NULL };
+	/* the columns' widths: a fixed layout takes them from the first row,
+	 * whose headers span two columns each */
+	g_string_append(s, "<table class=\"diff\">\n<colgroup><col class=\"ln\"><col><col class=\"ln\"><col></colgroup>\n"
+	                   "<thead><tr><th colspan=\"2\">");
 	diff_html_escape(s, o && o->old_label ? o->old_label : "expected",
 	                 strlen(o && o->old_label ? o->old_label : "expected"));
 	g_string_append(s, "</th><th colspan=\"2\">");
@@ -954,8 +980,10 @@ GString *diff_html(const struct diff *d, const struct diff_options *o)
 	}
 	g_array_free(hunks, TRUE);
 	if (h.full) {
-		g_autofree char *note = truncated_note(max);
-		g_string_append_printf(s, "<tr class=\"trunc\"><td colspan=\"4\">%s</td></tr>\n", note);
+		g_string_append(s, "<tr class=\"trunc\"><td colspan=\"4\">");
+		html_words(s, o && o->truncated_note ? o->truncated_note : "[diff truncated at {bytes} bytes]",
+		           "bytes", max);
+		g_string_append(s, "</td></tr>\n");
 	}
 	g_string_append(s, "</tbody>\n</table>\n");
 	return s;
@@ -966,7 +994,8 @@ const char *diff_html_css(void)
 	return "table.diff{border-collapse:collapse;font-family:monospace;font-size:13px;width:100%;table-layout:fixed}\n"
 	       "table.diff th{background:#eee;text-align:left;padding:2px 6px}\n"
 	       "table.diff td{vertical-align:top;padding:0 6px;white-space:pre-wrap;word-break:break-all;tab-size:8}\n"
-	       "table.diff td.ln{width:4em;text-align:right;color:#888;background:#f7f7f7;user-select:none}\n"
+	       "table.diff col.ln{width:3.5em}\n"
+	       "table.diff td.ln{text-align:right;color:#888;background:#f7f7f7;user-select:none}\n"
 	       "table.diff tr.hunk td{background:#eef3ff;color:#556}\n"
 	       "table.diff td.del{background:#ffecec}\n"
 	       "table.diff td.add{background:#eaffea}\n"

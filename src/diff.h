@@ -28,6 +28,11 @@ struct diff_options {
 	size_t max_output;     /* cap on the rendered bytes; 0: DIFF_DEFAULT_MAX_OUTPUT */
 	const char *old_label; /* NULL: "expected" */
 	const char *new_label; /* NULL: "actual" */
+	/* diff_html() only, for a page in the course's language (NULL:
+	 * English); {byte} and {bytes} are replaced by the number */
+	const char *binary_note;    /* "binary files differ (first difference at byte {byte})" */
+	const char *truncated_note; /* "[diff truncated at {bytes} bytes]" */
+	const char *no_newline;     /* "no newline at end of file" (a tooltip) */
 };
 
 struct diff;

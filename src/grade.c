@@ -31,6 +31,7 @@
 #include "grade.h"
 #include "compare.h"
 #include "diff.h"
+#include "report.h"
 #include "sandbox.h"
 #include "log.h"
 #include "util.h"
@@ -341,7 +342,7 @@ static bool write_text(const char *path, const char *s, GError **err)
 struct case_report {
 	GString *note;         /* "stdout differs; out.txt missing" */
 	GString *diffs;        /* names relative to report/ */
-	GPtrArray *captions;   /* of the side-by-side fragments of this case */
+	GPtrArray *captions;   /* the results.diffs name of each fragment */
 	GPtrArray *html;
 };
 
@@ -364,8 +365,9 @@ struct grading {
 	char *art;                            /* the artifacts, staged */
 	uint64_t art_bytes, art_files;        /* what a work dir copies of art/ */
 	bool build_mounted, work_mounted, check_mounted;
-	GPtrArray *pub_captions, *pub_html;   /* report.html sections */
-	GPtrArray *all_captions, *all_html;   /* private/full.html sections */
+	GHashTable *diff_html;                /* results.diffs name -> side by side */
+	struct tpl *tpl;                      /* the pages' words (report.h) */
+	struct report_diff_words words;
 	uint64_t diff_max;
 	int64_t renewed_ms;                   /* last lease renewal */
 };
@@ -677,7 +679,10 @@ static int compare_one(struct grading *gr, const struct test_case *tc, struct ca
 	struct diff_options dopt = { .context = 3, .max_output = gr->diff_max,
 	                             .old_label = exp_label, .new_label = act_label };
 	GString *unified = diff_unified(d, &dopt);
-	GString *html = diff_html(d, &dopt);
+	/* the page's side by side, in the course's language */
+	struct diff_options hopt = dopt;
+	report_diff_options(&gr->words, &hopt);
+	GString *html = diff_html(d, &hopt);
 	diff_free(d);
 	GError *e2 = NULL;
 	if (!write_text(path, unified->str, &e2)) {
@@ -692,7 +697,7 @@ static int compare_one(struct grading *gr, const struct test_case *tc, struct ca
 	if (tc->is_private)
 		g_string_append(cr->diffs, "private/");
 	g_string_append(cr->diffs, fname);
-	g_ptr_array_add(cr->captions, g_strdup_printf("case %s: %s", tc->name, label));
+	g_ptr_array_add(cr->captions, g_strdup_printf("%s%s", tc->is_private ? "private/" : "", fname));
 	g_ptr_array_add(cr->html, g_string_free(html, FALSE));
 	g_string_free(unified, TRUE);
 	g_bytes_unref(exp);
@@ -846,22 +851,13 @@ static bool case_area(struct grading *gr, const struct test_case *tc, GError **e
 	return true;
 }
 
-/* The case's side-by-side diffs go to report.html (public cases) and
- * private/full.html (all), captioned with the verdict. */
-static void case_pages(struct grading *gr, const struct test_case *tc, const struct case_report *cr,
-                       const char *v)
+/* The case's side-by-side diffs, by results.diffs name, for report.html
+ * and private/full.html (report.c). */
+static void case_pages(struct grading *gr, const struct case_report *cr)
 {
-	for (guint i = 0; i < cr->html->len; i++) {
-		const char *cap = g_ptr_array_index(cr->captions, i);
-		const char *h = g_ptr_array_index(cr->html, i);
-		char *c2 = g_strdup_printf("%s (%s)", cap, v);
-		if (!tc->is_private) {
-			g_ptr_array_add(gr->pub_captions, g_strdup(c2));
-			g_ptr_array_add(gr->pub_html, g_strdup(h));
-		}
-		g_ptr_array_add(gr->all_captions, c2);
-		g_ptr_array_add(gr->all_html, g_strdup(h));
-	}
+	for (guint i = 0; i < cr->html->len; i++)
+		g_hash_table_replace(gr->diff_html, g_strdup(g_ptr_array_index(cr->captions, i)),
+		                     g_strdup(g_ptr_array_index(cr->html, i)));
 }
 
 /* What staff may want to see: the outputs of a case that did not pass go
@@ -973,7 +969,7 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	res->verdict = v;
 	res->note = g_string_free(cr.note, FALSE);
 	res->diffs = g_string_free(cr.diffs, FALSE);
-	case_pages(gr, tc, &cr, v);
+	case_pages(gr, &cr);
 	g_ptr_array_free(cr.captions, TRUE);
 	g_ptr_array_free(cr.html, TRUE);
 	run_result_clear(&rr);
@@ -1174,38 +1170,31 @@ static void grading_free(struct grading *gr)
 	g_free(gr->art);
 	g_free(gr->report);
 	g_free(gr->private_dir);
-	g_ptr_array_free(gr->pub_captions, TRUE);
-	g_ptr_array_free(gr->pub_html, TRUE);
-	g_ptr_array_free(gr->all_captions, TRUE);
-	g_ptr_array_free(gr->all_html, TRUE);
+	g_hash_table_destroy(gr->diff_html);
+	tpl_free(gr->tpl);
+	report_diff_words_clear(&gr->words);
 }
 
-static bool write_page(const char *path, const char *title, GPtrArray *captions,
-                       GPtrArray *html, GError **err)
+/* report.html when a public case failed (the reply attaches it then);
+ * private/full.html, the staff's, when any case failed (report.h) */
+static bool write_pages(struct grading *gr, const struct queue_outcome *out, GError **err)
 {
-	if (!html->len)
-		return true;
-	struct diff_section *sec = g_new0(struct diff_section, html->len);
-	for (guint i = 0; i < html->len; i++) {
-		sec[i].caption = g_ptr_array_index(captions, i);
-		sec[i].html = g_ptr_array_index(html, i);
+	bool pub_failed = false, any_failed = false;
+	for (guint i = 0; i < out->results->len; i++) {
+		const struct queue_result *r = g_ptr_array_index(out->results, i);
+		if (strcmp(r->verdict, "PASS")) {
+			any_failed = true;
+			pub_failed |= !r->is_private;
+		}
 	}
-	GString *page = diff_html_page(title, sec, html->len);
-	bool ok = write_text(path, page->str, err);
-	g_string_free(page, TRUE);
-	g_free(sec);
-	return ok;
-}
-
-/* report.html: the failing public cases only; private/full.html: all */
-static bool write_pages(struct grading *gr, GError **err)
-{
-	cleanup_free char *title = g_strdup_printf("%s: %s", gr->e->name,
-	                                           gr->e->title ? gr->e->title : "");
+	struct report_page page = { .e = gr->e, .o = out, .score = &out->score,
+	                            .diff_html = gr->diff_html, .t = gr->tpl };
 	cleanup_free char *pub = g_build_filename(gr->report, "report.html", NULL);
 	cleanup_free char *full = g_build_filename(gr->private_dir, "full.html", NULL);
-	return write_page(pub, title, gr->pub_captions, gr->pub_html, err) &&
-	       write_page(full, title, gr->all_captions, gr->all_html, err);
+	if (pub_failed && !report_write(pub, &page, err))
+		return false;
+	page.with_private = true;
+	return !any_failed || report_write(full, &page, err);
 }
 
 /* Runs the build; a build that failed (or filled its area) sets the
@@ -1315,12 +1304,10 @@ static bool run_cases(struct grading *gr, struct queue_outcome *out, GError **er
 			all_pass = false;
 	}
 	grade_score(e, out);
-	if (!write_pages(gr, err))
-		return false;
 	out->verdict = sandbox_error ? "INTERNAL_ERROR" : all_pass ? "ACCEPTED" : "TESTS_FAILED";
 	if (sandbox_error)
 		out->note = g_strdup("a case ended with a sandbox error (see its note)");
-	return true;
+	return write_pages(gr, out, err);
 }
 
 bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
@@ -1342,13 +1329,12 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 		.art = g_build_filename(area_root, "art", NULL),
 		.report = g_build_filename(attempt_dir, "report", NULL),
 		.private_dir = g_build_filename(attempt_dir, "report", "private", NULL),
-		.pub_captions = g_ptr_array_new_with_free_func(g_free),
-		.pub_html = g_ptr_array_new_with_free_func(g_free),
-		.all_captions = g_ptr_array_new_with_free_func(g_free),
-		.all_html = g_ptr_array_new_with_free_func(g_free),
+		.diff_html = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+		.tpl = report_tpl_load(g->conf),
 		.diff_max = g->conf->diff_max ? g->conf->diff_max : 64 * 1024,
 		.renewed_ms = util_now_ms(), /* the claim set the lease */
 	};
+	report_diff_words(gr.tpl, &gr.words);
 	memset(out, 0, sizeof *out);
 	out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
 	cleanup_free char *submitted = g_build_filename(attempt_dir, "submitted", NULL);

@@ -579,11 +579,10 @@ static void test_medium_applies(void **state)
 	g_string_free(b, TRUE);
 }
 
-/* tests/golden/report.html is the page today's renderer writes for two
+/* tests/golden/diff-page.html is the page diff_html_page() writes for two
  * sections (a changed stdout; an output file with a NUL byte), compared
- * byte for byte: the golden that 53-report-html.t renders in Chromium and
- * tests/unit/test_compose.c attaches is what the code writes, not a page
- * kept from an older renderer. SERCOM_GOLDEN_UPDATE=1 rewrites it and
+ * byte for byte (report.html itself is report.c's: tests/unit/test_report.c).
+ * SERCOM_GOLDEN_UPDATE=1 rewrites it and
  * fails, so an update is never a green run: review `git diff`, run again. */
 static void test_golden_report(void **state)
 {
@@ -600,7 +599,7 @@ static void test_golden_report(void **state)
 	                             { "case 05-exit: output file out.txt", h2->str } };
 	GString *page = diff_html_page("tp1: Sum", s, 2);
 	const char *t = getenv("SERCOM_TOP");
-	g_autofree char *path = g_strdup_printf("%s/tests/golden/report.html", t ? t : ".");
+	g_autofree char *path = g_strdup_printf("%s/tests/golden/diff-page.html", t ? t : ".");
 	if (getenv("SERCOM_GOLDEN_UPDATE")) {
 		assert_true(g_file_set_contents(path, page->str, (gssize)page->len, NULL));
 		fail_msg("%s rewritten: review git diff, then run again without SERCOM_GOLDEN_UPDATE", path);
@@ -610,7 +609,7 @@ static void test_golden_report(void **state)
 	if (!g_file_get_contents(path, &want, &wlen, NULL))
 		fail_msg("%s missing (run from the checkout, or set SERCOM_TOP)", path);
 	if (wlen != page->len || memcmp(want, page->str, wlen)) {
-		g_autofree char *got = g_build_filename(g_get_tmp_dir(), "report.html.got", NULL);
+		g_autofree char *got = g_build_filename(g_get_tmp_dir(), "diff-page.html.got", NULL);
 		g_file_set_contents(got, page->str, (gssize)page->len, NULL);
 		fail_msg("today's renderer differs from %s (diff -u %s %s)", path, path, got);
 	}
