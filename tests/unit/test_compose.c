@@ -64,6 +64,35 @@ static struct sercom_conf *load_conf(const char *lang, const char *extra)
 	return c;
 }
 
+/* tp3: points, a group, stdin, in/ files (one binary), args, a late
+ * penalty, free build failures and private cases revealed after the
+ * close (issue 15). Public: 01-sum 2 points, 02-big 3, the group edge
+ * (03-edge-a, 04-edge-b) 2 + 2; private: 05-hidden 5. */
+static void make_exercise_points(void)
+{
+	writef("[exercise]\ntitle = Lists\nmax_attempts = 5\ncloses = 2025-12-30 00:00\n"
+	       "late = penalty 10 per day max 3\ncharge_build_failures = no\nreveal_private = after_close\n"
+	       "run = ./tp --verbose\n[limits]\ncpu = 1s\nmemory = 64M\n",
+	       "%s/exercises/tp3/exercise.conf", tmp);
+	writef("[case]\nargs = -n \"a b\" \"it's\" tab\\there\npoints = 2\n", "%s/exercises/tp3/tests/01-sum/case.conf", tmp);
+	writef("1\n2\n", "%s/exercises/tp3/tests/01-sum/stdin", tmp);
+	writef("3\n", "%s/exercises/tp3/tests/01-sum/stdout", tmp);
+	writef("[case]\npoints = 3\n", "%s/exercises/tp3/tests/02-big/case.conf", tmp);
+	GString *big = g_string_new(NULL);
+	for (int i = 1; i <= 100; i++)
+		g_string_append_printf(big, "line %d\n", i);
+	writef(big->str, "%s/exercises/tp3/tests/02-big/stdin", tmp);
+	g_string_free(big, TRUE);
+	writef("5050\n", "%s/exercises/tp3/tests/02-big/stdout", tmp);
+	writef("alpha\nbeta", "%s/exercises/tp3/tests/02-big/in/data.txt", tmp);
+	g_autofree char *bin = g_strdup_printf("%s/exercises/tp3/tests/02-big/in/sub/blob.bin", tmp);
+	write_file(bin, "\x7f" "ELF\0\1\2", 7);
+	writef("[case]\ngroup = edge\npoints = 2\n", "%s/exercises/tp3/tests/03-edge-a/case.conf", tmp);
+	writef("[case]\ngroup = edge\npoints = 2\n[limits]\ncpu = 500ms\n",
+	       "%s/exercises/tp3/tests/04-edge-b/case.conf", tmp);
+	writef("[case]\nprivate = true\npoints = 5\n", "%s/exercises/tp3/tests/05-hidden/case.conf", tmp);
+}
+
 static void make_exercise(void)
 {
 	writef("[exercise]\ntitle = Sum\nmax_attempts = 10\nfiles = *.c *.h\nrequired = tp.c\n[limits]\ncpu = 2s\n",
@@ -73,6 +102,7 @@ static void make_exercise(void)
 		writef(i == 5 ? "[case]\nexit = 0\nprivate = true\n" : "[case]\nexit = 0\n",
 		       "%s/exercises/tp1/tests/%s/case.conf", tmp, cases[i]);
 	writef("[exercise]\ntitle = Other\n", "%s/exercises/tp2/exercise.conf", tmp);
+	make_exercise_points();
 }
 
 static struct store *open_db(const struct sercom_conf *c)
@@ -303,6 +333,92 @@ static void add_scen(const char *name, int64_t id)
 	nscen++;
 }
 
+/* A results row with the points of schema step 5 and the resources. */
+static void add_scored(struct store *s, int64_t a, int seqn, const char *name, const char *verdict, double points,
+                       double earned, const char *grp, int priv, int64_t cpu_ms, int64_t wall_ms, int64_t rss_kib)
+{
+	GError *e = NULL;
+	g_autofree char *diffs = strcmp(verdict, "WRONG_OUTPUT") ? NULL : g_strdup_printf("%s.stdout.diff", name);
+	assert_true(store_exec(s, &e,
+		"INSERT INTO results (attempt, grading, seq, case_name, verdict, exit_code, signal, note, diffs, private,"
+		" points, score, grp, cpu_ms, wall_ms, max_rss_kib) VALUES (%lld, 1, %d, %Q, %Q, 0, 0, NULL, %Q, %d,"
+		" %g, %g, %Q, %lld, %lld, %lld)",
+		(long long)a, seqn, name, verdict,
+		diffs, priv,
+		points, earned, grp, (long long)cpu_ms, (long long)wall_ms, (long long)rss_kib));
+}
+
+/* The grade columns as grading (score) and the intake (late_days,
+ * penalty, received) would have set them. */
+static void set_grade(struct store *s, int64_t a, double score, double max, double pscore, double pmax, int late_days,
+                      double penalty, int charged, int64_t received)
+{
+	GError *e = NULL;
+	assert_true(store_exec(s, &e,
+		"UPDATE attempts SET score = %g, max_score = %g, private_score = %g, private_max = %g, late_days = %d,"
+		" penalty = %g, charged = %d, started = 1767225600, finished = 1767225603 WHERE id = %lld;"
+		"UPDATE messages SET received = %lld WHERE id = (SELECT message FROM attempts WHERE id = %lld)",
+		score, max, pscore, pmax, late_days, penalty, charged, (long long)a, (long long)received, (long long)a));
+}
+
+/* The five cases of tp3 with the given verdicts of 02-big and 04-edge-b;
+ * the group edge earns only when both pass. */
+static void add_tp3_results(struct store *s, int64_t a, const char *sum, const char *big, const char *edge_b)
+{
+	bool edge = !strcmp(edge_b, "PASS");
+	add_scored(s, a, 1, "01-sum", sum, 2, strcmp(sum, "PASS") ? 0 : 2, NULL, 0, 12, 30, 1536);
+	add_scored(s, a, 2, "02-big", big, 3, strcmp(big, "PASS") ? 0 : 3, NULL, 0, 15, 41, 1600);
+	add_scored(s, a, 3, "03-edge-a", "PASS", 2, edge ? 2 : 0, "edge", 0, 10, 25, 1500);
+	add_scored(s, a, 4, "04-edge-b", edge_b, 2, edge ? 2 : 0, "edge", 0, edge ? 11 : 500, edge ? 20 : 512,
+	           2048);
+	add_scored(s, a, 5, "05-hidden", "WRONG_OUTPUT", 5, 0, NULL, 1, 9, 22, 1400);
+}
+
+/* Issue 15's scenarios: points, a group, late, an extension, a free
+ * build failure (tp3). Times: tp3 closes 2025-12-30 00:00 UTC. */
+static void add_grade_scenarios(struct store *s)
+{
+	const int64_t on_time = 1766966400;      /* 2025-12-29 */
+	const int64_t two_days = 1767225600;     /* 2026-01-01: 2 days late */
+	const int64_t five_days = 1767484800;    /* 2026-01-04: past "max 3" */
+	int64_t a = add_attempt(s, "ana@example.edu", "tp3", 1, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp3", NULL);
+	add_tp3_results(s, a, "PASS", "WRONG_OUTPUT", "PASS");
+	set_grade(s, a, 6, 9, 0, 5, 0, 0, 1, on_time);
+	report(conf_en, a, "02-big.stdout.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-5050\n+5049\n", -1);
+	add_scen("SCORE-partial", a);
+
+	a = add_attempt(s, "ana@example.edu", "tp3", 2, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp3", NULL);
+	add_tp3_results(s, a, "PASS", "PASS", "TIME_LIMIT");
+	set_grade(s, a, 5, 9, 0, 5, 0, 0, 1, on_time);
+	add_scen("SCORE-group_zero", a);
+
+	a = add_attempt(s, "ana@example.edu", "tp3", 3, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp3", NULL);
+	add_tp3_results(s, a, "WRONG_OUTPUT", "WRONG_OUTPUT", "PASS");
+	set_grade(s, a, 4, 9, 0, 5, 2, 20, 1, two_days);
+	report(conf_en, a, "01-sum.stdout.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-3\n+12\n", -1);
+	report(conf_en, a, "02-big.stdout.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-5050\n+5049\n", -1);
+	add_scen("SCORE-late", a);
+
+	/* bea: 5 days late is past "max 3" (the intake's `closed`), but her
+	 * extension to 2026-01-03 makes it 1 day late: graded, 10% off */
+	exec(s, "INSERT INTO students (id, name) VALUES ('s002', 'Bea')");
+	exec(s, "INSERT INTO student_emails VALUES ('bea@example.edu', 's002')");
+	exec(s, "INSERT INTO extensions (student, exercise, until, attempts, note, granted_by, granted_at)"
+	        " VALUES ('s002', 'tp3', 1767398400, 7, 'medical certificate', 'staff', 1767000000)");
+	a = add_attempt(s, "bea@example.edu", "tp3", 1, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp3", NULL);
+	exec(s, "UPDATE attempts SET student = 's002' WHERE id = (SELECT max(id) FROM attempts)");
+	add_tp3_results(s, a, "PASS", "PASS", "PASS");
+	set_grade(s, a, 9, 9, 0, 5, 1, 10, 1, five_days);
+	add_scen("SCORE-extension", a);
+
+	/* charge_build_failures = no: charged = 0, and the reply says so */
+	a = add_attempt(s, "ana@example.edu", "tp3", 4, "DONE", "BUILD_FAILED", "FAILED", NULL, NULL, "tp3", NULL);
+	set_grade(s, a, 0, 9, 0, 5, 0, 0, 0, on_time);
+	report(conf_en, a, "make.stderr", "tp.c:1:1: error: expected ';' before '}' token\n", -1);
+	add_scen("BUILD_FAILED-free", a);
+}
+
+
 static int setup(void **state)
 {
 	setenv("TZ", "UTC", 1);
@@ -412,6 +528,8 @@ static int setup(void **state)
 			exec(db, "UPDATE messages SET auth = 'fail: dkim=fail header.d=example.edu' WHERE id = (SELECT max(id) FROM messages)");
 		add_scen(names[i], a);
 	}
+	/* last: the ids of the scenarios above stay as their goldens say */
+	add_grade_scenarios(db);
 	*state = NULL;
 	return 0;
 }
@@ -458,8 +576,11 @@ static void test_structure(void **state)
 	GMimeObject *body = g_mime_message_get_mime_part(m);
 	assert_true(GMIME_IS_MULTIPART(body));
 	GMimeMultipart *mp = GMIME_MULTIPART(body);
-	/* summary, make.stderr, 2 diffs, report.html; no private diff */
-	assert_int_equal(g_mime_multipart_get_count(mp), 5);
+	/* summary, make.stderr, 2 diffs, report.html, results.json; no private diff */
+	assert_int_equal(g_mime_multipart_get_count(mp), 6);
+	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 5))), "results.json");
+	assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(g_mime_multipart_get_part(mp, 5)),
+	                                        "application", "json"));
 	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 1))), "make.stderr");
 	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 2))), "02-negative.stdout.diff");
 	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 4))), "report.html");
@@ -593,7 +714,8 @@ static void test_attacks(void **state)
 	assert_null(strstr(h, "Bcc"));
 	assert_null(strstr(h, "nnnnnnnnnn"));
 	GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
-	assert_int_equal(g_mime_multipart_get_count(mp), 3);
+	/* summary, the long-named diff, 01-basic.stdout.diff, results.json */
+	assert_int_equal(g_mime_multipart_get_count(mp), 4);
 	const char *fn = g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 1)));
 	assert_non_null(fn);
 	assert_true(strlen(fn) <= 125);
