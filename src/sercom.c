@@ -376,6 +376,15 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	int r0 = attempt_arg(a, argc, argv, "sercom show ID", &id);
 	if (r0)
 		return r0;
+	if (format_opt && !strcmp(format_opt, "json")) {
+		/* results.json as the reply attaches it, private cases included
+		 * (README "results.json") */
+		g_autofree char *json = compose_results_json(a->conf, a->store, id, true, &err);
+		if (!json)
+			return fail(err);
+		fputs(json, stdout);
+		return 0;
+	}
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT a.student, s.name, a.email, a.exercise, a.number, a.state, a.reason, a.detail, a.verdict, "
 		"a.build, a.grading, a.tries, a.queued, a.started, a.finished, a.answered, a.note, "

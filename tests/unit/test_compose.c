@@ -263,9 +263,11 @@ static char *digest(GMimeMessage *m)
 
 static int golden_rewritten; /* files SERCOM_GOLDEN_UPDATE rewrote */
 
-static void golden(const char *lang, const char *name, const char *got)
+/* file: NAME.txt (a reply's digest) or NAME.results.json */
+static void golden_file(const char *lang, const char *file, const char *got)
 {
-	g_autofree char *path = g_strdup_printf("%s/tests/golden/compose/%s/%s.txt", top, lang, name);
+	const char *name = file;
+	g_autofree char *path = g_strdup_printf("%s/tests/golden/compose/%s/%s", top, lang, file);
 	g_autofree char *want = NULL;
 	bool have = g_file_get_contents(path, &want, NULL, NULL);
 	/* an update is never a green run: what differs is rewritten and the
@@ -285,6 +287,26 @@ static void golden(const char *lang, const char *name, const char *got)
 		g_file_set_contents(out, got, -1, NULL);
 		fail_msg("%s differs from %s (diff -u %s %s)", name, path, path, out);
 	}
+}
+
+static void golden(const char *lang, const char *name, const char *got)
+{
+	g_autofree char *file = g_strdup_printf("%s.txt", name);
+	golden_file(lang, file, got);
+}
+
+/* The text of the reply's attachment named name, or NULL. */
+static char *attachment_text(GMimeMessage *m, const char *name)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	if (!GMIME_IS_MULTIPART(body))
+		return NULL;
+	for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(body)); i++) {
+		GMimeObject *o = g_mime_multipart_get_part(GMIME_MULTIPART(body), i);
+		if (!g_strcmp0(g_mime_part_get_filename(GMIME_PART(o)), name))
+			return part_text(o);
+	}
+	return NULL;
 }
 
 /* compose attempt a; returns the parsed reply (or NULL when none) */
@@ -552,6 +574,17 @@ static void test_golden_lang(const struct sercom_conf *c, const char *lang)
 		assert_non_null(m);
 		g_autofree char *d = digest(m);
 		golden(lang, scen[i].name, d);
+		/* results.json on its own too: tests/t/56-results-json.t
+		 * validates these files against tests/results.schema.json */
+		g_autofree char *rj = attachment_text(m, "results.json");
+		if (rj) {
+			g_autofree char *f = g_strdup_printf("%s.results.json", scen[i].name);
+			golden_file(lang, f, rj);
+			/* the reply never lists a private case */
+			assert_null(strstr(rj, "06-private"));
+			assert_null(strstr(rj, "05-hidden"));
+			assert_null(strstr(rj, "\"hidden\""));
+		}
 		/* headers: never the student's subject; one Subject; Auto-Submitted */
 		g_autofree char *h = raw_headers(raw);
 		assert_null(strstr(h, "please"));
@@ -614,6 +647,31 @@ static void test_structure(void **state)
 	assert_null(strstr(t2, "not shown here"));
 	g_object_unref(m);
 	conf_free(c);
+}
+
+/* sercom show --format json: the reply's results.json plus the private
+ * cases, their points in the score. */
+static void test_results_json_private(void **state)
+{
+	int64_t id = 0;
+	for (int i = 0; i < nscen; i++)
+		if (!strcmp(scen[i].name, "SCORE-partial"))
+			id = scen[i].id;
+	assert_true(id > 0);
+	GError *e = NULL;
+	g_autofree char *all = compose_results_json(conf_en, db, id, true, &e);
+	if (!all)
+		fail_msg("%s", e->message);
+	assert_non_null(strstr(all, "\"name\": \"05-hidden\""));
+	assert_non_null(strstr(all, "\"visibility\": \"hidden\""));
+	assert_non_null(strstr(all, "\"private_included\": true"));
+	/* 6 of 9 public, 0 of 5 private */
+	assert_true(g_str_has_prefix(all, "{\n  \"score\": 6,\n  \"max_score\": 14,\n"));
+	g_autofree char *pub = compose_results_json(conf_en, db, id, false, &e);
+	assert_null(strstr(pub, "05-hidden"));
+	assert_true(g_str_has_prefix(pub, "{\n  \"score\": 6,\n  \"max_score\": 9,\n"));
+	assert_null(compose_results_json(conf_en, db, 999999, true, &e));
+	g_clear_error(&e);
 }
 
 static void test_internal_error_notifies_admin(void **state)
@@ -912,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_golden_en),
 		cmocka_unit_test(test_golden_es),
 		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_results_json_private),
 		cmocka_unit_test(test_internal_error_notifies_admin),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_attacks),
