@@ -4,7 +4,9 @@
  * Theory of operation
  *   compose_reply() reads the attempt, its message row, the results of its
  *   latest grading and the exercise definition, renders the texts from the
- *   course's templates, builds a multipart/mixed message, writes it durably
+ *   course's templates (the score, and for each failing public case how it
+ *   was run: feedback.c), builds a multipart/mixed message (a graded one
+ *   with results.json: results.c), writes it durably
  *   into var/outbox (spool_write: tmp, fsync, link into new/), and only then,
  *   in one BEGIN IMMEDIATE transaction, inserts the outbox row and marks the
  *   attempt answered. A crash before the commit leaves an orphan file in
@@ -16,7 +18,7 @@
  * Templates (conf->templates/LANGUAGE/, editable by the course; see
  * conf/templates/README)
  *   strings.ini   a GKeyFile: [subject] [verdict] [build] [case] [signal]
- *                 [reason] [note] [admin]; each value is one line of text
+ *                 [reason] [note] [admin] [score] [feedback]; each value is one line of text
  *                 with {placeholders}
  *   VERDICT.txt   the body of each outcome (ACCEPTED.txt, TESTS_FAILED.txt,
  *                 BUILD_FAILED.txt, REJECTED.txt, INTERNAL_ERROR.txt), with
@@ -441,6 +443,50 @@ static bool attempt_read_grades(struct store *s, struct attempt_info *a, GError 
 	return true;
 }
 
+/* The results of the attempt's latest grading, in seq order. */
+static bool attempt_read_results(struct store *s, struct attempt_info *a, GError **err)
+{
+	a->cases = g_ptr_array_new_with_free_func(case_row_free);
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT case_name, verdict, exit_code, signal, note, diffs, private,"
+		" points, score, grp, cpu_ms, wall_ms, max_rss_kib FROM results"
+		" WHERE attempt = ? AND grading = ? ORDER BY seq, case_name", err);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, a->grading);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct case_row *r = g_new0(struct case_row, 1);
+		r->name = col_text(st, 0);
+		r->verdict = col_text(st, 1);
+		r->has_exit = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		r->exit_code = sqlite3_column_int(st, 2);
+		r->signal = sqlite3_column_int(st, 3);
+		r->note = col_text(st, 4);
+		r->diffs = col_text(st, 5);
+		r->is_private = sqlite3_column_int(st, 6) != 0;
+		r->points = sqlite3_column_type(st, 7) == SQLITE_NULL ? 1 : sqlite3_column_double(st, 7);
+		r->scored = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		r->earned = sqlite3_column_double(st, 8);
+		r->group = col_text(st, 9);
+		r->cpu_ms = col_measure(st, 10);
+		r->wall_ms = col_measure(st, 11);
+		r->max_rss_kib = col_measure(st, 12);
+		if (!r->name)
+			r->name = g_strdup("?");
+		if (!r->verdict)
+			r->verdict = g_strdup("SANDBOX_ERROR");
+		g_ptr_array_add(a->cases, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_set_error(s, err, "reading the results");
+		return false;
+	}
+	return true;
+}
+
 static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **err)
 {
 	sqlite3_stmt *st = store_prepare(s,
@@ -507,43 +553,7 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 		return NULL;
 	}
 
-	a->cases = g_ptr_array_new_with_free_func(case_row_free);
-	st = store_prepare(s,
-		"SELECT case_name, verdict, exit_code, signal, note, diffs, private,"
-		" points, score, grp, cpu_ms, wall_ms, max_rss_kib FROM results"
-		" WHERE attempt = ? AND grading = ? ORDER BY seq, case_name", err);
-	if (!st) {
-		attempt_info_free(a);
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, a->grading);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct case_row *r = g_new0(struct case_row, 1);
-		r->name = col_text(st, 0);
-		r->verdict = col_text(st, 1);
-		r->has_exit = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		r->exit_code = sqlite3_column_int(st, 2);
-		r->signal = sqlite3_column_int(st, 3);
-		r->note = col_text(st, 4);
-		r->diffs = col_text(st, 5);
-		r->is_private = sqlite3_column_int(st, 6) != 0;
-		r->points = sqlite3_column_type(st, 7) == SQLITE_NULL ? 1 : sqlite3_column_double(st, 7);
-		r->scored = sqlite3_column_type(st, 8) != SQLITE_NULL;
-		r->earned = sqlite3_column_double(st, 8);
-		r->group = col_text(st, 9);
-		r->cpu_ms = col_measure(st, 10);
-		r->wall_ms = col_measure(st, 11);
-		r->max_rss_kib = col_measure(st, 12);
-		if (!r->name)
-			r->name = g_strdup("?");
-		if (!r->verdict)
-			r->verdict = g_strdup("SANDBOX_ERROR");
-		g_ptr_array_add(a->cases, r);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		store_set_error(s, err, "reading the results");
+	if (!attempt_read_results(s, a, err)) {
 		attempt_info_free(a);
 		return NULL;
 	}
