@@ -8,6 +8,7 @@
  * SERCOM_GOLDEN_UPDATE=1 rewrites the golden files and fails: review the
  * diff, then run again. */
 #include "compose.h"
+#include "feedback.h"
 #include "conf.h"
 #include "spool.h"
 #include "store.h"
@@ -674,6 +675,89 @@ static void test_results_json_private(void **state)
 	g_clear_error(&e);
 }
 
+static int64_t scen_id(const char *name)
+{
+	for (int i = 0; i < nscen; i++)
+		if (!strcmp(scen[i].name, name))
+			return scen[i].id;
+	fail_msg("no scenario %s", name);
+	return 0;
+}
+
+/* The summary text of attempt a's reply under conf c. */
+static char *summary_of(const struct sercom_conf *c, int64_t a)
+{
+	GMimeMessage *m = compose(c, db, a, NULL);
+	GMimeObject *b = g_mime_message_get_mime_part(m);
+	char *t = part_text(GMIME_IS_MULTIPART(b) ? g_mime_multipart_get_part(GMIME_MULTIPART(b), 0) : b);
+	g_object_unref(m);
+	return t;
+}
+
+/* The score line follows the exercise: private cases that count are in
+ * the score; without reveal_private, and with show_private_count = no,
+ * nothing is said of them. */
+static void test_score_variants(void **state)
+{
+	int64_t a = scen_id("SCORE-partial");
+	g_autofree char *conf_path = g_strdup_printf("%s/exercises/tp3/exercise.conf", tmp);
+	g_autofree char *orig = NULL;
+	assert_true(g_file_get_contents(conf_path, &orig, NULL, NULL));
+	/* private_counts = true, in [exercise] (before [limits]) */
+	g_autofree char *pc = g_strdup(orig);
+	char *lim = strstr(pc, "[limits]");
+	assert_non_null(lim);
+	*lim = 0;
+	g_autofree char *with_pc = g_strconcat(pc, "private_counts = true\n", strstr(orig, "[limits]"), NULL);
+	write_file(conf_path, with_pc, -1);
+	g_autofree char *t1 = summary_of(conf_en, a);
+	assert_non_null(strstr(t1, "\nScore: 6 of 14 (public cases 6 of 9, private cases 0 of 5).\n"));
+	/* reveal_private = never */
+	g_autofree char *never = g_strdup(orig);
+	char *rv = strstr(never, "reveal_private = after_close");
+	assert_non_null(rv);
+	memcpy(rv, "reveal_private = never      ", strlen("reveal_private = after_close"));
+	write_file(conf_path, never, -1);
+	g_autofree char *t2 = summary_of(conf_en, a);
+	assert_non_null(strstr(t2, "\nScore: 6 of 9 (public cases); the private cases count 5 more points, not shown here.\n"));
+	struct sercom_conf *c = load_conf("en", "show_private_count = no");
+	g_autofree char *t3 = summary_of(c, a);
+	conf_free(c);
+	assert_non_null(strstr(t3, "\nScore: 6 of 9.\n"));
+	assert_null(strstr(t3, "private"));
+	write_file(conf_path, orig, -1);
+}
+
+/* feedback.c: a command line a shell reads back as the same words, and
+ * an input of one long line cut by bytes at a character boundary. */
+static void test_feedback_helpers(void **state)
+{
+	char *run[] = {"./tp", NULL};
+	char *args[] = {"-n", "a b", "it's", "x\ny", "", "$HOME", "ñandú", NULL};
+	g_autofree char *cl = feedback_command_line(run, args);
+	assert_string_equal(cl, "./tp -n 'a b' 'it'\\''s' $'x\\ny' '' '$HOME' ñandú");
+	g_autofree char *p = g_strdup_printf("%s/long.txt", tmp);
+	GString *l = g_string_new(NULL);
+	while (l->len < 10000)
+		g_string_append(l, "\xc3\xb1");   /* ñ: two bytes */
+	write_file(p, l->str, (gssize)l->len);
+	struct feedback_excerpt x;
+	assert_true(feedback_excerpt_read(p, FEEDBACK_MAX_LINES, FEEDBACK_MAX_BYTES, &x, NULL));
+	assert_false(x.binary);
+	assert_true(x.cut);
+	assert_true(g_utf8_validate(x.text, -1, NULL));
+	assert_true(strlen(x.text) <= FEEDBACK_MAX_BYTES + 1);
+	assert_int_equal(x.size, l->len);
+	feedback_excerpt_clear(&x);
+	g_string_free(l, TRUE);
+	/* a symlink is not followed (an in/ file is never one: exercise.c) */
+	g_autofree char *ln = g_strdup_printf("%s/link.txt", tmp);
+	assert_int_equal(symlink("/etc/passwd", ln), 0);
+	GError *e = NULL;
+	assert_false(feedback_excerpt_read(ln, 40, 4096, &x, &e));
+	g_clear_error(&e);
+}
+
 static void test_internal_error_notifies_admin(void **state)
 {
 	int64_t before, after;
@@ -971,6 +1055,8 @@ int main(void)
 		cmocka_unit_test(test_golden_es),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_results_json_private),
+		cmocka_unit_test(test_score_variants),
+		cmocka_unit_test(test_feedback_helpers),
 		cmocka_unit_test(test_internal_error_notifies_admin),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_attacks),
