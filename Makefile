@@ -37,7 +37,7 @@ CORE        = util log conf store spool score bounce tpl
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue report
-COMPOSE     = compose transport reveal grades table
+COMPOSE     = compose feedback results transport reveal grades table
 
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
@@ -61,7 +61,7 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_COMPOSE  = compose tpl mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
+UNIT_COMPOSE  = compose feedback results tpl mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
 UNIT_compose  = $(UNIT_COMPOSE)
 UNIT_transport = $(UNIT_COMPOSE)
 UNIT_sandbox  = $(SANDBOX) util log
@@ -104,7 +104,7 @@ DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-d
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
   libarchive-tools time xz-utils bzip2 ca-certificates perl patch chromium sasl2-bin openssl python3 procps strace \
-  opendkim opendkim-tools python3-dkim
+  opendkim opendkim-tools python3-dkim python3-jsonschema
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

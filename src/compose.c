@@ -4,7 +4,9 @@
  * Theory of operation
  *   compose_reply() reads the attempt, its message row, the results of its
  *   latest grading and the exercise definition, renders the texts from the
- *   course's templates, builds a multipart/mixed message, writes it durably
+ *   course's templates (the score, and for each failing public case how it
+ *   was run: feedback.c), builds a multipart/mixed message (a graded one
+ *   with results.json: results.c), writes it durably
  *   into var/outbox (spool_write: tmp, fsync, link into new/), and only then,
  *   in one BEGIN IMMEDIATE transaction, inserts the outbox row and marks the
  *   attempt answered. A crash before the commit leaves an orphan file in
@@ -16,7 +18,7 @@
  * Templates (conf->templates/LANGUAGE/, editable by the course; see
  * conf/templates/README)
  *   strings.ini   a GKeyFile: [subject] [verdict] [build] [case] [signal]
- *                 [reason] [note] [admin]; each value is one line of text
+ *                 [reason] [note] [admin] [score] [feedback]; each value is one line of text
  *                 with {placeholders}
  *   VERDICT.txt   the body of each outcome (ACCEPTED.txt, TESTS_FAILED.txt,
  *                 BUILD_FAILED.txt, REJECTED.txt, INTERNAL_ERROR.txt), with
@@ -56,6 +58,9 @@
 #include "util.h"
 #include "exercise.h"
 #include "tpl.h"
+#include "feedback.h"
+#include "results.h"
+#include "score.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -176,6 +181,11 @@ struct case_row {
 	char *note;
 	char *diffs;
 	bool is_private;
+	/* schema step 5: points worth and earned, the group; -1: not measured */
+	double points, earned;
+	bool scored;         /* earned known (results.score not NULL) */
+	char *group;
+	int64_t cpu_ms, wall_ms, max_rss_kib;
 };
 
 struct attempt_info {
@@ -206,6 +216,14 @@ struct attempt_info {
 	/* results of the latest grading, in seq order */
 	GPtrArray *cases;       /* struct case_row * */
 	int64_t used;           /* attempts that count, for "attempts left" */
+	/* grades (schema step 5): NULL score = not scored (older attempts) */
+	bool scored;
+	double score, max_score, private_score, private_max, penalty;
+	int late_days;
+	bool charged;
+	int64_t started, finished;
+	int64_t ext_until;      /* the student's extension for the exercise; 0: none */
+	int64_t ext_attempts;   /* its attempt budget; 0: max_attempts */
 };
 
 struct receipt_row {
@@ -229,6 +247,7 @@ static void case_row_free(gpointer p)
 	g_free(r->verdict);
 	g_free(r->note);
 	g_free(r->diffs);
+	g_free(r->group);
 	g_free(r);
 }
 
@@ -264,6 +283,89 @@ static char *col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? g_strdup((const char *)t) : NULL;
+}
+
+/* a results resource column: -1 when NULL (not measured) */
+static int64_t col_measure(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
+
+/* The attempt's grade columns (schema step 5) and the student's extension
+ * for the exercise, if any. */
+static bool attempt_read_grades(struct store *s, struct attempt_info *a, GError **err)
+{
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT score, max_score, private_score, private_max, late_days, penalty, charged, started, finished,"
+		" (SELECT until FROM extensions x WHERE x.student = a.student AND x.exercise = a.exercise),"
+		" (SELECT attempts FROM extensions x WHERE x.student = a.student AND x.exercise = a.exercise)"
+		" FROM attempts a WHERE id = ?", err);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, a->id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_set_error(s, err, "reading the attempt's grade");
+		sqlite3_finalize(st);
+		return false;
+	}
+	a->scored = sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_type(st, 1) != SQLITE_NULL;
+	a->score = sqlite3_column_double(st, 0);
+	a->max_score = sqlite3_column_double(st, 1);
+	a->private_score = sqlite3_column_double(st, 2);
+	a->private_max = sqlite3_column_double(st, 3);
+	a->late_days = sqlite3_column_int(st, 4);
+	a->penalty = sqlite3_column_double(st, 5);
+	a->charged = sqlite3_column_int(st, 6) != 0;
+	a->started = sqlite3_column_int64(st, 7);
+	a->finished = sqlite3_column_int64(st, 8);
+	a->ext_until = sqlite3_column_int64(st, 9);
+	a->ext_attempts = sqlite3_column_int64(st, 10);
+	sqlite3_finalize(st);
+	return true;
+}
+
+/* The results of the attempt's latest grading, in seq order. */
+static bool attempt_read_results(struct store *s, struct attempt_info *a, GError **err)
+{
+	a->cases = g_ptr_array_new_with_free_func(case_row_free);
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT case_name, verdict, exit_code, signal, note, diffs, private,"
+		" points, score, grp, cpu_ms, wall_ms, max_rss_kib FROM results"
+		" WHERE attempt = ? AND grading = ? ORDER BY seq, case_name", err);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, a->grading);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct case_row *r = g_new0(struct case_row, 1);
+		r->name = col_text(st, 0);
+		r->verdict = col_text(st, 1);
+		r->has_exit = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		r->exit_code = sqlite3_column_int(st, 2);
+		r->signal = sqlite3_column_int(st, 3);
+		r->note = col_text(st, 4);
+		r->diffs = col_text(st, 5);
+		r->is_private = sqlite3_column_int(st, 6) != 0;
+		r->points = sqlite3_column_type(st, 7) == SQLITE_NULL ? 1 : sqlite3_column_double(st, 7);
+		r->scored = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		r->earned = sqlite3_column_double(st, 8);
+		r->group = col_text(st, 9);
+		r->cpu_ms = col_measure(st, 10);
+		r->wall_ms = col_measure(st, 11);
+		r->max_rss_kib = col_measure(st, 12);
+		if (!r->name)
+			r->name = g_strdup("?");
+		if (!r->verdict)
+			r->verdict = g_strdup("SANDBOX_ERROR");
+		g_ptr_array_add(a->cases, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_set_error(s, err, "reading the results");
+		return false;
+	}
+	return true;
 }
 
 static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **err)
@@ -332,43 +434,21 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 		return NULL;
 	}
 
-	a->cases = g_ptr_array_new_with_free_func(case_row_free);
-	st = store_prepare(s,
-		"SELECT case_name, verdict, exit_code, signal, note, diffs, private FROM results"
-		" WHERE attempt = ? AND grading = ? ORDER BY seq, case_name", err);
-	if (!st) {
+	if (!attempt_read_results(s, a, err)) {
 		attempt_info_free(a);
 		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, a->grading);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct case_row *r = g_new0(struct case_row, 1);
-		r->name = col_text(st, 0);
-		r->verdict = col_text(st, 1);
-		r->has_exit = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		r->exit_code = sqlite3_column_int(st, 2);
-		r->signal = sqlite3_column_int(st, 3);
-		r->note = col_text(st, 4);
-		r->diffs = col_text(st, 5);
-		r->is_private = sqlite3_column_int(st, 6) != 0;
-		if (!r->name)
-			r->name = g_strdup("?");
-		if (!r->verdict)
-			r->verdict = g_strdup("SANDBOX_ERROR");
-		g_ptr_array_add(a->cases, r);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		store_set_error(s, err, "reading the results");
+	if (!attempt_read_grades(s, a, err)) {
 		attempt_info_free(a);
 		return NULL;
 	}
 	if (a->student && a->exercise) {
 		int64_t used = 0;
+		/* the budget counts what the intake counts (schema step 5):
+		 * charged attempts, never REJECTED or SUPERSEDED ones */
 		if (!store_query_int(s, &used, 0, err,
 		                     "SELECT count(*) FROM attempts WHERE student = %Q AND exercise = %Q"
-		                     " AND state NOT IN ('REJECTED','SUPERSEDED') AND id <= %lld",
+		                     " AND state NOT IN ('REJECTED','SUPERSEDED') AND charged = 1 AND id <= %lld",
 		                     a->student, a->exercise, (long long)id)) {
 			attempt_info_free(a);
 			return NULL;
@@ -958,6 +1038,14 @@ static char *case_lines(const struct sercom_conf *c, const struct tpl *t, const 
 			continue;
 		}
 		g_autofree char *words = case_words(t, r, find_case(e, r->name), c);
+		if (r->group && r->scored && r->earned == 0 && r->points > 0 && !strcmp(r->verdict, "PASS")) {
+			/* it passed and earned nothing: say why (score.h, groups) */
+			g_autoptr(GHashTable) gv = vars_new();
+			g_autofree char *gn = one_line(r->group);
+			var_set(gv, "group", gn);
+			g_free(words);
+			words = tpl_expand(t, "score", "group_zero", gv);
+		}
 		g_autofree char *cn = one_line(r->name);
 		g_autoptr(GHashTable) lv = vars_new();
 		var_set(lv, "case", cn);
@@ -966,6 +1054,301 @@ static char *case_lines(const struct sercom_conf *c, const struct tpl *t, const 
 		g_string_append_printf(cases, "%s\n", line);
 	}
 	return g_string_free(cases, FALSE);
+}
+
+/* ---- score and feedback (README "The reply") ------------------------ */
+
+/* Whether the reply's score includes the private cases: only when they
+ * count toward the verdict (private_counts), which already tells how
+ * they went; otherwise they stay hidden until the exercise reveals them. */
+static bool private_shown(const struct exercise *e)
+{
+	return e && e->private_counts;
+}
+
+static void var_points(GHashTable *v, const char *k, double p)
+{
+	g_autofree char *s = score_format(p);
+	var_set(v, k, s);
+}
+
+/* The score line: public points, and what the private cases are worth
+ * (or the full score when they are shown). */
+static char *score_line(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const struct exercise *e)
+{
+	g_autoptr(GHashTable) v = vars_new();
+	var_points(v, "score", a->score);
+	var_points(v, "max", a->max_score);
+	var_points(v, "private_score", a->private_score);
+	var_points(v, "private_max", a->private_max);
+	const char *key = "score";
+	if (a->private_max > 0 && private_shown(e)) {
+		var_points(v, "total", a->score + a->private_score);
+		var_points(v, "total_max", a->max_score + a->private_max);
+		key = "full";
+	} else if (a->private_max > 0 && e && e->reveal_after_close) {
+		key = "public_later";
+	} else if (a->private_max > 0 && c->show_private_count) {
+		key = "public_hidden";
+	}
+	return tpl_expand(t, "score", key, v);
+}
+
+/* The score, the late penalty and the extension, one line each ("" when
+ * the attempt was not scored: graded before points existed, or not
+ * graded). */
+static char *score_text(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                        const struct exercise *e)
+{
+	const char *verdict = attempt_verdict(a);
+	bool graded = !strcmp(verdict, "ACCEPTED") || !strcmp(verdict, "TESTS_FAILED") ||
+	              !strcmp(verdict, "BUILD_FAILED");
+	if (!graded || !a->scored)
+		return g_strdup("");
+	GString *o = g_string_new(NULL);
+	g_autofree char *line = score_line(c, t, a, e);
+	g_string_append(o, line);
+	if (a->late_days > 0) {
+		g_autoptr(GHashTable) v = vars_new();
+		bool with_private = private_shown(e);
+		var_setf(v, "days", "%d", a->late_days);
+		var_points(v, "penalty", a->penalty);
+		var_points(v, "grade", score_final(a->score, with_private ? a->private_score : 0, a->penalty));
+		var_points(v, "max", a->max_score + (with_private ? a->private_max : 0));
+		const char *key = a->penalty > 0 ? (a->late_days == 1 ? "late_one" : "late")
+		                                 : (a->late_days == 1 ? "late_free_one" : "late_free");
+		g_autofree char *l = tpl_expand(t, "score", key, v);
+		g_string_append_printf(o, "\n%s", l);
+	}
+	if (a->ext_until > 0) {
+		g_autoptr(GHashTable) v = vars_new();
+		g_autofree char *d = util_format_date(a->ext_until);
+		var_set(v, "date", d);
+		g_autofree char *l = tpl_expand(t, "score", "extension", v);
+		g_string_append_printf(o, "\n%s", l);
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* most in/ files shown per case, and bytes of feedback per reply: a
+ * case with fifty input files, or fifty failing cases, must not make a
+ * reply no one reads (the rest is in report.html and the exercise) */
+#define FEEDBACK_FILES_PER_CASE 5
+#define FEEDBACK_BUDGET (64 * 1024)
+
+/* One input (stdin or an in/ file): its heading and its first lines,
+ * indented, or a line saying it is binary; a note where it was cut. */
+static void feedback_input(const struct tpl *t, GString *o, const char *key, const char *name, const char *path)
+{
+	struct feedback_excerpt x;
+	GError *e = NULL;
+	if (!feedback_excerpt_read(path, FEEDBACK_MAX_LINES, FEEDBACK_MAX_BYTES, &x, &e)) {
+		log_warn("feedback: %s", e->message);
+		g_error_free(e);
+		return;
+	}
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *size = feedback_format_size(x.size);
+	g_autofree char *clean = one_line(name);
+	var_set(v, "name", clean);
+	var_set(v, "size", size);
+	var_setf(v, "lines", "%u", x.lines);
+	g_autofree char *head = tpl_expand(t, "feedback", key, v);
+	g_string_append_printf(o, "%s\n", head);
+	if (x.binary) {
+		g_autofree char *b = tpl_expand(t, "feedback", "binary", v);
+		g_string_append_printf(o, "%s\n", b);
+	} else {
+		g_auto(GStrv) lines = g_strsplit(x.text, "\n", -1);
+		for (char **l = lines; *l && l[1]; l++)
+			g_string_append_printf(o, "    %s\n", *l);
+		if (x.cut) {
+			g_autofree char *cut = tpl_expand(t, "feedback", "cut", v);
+			g_string_append_printf(o, "%s\n", cut);
+		}
+	}
+	feedback_excerpt_clear(&x);
+}
+
+static void var_limit_ms(GHashTable *v, const char *k, uint64_t ms)
+{
+	g_autofree char *s = ms ? fmt_ms(ms) : g_strdup("-");
+	var_set(v, k, s);
+}
+
+/* What the case used against its limits, and which limit stopped it. */
+static void feedback_resources(const struct tpl *t, GString *o, const struct case_row *r,
+                               const struct test_case *tc)
+{
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *cpu = r->cpu_ms >= 0 ? feedback_format_ms((uint64_t)r->cpu_ms) : g_strdup("?");
+	g_autofree char *wall = r->wall_ms >= 0 ? feedback_format_ms((uint64_t)r->wall_ms) : g_strdup("?");
+	g_autofree char *mem = r->max_rss_kib >= 0 ? feedback_format_size((uint64_t)r->max_rss_kib * 1024) : g_strdup("?");
+	g_autofree char *mem_l = tc->limits.memory ? fmt_bytes(tc->limits.memory) : g_strdup("-");
+	g_autofree char *out_l = tc->limits.output ? fmt_bytes(tc->limits.output) : g_strdup("-");
+	var_set(v, "cpu", cpu);
+	var_set(v, "wall", wall);
+	var_set(v, "memory", mem);
+	var_limit_ms(v, "cpu_limit", tc->limits.cpu_ms);
+	var_limit_ms(v, "wall_limit", tc->limits.wall_ms);
+	var_set(v, "memory_limit", mem_l);
+	if (r->cpu_ms >= 0 || r->wall_ms >= 0 || r->max_rss_kib >= 0) {
+		g_autofree char *l = tpl_expand(t, "feedback", "used", v);
+		g_string_append_printf(o, "%s\n", l);
+	}
+	static const char *const limit_verdicts[][2] = {
+		{ "TIME_LIMIT", "cpu_limit" }, { "WALL_LIMIT", "wall_limit" },
+		{ "MEMORY_LIMIT", "memory_limit" }, { "OUTPUT_LIMIT", NULL },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(limit_verdicts); i++) {
+		if (strcmp(r->verdict, limit_verdicts[i][0]))
+			continue;
+		const char *k = limit_verdicts[i][1];
+		var_set(v, "limit", k ? g_hash_table_lookup(v, k) : out_l);
+		g_autofree char *key = g_strdup_printf("limit_%s", r->verdict);
+		g_autofree char *l = tpl_expand(t, "feedback", key, v);
+		g_string_append_printf(o, "%s\n", l);
+	}
+}
+
+/* What a student needs to rerun one failing public case: the command
+ * line, the beginning of stdin and of the in/ files, the resources. */
+static void feedback_case(const struct exercise *e, const struct tpl *t, GString *o, const struct case_row *r,
+                          const struct test_case *tc)
+{
+	g_autoptr(GHashTable) v = vars_new();
+	g_autofree char *cn = one_line(r->name);
+	g_autofree char *cmd = feedback_command_line(e->run, tc->args);
+	var_set(v, "case", cn);
+	var_set(v, "command", cmd);
+	g_autofree char *head = tpl_expand(t, "feedback", "case", v);
+	g_autofree char *cl = tpl_expand(t, "feedback", "command", v);
+	g_string_append_printf(o, "\n%s\n%s\n", head, cl);
+	if (tc->stdin_path) {
+		feedback_input(t, o, "stdin", "stdin", tc->stdin_path);
+	} else {
+		g_autofree char *l = tpl_str(t, "feedback", "stdin_none");
+		g_string_append_printf(o, "%s\n", l);
+	}
+	g_autoptr(GPtrArray) files = feedback_list_files(tc->in_dir);
+	for (guint i = 0; i < files->len && i < FEEDBACK_FILES_PER_CASE; i++) {
+		const char *rel = g_ptr_array_index(files, i);
+		g_autofree char *path = g_build_filename(tc->in_dir, rel, NULL);
+		g_autofree char *shown = g_strconcat("in/", rel, NULL);
+		feedback_input(t, o, "file", shown, path);
+	}
+	if (files->len > FEEDBACK_FILES_PER_CASE) {
+		var_setf(v, "count", "%u", files->len - FEEDBACK_FILES_PER_CASE);
+		g_autofree char *l = tpl_expand(t, "feedback", "more_files", v);
+		g_string_append_printf(o, "%s\n", l);
+	}
+	feedback_resources(t, o, r, tc);
+}
+
+/* The feedback of every failing public case the exercise still defines,
+ * within FEEDBACK_BUDGET ("" when none failed). */
+static char *feedback_text(const struct tpl *t, const struct attempt_info *a, const struct exercise *e)
+{
+	GString *o = g_string_new(NULL);
+	unsigned omitted = 0;
+	for (guint i = 0; e && i < a->cases->len; i++) {
+		const struct case_row *r = g_ptr_array_index(a->cases, i);
+		const struct test_case *tc = find_case(e, r->name);
+		/* SANDBOX_ERROR is ours, not the student's to act on */
+		if (r->is_private || !tc || !strcmp(r->verdict, "PASS") || !strcmp(r->verdict, "SANDBOX_ERROR"))
+			continue;
+		if (o->len >= FEEDBACK_BUDGET) {
+			omitted++;
+			continue;
+		}
+		feedback_case(e, t, o, r, tc);
+	}
+	if (o->len) {
+		g_autofree char *head = tpl_str(t, "feedback", "head");
+		g_string_prepend(o, "\n");
+		g_string_prepend(o, head);
+	}
+	if (omitted) {
+		g_autoptr(GHashTable) v = vars_new();
+		var_setf(v, "count", "%u", omitted);
+		g_autofree char *l = tpl_expand(t, "feedback", "omitted", v);
+		g_string_append_printf(o, "\n%s\n", l);
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* ---- results.json (results.h) --------------------------------------- */
+
+/* Seconds the grading took: finished - started, or the cases' wall time
+ * when those are not both known. */
+static double execution_seconds(const struct attempt_info *a)
+{
+	if (a->started > 0 && a->finished >= a->started)
+		return (double)(a->finished - a->started);
+	int64_t ms = 0;
+	for (guint i = 0; i < a->cases->len; i++) {
+		const struct case_row *r = g_ptr_array_index(a->cases, i);
+		ms += r->wall_ms > 0 ? r->wall_ms : 0;
+	}
+	return (double)ms / 1000;
+}
+
+static struct results_case results_case_of(const struct sercom_conf *c, const struct case_row *r,
+                                           const struct test_case *tc, const char *words)
+{
+	const struct limits *l = tc ? &tc->limits : &c->limits;
+	return (struct results_case){
+		.name = r->name, .verdict = r->verdict, .output = words, .group = r->group,
+		.is_private = r->is_private, .points = r->points, .earned = r->earned, .scored = r->scored,
+		.cpu_ms = r->cpu_ms, .wall_ms = r->wall_ms, .max_rss_kib = r->max_rss_kib,
+		.limit_cpu_ms = l->cpu_ms, .limit_wall_ms = l->wall_ms, .limit_memory_kib = l->memory / 1024,
+	};
+}
+
+/* results.json of attempt a: the public cases (the reply's attachment),
+ * or every case (include_private: `sercom show --format json`). */
+static char *results_text(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
+                          const struct exercise *e, bool include_private)
+{
+	bool with_private = include_private || private_shown(e);
+	g_autoptr(GArray) cases = g_array_new(FALSE, TRUE, sizeof(struct results_case));
+	g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < a->cases->len; i++) {
+		const struct case_row *r = g_ptr_array_index(a->cases, i);
+		if (r->is_private && !include_private)
+			continue;
+		const struct test_case *tc = find_case(e, r->name);
+		char *w = case_words(t, r, tc, c);
+		g_ptr_array_add(words, w);
+		struct results_case rc = results_case_of(c, r, tc, w);
+		g_array_append_val(cases, rc);
+	}
+	const char *verdict = attempt_verdict(a);
+	g_autofree char *vword = tpl_str(t, "verdict", verdict);
+	g_autofree char *st = score_text(c, t, a, e);
+	g_autofree char *output = *st ? g_strdup_printf("%s\n%s", vword, st) : g_strdup(vword);
+	double priv = with_private ? a->private_score : 0;
+	struct results_attempt ra = {
+		.id = a->id, .number = a->number, .exercise = a->exercise, .student = a->student,
+		.verdict = verdict, .output = output, .scored = a->scored,
+		.score = a->score + priv, .max_score = a->max_score + (with_private ? a->private_max : 0),
+		.private_included = with_private, .late_days = a->late_days, .penalty = a->penalty,
+		.grade = score_final(a->score, priv, a->penalty), .execution_time = execution_seconds(a),
+		.cases = (const struct results_case *)(void *)cases->data, .n_cases = cases->len,
+	};
+	return results_json(&ra);
+}
+
+/* results.json as an attachment of a graded reply. */
+static struct attachment *results_attachment(const struct sercom_conf *c, const struct tpl *t,
+                                             const struct attempt_info *a, const struct exercise *e)
+{
+	struct attachment *at = g_new0(struct attachment, 1);
+	at->name = g_strdup("results.json");
+	at->type = g_strdup("application/json");
+	at->text = results_text(c, t, a, e, false);
+	return at;
 }
 
 /* The notes under the summary: private cases, attempts left, what the
@@ -982,12 +1365,16 @@ static void reply_notes(const struct sercom_conf *c, const struct tpl *t, const 
 		g_autofree char *line = tpl_expand(t, "note", "private_count", nv);
 		g_string_append_printf(notes, "%s\n", line);
 	}
-	if (e && e->max_attempts > 0 && a->student && strcmp(verdict, "REJECTED")) {
+	/* an extension's budget replaces max_attempts (schema step 5) */
+	int64_t max = a->ext_attempts > 0 ? a->ext_attempts : e ? e->max_attempts : 0;
+	if (e && max > 0 && a->student && strcmp(verdict, "REJECTED")) {
 		g_autoptr(GHashTable) nv = vars_new();
-		int64_t left = e->max_attempts - a->used;
+		int64_t left = max - a->used;
 		var_setf(nv, "left", "%lld", (long long)(left > 0 ? left : 0));
-		var_setf(nv, "max", "%d", e->max_attempts);
-		g_autofree char *line = tpl_expand(t, "note", "attempts_left", nv);
+		var_setf(nv, "max", "%lld", (long long)max);
+		/* charge_build_failures = no: said, so the student knows it was free */
+		g_autofree char *line = a->charged ? tpl_expand(t, "note", "attempts_left", nv)
+		                                   : tpl_expand(t, "score", "attempts_left_free", nv);
 		g_string_append_printf(notes, "%s\n", line);
 	}
 	/* the MDA's note: "ignored: FILES", "skipped: ENTRIES" and "renamed:
@@ -1029,6 +1416,23 @@ static void reply_notes(const struct sercom_conf *c, const struct tpl *t, const 
 
 }
 
+/* A course's VERDICT.txt written before {score} and {feedback} existed
+ * still shows them: the score above the notes, the feedback under the
+ * cases. */
+static void legacy_placeholders(const char *body_fmt, GHashTable *v)
+{
+	const char *score = g_hash_table_lookup(v, "score");
+	if (!strstr(body_fmt, "{score}") && score && *score) {
+		const char *notes = g_hash_table_lookup(v, "notes");
+		var_setf(v, "notes", "%s\n%s", score, notes ? notes : "");
+	}
+	const char *fb = g_hash_table_lookup(v, "feedback");
+	if (!strstr(body_fmt, "{feedback}") && fb && *fb) {
+		const char *cases = g_hash_table_lookup(v, "cases");
+		var_setf(v, "cases", "%s%s", cases ? cases : "", fb);
+	}
+}
+
 /* The text part: the verdict's template expanded, runs of blank lines
  * squeezed, the staff's note, and the receipt last. */
 static char *reply_body(const struct tpl *t, const struct attempt_info *a, GHashTable *v,
@@ -1043,6 +1447,7 @@ static char *reply_body(const struct tpl *t, const struct attempt_info *a, GHash
 		g_error_free(fe);
 		return NULL;
 	}
+	legacy_placeholders(body_fmt, v);
 	g_autofree char *body0 = expand(body_fmt, v);
 	/* empty placeholders leave runs of blank lines: keep at most one */
 	GString *body = g_string_new(NULL);
@@ -1108,6 +1513,21 @@ static GMimeMessage *reply_message(const struct sercom_conf *c, const struct att
 	return m;
 }
 
+/* {staff_note}: the note of an override as a paragraph, or "". */
+static void set_staff_note(const struct tpl *t, GHashTable *v, const char *staff_note)
+{
+	if (!staff_note) {
+		var_set(v, "staff_note", "");
+		return;
+	}
+	g_autoptr(GHashTable) nv = vars_new();
+	/* the staff's note may span lines: it is body text */
+	g_autofree char *sn = g_utf8_make_valid(staff_note, -1);
+	var_set(nv, "note", sn);
+	g_autofree char *para = tpl_expand(t, "note", "override", nv);
+	var_setf(v, "staff_note", "%s\n", para);
+}
+
 static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
                         const char *staff_note, struct built *out, GError **err)
 {
@@ -1154,6 +1574,14 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	int private_n;
 	g_autofree char *cases = case_lines(c, t, a, e, &private_n);
 	reply_notes(c, t, a, e, private_n, admin, atts, notes);
+	/* after the notes: results.json is not one of "the attached files
+	 * [that] show every difference" */
+	if (graded && !g_strcmp0(a->state, "DONE"))
+		g_ptr_array_add(atts, results_attachment(c, t, a, e));
+	g_autofree char *score = score_text(c, t, a, e);
+	g_autofree char *feedback = feedback_text(t, a, e);
+	var_set(v, "score", score);
+	var_set(v, "feedback", feedback);
 
 	g_autofree char *build_line = NULL;
 	if (graded)
@@ -1165,16 +1593,7 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 		g_autofree char *rt = reason_text(c, t, a, e);
 		var_set(v, "reason", rt);
 	}
-	if (staff_note) {
-		g_autoptr(GHashTable) nv = vars_new();
-		/* the staff's note may span lines: it is body text */
-		g_autofree char *sn = g_utf8_make_valid(staff_note, -1);
-		var_set(nv, "note", sn);
-		g_autofree char *para = tpl_expand(t, "note", "override", nv);
-		var_setf(v, "staff_note", "%s\n", para);
-	} else {
-		var_set(v, "staff_note", "");
-	}
+	set_staff_note(t, v, staff_note);
 
 	g_autofree char *body = reply_body(t, a, v, received, staff_note, err);
 	exercise_free(e);
@@ -1755,4 +2174,28 @@ bool compose_admin_notice(const struct sercom_conf *c, struct store *s, const ch
 		return false;
 	}
 	return true;
+}
+
+char *compose_results_json(const struct sercom_conf *c, struct store *s, int64_t attempt_id,
+                           bool include_private, GError **err)
+{
+	struct attempt_info *a = attempt_read(s, attempt_id, err);
+	if (!a)
+		return NULL;
+	struct tpl *t = tpl_load(c, err);
+	char *json = NULL;
+	if (t) {
+		GError *ee = NULL;
+		struct exercise *e = a->exercise ? exercise_find(c, a->exercise, &ee) : NULL;
+		if (ee) {
+			/* as in the reply: the cases' limits fall back on the instance's */
+			log_debug("attempt %lld: exercise %s: %s", (long long)a->id, a->exercise, ee->message);
+			g_clear_error(&ee);
+		}
+		json = results_text(c, t, a, e, include_private);
+		exercise_free(e);
+	}
+	tpl_free(t);
+	attempt_info_free(a);
+	return json;
 }

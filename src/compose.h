@@ -36,4 +36,10 @@ bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt
 bool compose_admin_notice(const struct sercom_conf *c, struct store *s, const char *subject,
                           const char *body, GError **err);
 
+/* results.json of an attempt (results.h): the public cases, as attached
+ * to its reply, or every case with include_private (`sercom show ID
+ * --format json`). g_free; NULL with err. */
+char *compose_results_json(const struct sercom_conf *c, struct store *s, int64_t attempt_id,
+                           bool include_private, GError **err);
+
 #endif

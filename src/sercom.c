@@ -390,6 +390,15 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	int r0 = attempt_arg(a, argc, argv, "sercom show ID", &id);
 	if (r0)
 		return r0;
+	if (format_opt && !strcmp(format_opt, "json")) {
+		/* results.json as the reply attaches it, private cases included
+		 * (README "results.json") */
+		g_autofree char *json = compose_results_json(a->conf, a->store, id, true, &err);
+		if (!json)
+			return fail(err);
+		fputs(json, stdout);
+		return 0;
+	}
 	if (!grades_sql_functions(a->store, &err))
 		return fail(err);
 	sqlite3_stmt *st = store_prepare(a->store,

@@ -8,6 +8,7 @@
  * SERCOM_GOLDEN_UPDATE=1 rewrites the golden files and fails: review the
  * diff, then run again. */
 #include "compose.h"
+#include "feedback.h"
 #include "conf.h"
 #include "spool.h"
 #include "store.h"
@@ -64,6 +65,35 @@ static struct sercom_conf *load_conf(const char *lang, const char *extra)
 	return c;
 }
 
+/* tp3: points, a group, stdin, in/ files (one binary), args, a late
+ * penalty, free build failures and private cases revealed after the
+ * close (issue 15). Public: 01-sum 2 points, 02-big 3, the group edge
+ * (03-edge-a, 04-edge-b) 2 + 2; private: 05-hidden 5. */
+static void make_exercise_points(void)
+{
+	writef("[exercise]\ntitle = Lists\nmax_attempts = 5\ncloses = 2025-12-30 00:00\n"
+	       "late = penalty 10 per day max 3\ncharge_build_failures = no\nreveal_private = after_close\n"
+	       "run = ./tp --verbose\n[limits]\ncpu = 1s\nmemory = 64M\n",
+	       "%s/exercises/tp3/exercise.conf", tmp);
+	writef("[case]\nargs = -n \"a b\" \"it's\" tab\\there\npoints = 2\n", "%s/exercises/tp3/tests/01-sum/case.conf", tmp);
+	writef("1\n2\n", "%s/exercises/tp3/tests/01-sum/stdin", tmp);
+	writef("3\n", "%s/exercises/tp3/tests/01-sum/stdout", tmp);
+	writef("[case]\npoints = 3\n", "%s/exercises/tp3/tests/02-big/case.conf", tmp);
+	GString *big = g_string_new(NULL);
+	for (int i = 1; i <= 100; i++)
+		g_string_append_printf(big, "line %d\n", i);
+	writef(big->str, "%s/exercises/tp3/tests/02-big/stdin", tmp);
+	g_string_free(big, TRUE);
+	writef("5050\n", "%s/exercises/tp3/tests/02-big/stdout", tmp);
+	writef("alpha\nbeta", "%s/exercises/tp3/tests/02-big/in/data.txt", tmp);
+	g_autofree char *bin = g_strdup_printf("%s/exercises/tp3/tests/02-big/in/sub/blob.bin", tmp);
+	write_file(bin, "\x7f" "ELF\0\1\2", 7);
+	writef("[case]\ngroup = edge\npoints = 2\n", "%s/exercises/tp3/tests/03-edge-a/case.conf", tmp);
+	writef("[case]\ngroup = edge\npoints = 2\n[limits]\ncpu = 500ms\n",
+	       "%s/exercises/tp3/tests/04-edge-b/case.conf", tmp);
+	writef("[case]\nprivate = true\npoints = 5\n", "%s/exercises/tp3/tests/05-hidden/case.conf", tmp);
+}
+
 static void make_exercise(void)
 {
 	writef("[exercise]\ntitle = Sum\nmax_attempts = 10\nfiles = *.c *.h\nrequired = tp.c\n[limits]\ncpu = 2s\n",
@@ -73,6 +103,7 @@ static void make_exercise(void)
 		writef(i == 5 ? "[case]\nexit = 0\nprivate = true\n" : "[case]\nexit = 0\n",
 		       "%s/exercises/tp1/tests/%s/case.conf", tmp, cases[i]);
 	writef("[exercise]\ntitle = Other\n", "%s/exercises/tp2/exercise.conf", tmp);
+	make_exercise_points();
 }
 
 static struct store *open_db(const struct sercom_conf *c)
@@ -233,9 +264,11 @@ static char *digest(GMimeMessage *m)
 
 static int golden_rewritten; /* files SERCOM_GOLDEN_UPDATE rewrote */
 
-static void golden(const char *lang, const char *name, const char *got)
+/* file: NAME.txt (a reply's digest) or NAME.results.json */
+static void golden_file(const char *lang, const char *file, const char *got)
 {
-	g_autofree char *path = g_strdup_printf("%s/tests/golden/compose/%s/%s.txt", top, lang, name);
+	const char *name = file;
+	g_autofree char *path = g_strdup_printf("%s/tests/golden/compose/%s/%s", top, lang, file);
 	g_autofree char *want = NULL;
 	bool have = g_file_get_contents(path, &want, NULL, NULL);
 	/* an update is never a green run: what differs is rewritten and the
@@ -255,6 +288,26 @@ static void golden(const char *lang, const char *name, const char *got)
 		g_file_set_contents(out, got, -1, NULL);
 		fail_msg("%s differs from %s (diff -u %s %s)", name, path, path, out);
 	}
+}
+
+static void golden(const char *lang, const char *name, const char *got)
+{
+	g_autofree char *file = g_strdup_printf("%s.txt", name);
+	golden_file(lang, file, got);
+}
+
+/* The text of the reply's attachment named name, or NULL. */
+static char *attachment_text(GMimeMessage *m, const char *name)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	if (!GMIME_IS_MULTIPART(body))
+		return NULL;
+	for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(body)); i++) {
+		GMimeObject *o = g_mime_multipart_get_part(GMIME_MULTIPART(body), i);
+		if (!g_strcmp0(g_mime_part_get_filename(GMIME_PART(o)), name))
+			return part_text(o);
+	}
+	return NULL;
 }
 
 /* compose attempt a; returns the parsed reply (or NULL when none) */
@@ -302,6 +355,92 @@ static void add_scen(const char *name, int64_t id)
 	scen[nscen].id = id;
 	nscen++;
 }
+
+/* A results row with the points of schema step 5 and the resources. */
+static void add_scored(struct store *s, int64_t a, int seqn, const char *name, const char *verdict, double points,
+                       double earned, const char *grp, int priv, int64_t cpu_ms, int64_t wall_ms, int64_t rss_kib)
+{
+	GError *e = NULL;
+	g_autofree char *diffs = strcmp(verdict, "WRONG_OUTPUT") ? NULL : g_strdup_printf("%s.stdout.diff", name);
+	assert_true(store_exec(s, &e,
+		"INSERT INTO results (attempt, grading, seq, case_name, verdict, exit_code, signal, note, diffs, private,"
+		" points, score, grp, cpu_ms, wall_ms, max_rss_kib) VALUES (%lld, 1, %d, %Q, %Q, 0, 0, NULL, %Q, %d,"
+		" %g, %g, %Q, %lld, %lld, %lld)",
+		(long long)a, seqn, name, verdict,
+		diffs, priv,
+		points, earned, grp, (long long)cpu_ms, (long long)wall_ms, (long long)rss_kib));
+}
+
+/* The grade columns as grading (score) and the intake (late_days,
+ * penalty, received) would have set them. */
+static void set_grade(struct store *s, int64_t a, double score, double max, double pscore, double pmax, int late_days,
+                      double penalty, int charged, int64_t received)
+{
+	GError *e = NULL;
+	assert_true(store_exec(s, &e,
+		"UPDATE attempts SET score = %g, max_score = %g, private_score = %g, private_max = %g, late_days = %d,"
+		" penalty = %g, charged = %d, started = 1767225600, finished = 1767225603 WHERE id = %lld;"
+		"UPDATE messages SET received = %lld WHERE id = (SELECT message FROM attempts WHERE id = %lld)",
+		score, max, pscore, pmax, late_days, penalty, charged, (long long)a, (long long)received, (long long)a));
+}
+
+/* The five cases of tp3 with the given verdicts of 02-big and 04-edge-b;
+ * the group edge earns only when both pass. */
+static void add_tp3_results(struct store *s, int64_t a, const char *sum, const char *big, const char *edge_b)
+{
+	bool edge = !strcmp(edge_b, "PASS");
+	add_scored(s, a, 1, "01-sum", sum, 2, strcmp(sum, "PASS") ? 0 : 2, NULL, 0, 12, 30, 1536);
+	add_scored(s, a, 2, "02-big", big, 3, strcmp(big, "PASS") ? 0 : 3, NULL, 0, 15, 41, 1600);
+	add_scored(s, a, 3, "03-edge-a", "PASS", 2, edge ? 2 : 0, "edge", 0, 10, 25, 1500);
+	add_scored(s, a, 4, "04-edge-b", edge_b, 2, edge ? 2 : 0, "edge", 0, edge ? 11 : 500, edge ? 20 : 512,
+	           2048);
+	add_scored(s, a, 5, "05-hidden", "WRONG_OUTPUT", 5, 0, NULL, 1, 9, 22, 1400);
+}
+
+/* Issue 15's scenarios: points, a group, late, an extension, a free
+ * build failure (tp3). Times: tp3 closes 2025-12-30 00:00 UTC. */
+static void add_grade_scenarios(struct store *s)
+{
+	const int64_t on_time = 1766966400;      /* 2025-12-29 */
+	const int64_t two_days = 1767225600;     /* 2026-01-01: 2 days late */
+	const int64_t five_days = 1767484800;    /* 2026-01-04: past "max 3" */
+	int64_t a = add_attempt(s, "ana@example.edu", "tp3", 1, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp3", NULL);
+	add_tp3_results(s, a, "PASS", "WRONG_OUTPUT", "PASS");
+	set_grade(s, a, 6, 9, 0, 5, 0, 0, 1, on_time);
+	report(conf_en, a, "02-big.stdout.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-5050\n+5049\n", -1);
+	add_scen("SCORE-partial", a);
+
+	a = add_attempt(s, "ana@example.edu", "tp3", 2, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp3", NULL);
+	add_tp3_results(s, a, "PASS", "PASS", "TIME_LIMIT");
+	set_grade(s, a, 5, 9, 0, 5, 0, 0, 1, on_time);
+	add_scen("SCORE-group_zero", a);
+
+	a = add_attempt(s, "ana@example.edu", "tp3", 3, "DONE", "TESTS_FAILED", "OK", NULL, NULL, "tp3", NULL);
+	add_tp3_results(s, a, "WRONG_OUTPUT", "WRONG_OUTPUT", "PASS");
+	set_grade(s, a, 4, 9, 0, 5, 2, 20, 1, two_days);
+	report(conf_en, a, "01-sum.stdout.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-3\n+12\n", -1);
+	report(conf_en, a, "02-big.stdout.diff", "--- expected\n+++ yours\n@@ -1 +1 @@\n-5050\n+5049\n", -1);
+	add_scen("SCORE-late", a);
+
+	/* bea: 5 days late is past "max 3" (the intake's `closed`), but her
+	 * extension to 2026-01-03 makes it 1 day late: graded, 10% off */
+	exec(s, "INSERT INTO students (id, name) VALUES ('s002', 'Bea')");
+	exec(s, "INSERT INTO student_emails VALUES ('bea@example.edu', 's002')");
+	exec(s, "INSERT INTO extensions (student, exercise, until, attempts, note, granted_by, granted_at)"
+	        " VALUES ('s002', 'tp3', 1767398400, 7, 'medical certificate', 'staff', 1767000000)");
+	a = add_attempt(s, "bea@example.edu", "tp3", 1, "DONE", "ACCEPTED", "OK", NULL, NULL, "tp3", NULL);
+	exec(s, "UPDATE attempts SET student = 's002' WHERE id = (SELECT max(id) FROM attempts)");
+	add_tp3_results(s, a, "PASS", "PASS", "PASS");
+	set_grade(s, a, 9, 9, 0, 5, 1, 10, 1, five_days);
+	add_scen("SCORE-extension", a);
+
+	/* charge_build_failures = no: charged = 0, and the reply says so */
+	a = add_attempt(s, "ana@example.edu", "tp3", 4, "DONE", "BUILD_FAILED", "FAILED", NULL, NULL, "tp3", NULL);
+	set_grade(s, a, 0, 9, 0, 5, 0, 0, 0, on_time);
+	report(conf_en, a, "make.stderr", "tp.c:1:1: error: expected ';' before '}' token\n", -1);
+	add_scen("BUILD_FAILED-free", a);
+}
+
 
 static int setup(void **state)
 {
@@ -412,6 +551,8 @@ static int setup(void **state)
 			exec(db, "UPDATE messages SET auth = 'fail: dkim=fail header.d=example.edu' WHERE id = (SELECT max(id) FROM messages)");
 		add_scen(names[i], a);
 	}
+	/* last: the ids of the scenarios above stay as their goldens say */
+	add_grade_scenarios(db);
 	*state = NULL;
 	return 0;
 }
@@ -434,6 +575,17 @@ static void test_golden_lang(const struct sercom_conf *c, const char *lang)
 		assert_non_null(m);
 		g_autofree char *d = digest(m);
 		golden(lang, scen[i].name, d);
+		/* results.json on its own too: tests/t/56-results-json.t
+		 * validates these files against tests/results.schema.json */
+		g_autofree char *rj = attachment_text(m, "results.json");
+		if (rj) {
+			g_autofree char *f = g_strdup_printf("%s.results.json", scen[i].name);
+			golden_file(lang, f, rj);
+			/* the reply never lists a private case */
+			assert_null(strstr(rj, "06-private"));
+			assert_null(strstr(rj, "05-hidden"));
+			assert_null(strstr(rj, "\"hidden\""));
+		}
 		/* headers: never the student's subject; one Subject; Auto-Submitted */
 		g_autofree char *h = raw_headers(raw);
 		assert_null(strstr(h, "please"));
@@ -458,8 +610,11 @@ static void test_structure(void **state)
 	GMimeObject *body = g_mime_message_get_mime_part(m);
 	assert_true(GMIME_IS_MULTIPART(body));
 	GMimeMultipart *mp = GMIME_MULTIPART(body);
-	/* summary, make.stderr, 2 diffs, report.html; no private diff */
-	assert_int_equal(g_mime_multipart_get_count(mp), 5);
+	/* summary, make.stderr, 2 diffs, report.html, results.json; no private diff */
+	assert_int_equal(g_mime_multipart_get_count(mp), 6);
+	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 5))), "results.json");
+	assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(g_mime_multipart_get_part(mp, 5)),
+	                                        "application", "json"));
 	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 1))), "make.stderr");
 	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 2))), "02-negative.stdout.diff");
 	assert_string_equal(g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 4))), "report.html");
@@ -493,6 +648,114 @@ static void test_structure(void **state)
 	assert_null(strstr(t2, "not shown here"));
 	g_object_unref(m);
 	conf_free(c);
+}
+
+/* sercom show --format json: the reply's results.json plus the private
+ * cases, their points in the score. */
+static void test_results_json_private(void **state)
+{
+	int64_t id = 0;
+	for (int i = 0; i < nscen; i++)
+		if (!strcmp(scen[i].name, "SCORE-partial"))
+			id = scen[i].id;
+	assert_true(id > 0);
+	GError *e = NULL;
+	g_autofree char *all = compose_results_json(conf_en, db, id, true, &e);
+	if (!all)
+		fail_msg("%s", e->message);
+	assert_non_null(strstr(all, "\"name\": \"05-hidden\""));
+	assert_non_null(strstr(all, "\"visibility\": \"hidden\""));
+	assert_non_null(strstr(all, "\"private_included\": true"));
+	/* 6 of 9 public, 0 of 5 private */
+	assert_true(g_str_has_prefix(all, "{\n  \"score\": 6,\n  \"max_score\": 14,\n"));
+	g_autofree char *pub = compose_results_json(conf_en, db, id, false, &e);
+	assert_null(strstr(pub, "05-hidden"));
+	assert_true(g_str_has_prefix(pub, "{\n  \"score\": 6,\n  \"max_score\": 9,\n"));
+	assert_null(compose_results_json(conf_en, db, 999999, true, &e));
+	g_clear_error(&e);
+}
+
+static int64_t scen_id(const char *name)
+{
+	for (int i = 0; i < nscen; i++)
+		if (!strcmp(scen[i].name, name))
+			return scen[i].id;
+	fail_msg("no scenario %s", name);
+	return 0;
+}
+
+/* The summary text of attempt a's reply under conf c. */
+static char *summary_of(const struct sercom_conf *c, int64_t a)
+{
+	GMimeMessage *m = compose(c, db, a, NULL);
+	GMimeObject *b = g_mime_message_get_mime_part(m);
+	char *t = part_text(GMIME_IS_MULTIPART(b) ? g_mime_multipart_get_part(GMIME_MULTIPART(b), 0) : b);
+	g_object_unref(m);
+	return t;
+}
+
+/* The score line follows the exercise: private cases that count are in
+ * the score; without reveal_private, and with show_private_count = no,
+ * nothing is said of them. */
+static void test_score_variants(void **state)
+{
+	int64_t a = scen_id("SCORE-partial");
+	g_autofree char *conf_path = g_strdup_printf("%s/exercises/tp3/exercise.conf", tmp);
+	g_autofree char *orig = NULL;
+	assert_true(g_file_get_contents(conf_path, &orig, NULL, NULL));
+	/* private_counts = true, in [exercise] (before [limits]) */
+	g_autofree char *pc = g_strdup(orig);
+	char *lim = strstr(pc, "[limits]");
+	assert_non_null(lim);
+	*lim = 0;
+	g_autofree char *with_pc = g_strconcat(pc, "private_counts = true\n", strstr(orig, "[limits]"), NULL);
+	write_file(conf_path, with_pc, -1);
+	g_autofree char *t1 = summary_of(conf_en, a);
+	assert_non_null(strstr(t1, "\nScore: 6 of 14 (public cases 6 of 9, private cases 0 of 5).\n"));
+	/* reveal_private = never */
+	g_autofree char *never = g_strdup(orig);
+	char *rv = strstr(never, "reveal_private = after_close");
+	assert_non_null(rv);
+	memcpy(rv, "reveal_private = never      ", strlen("reveal_private = after_close"));
+	write_file(conf_path, never, -1);
+	g_autofree char *t2 = summary_of(conf_en, a);
+	assert_non_null(strstr(t2, "\nScore: 6 of 9 (public cases); the private cases count 5 more points, not shown here.\n"));
+	struct sercom_conf *c = load_conf("en", "show_private_count = no");
+	g_autofree char *t3 = summary_of(c, a);
+	conf_free(c);
+	assert_non_null(strstr(t3, "\nScore: 6 of 9.\n"));
+	assert_null(strstr(t3, "private"));
+	write_file(conf_path, orig, -1);
+}
+
+/* feedback.c: a command line a shell reads back as the same words, and
+ * an input of one long line cut by bytes at a character boundary. */
+static void test_feedback_helpers(void **state)
+{
+	char *run[] = {"./tp", NULL};
+	char *args[] = {"-n", "a b", "it's", "x\ny", "", "$HOME", "ñandú", NULL};
+	g_autofree char *cl = feedback_command_line(run, args);
+	assert_string_equal(cl, "./tp -n 'a b' 'it'\\''s' $'x\\ny' '' '$HOME' ñandú");
+	g_autofree char *p = g_strdup_printf("%s/long.txt", tmp);
+	GString *l = g_string_new(NULL);
+	while (l->len < 10000)
+		g_string_append(l, "\xc3\xb1");   /* ñ: two bytes */
+	write_file(p, l->str, (gssize)l->len);
+	struct feedback_excerpt x;
+	assert_true(feedback_excerpt_read(p, FEEDBACK_MAX_LINES, FEEDBACK_MAX_BYTES, &x, NULL));
+	assert_false(x.binary);
+	assert_true(x.cut);
+	assert_true(g_utf8_validate(x.text, -1, NULL));
+	assert_true(strlen(x.text) <= FEEDBACK_MAX_BYTES + 1);
+	assert_int_equal(x.size, l->len);
+	feedback_excerpt_clear(&x);
+	g_string_free(l, TRUE);
+	/* a symlink is not followed (an in/ file is never one: exercise.c) */
+	g_autofree char *ln = g_strdup_printf("%s/link.txt", tmp);
+	assert_int_equal(symlink("/etc/passwd", ln), 0);
+	GError *e = NULL;
+	assert_false(feedback_excerpt_read(ln, 40, 4096, &x, &e));
+	g_clear_error(&e);
 }
 
 static void test_internal_error_notifies_admin(void **state)
@@ -593,7 +856,8 @@ static void test_attacks(void **state)
 	assert_null(strstr(h, "Bcc"));
 	assert_null(strstr(h, "nnnnnnnnnn"));
 	GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
-	assert_int_equal(g_mime_multipart_get_count(mp), 3);
+	/* summary, the long-named diff, 01-basic.stdout.diff, results.json */
+	assert_int_equal(g_mime_multipart_get_count(mp), 4);
 	const char *fn = g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 1)));
 	assert_non_null(fn);
 	assert_true(strlen(fn) <= 125);
@@ -791,6 +1055,9 @@ int main(void)
 		cmocka_unit_test(test_golden_en),
 		cmocka_unit_test(test_golden_es),
 		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_results_json_private),
+		cmocka_unit_test(test_score_variants),
+		cmocka_unit_test(test_feedback_helpers),
 		cmocka_unit_test(test_internal_error_notifies_admin),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_attacks),
