@@ -328,6 +328,10 @@ int main(int argc, char **argv)
 		signal(crash_signals[i], crash_handler);
 	/* a closed pipe from the MTA must not kill us silently with 141 */
 	signal(SIGPIPE, SIG_IGN);
+	/* the spool holds students' code: nothing for other users (README
+	 * "Installing for a real course"); the MTA's user and the owner of
+	 * var/ share what they create by owner or group */
+	umask(027);
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "exercise", required_argument, NULL, 'e' },
 		{ "sender", required_argument, NULL, 'f' }, { "recipient", required_argument, NULL, 'r' },

@@ -712,6 +712,10 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
+	/* the database, attempts, reports and replies are the students': the
+	 * instance owner's and its group's only (the workers chown what the
+	 * sandbox uid must write) */
+	umask(027);
 	gchar *conf_path = NULL;
 	gint jobs = 0;
 	gboolean once = FALSE, verbose = FALSE, version = FALSE;
