@@ -381,6 +381,11 @@ static void check_var(struct doctor *d)
 	const struct sercom_conf *c = d->c;
 	struct stat st;
 	g_autofree char *init = g_strdup_printf("sercom -c %s init", c->path);
+	if (stat(c->var, &st) == 0 && access(c->var, X_OK) < 0) {
+		problem(d, "run sercom doctor as root or as the owner of var/",
+		        "%s: %s: cannot check the instance", c->var, g_strerror(EACCES));
+		return;
+	}
 	if (stat(c->var, &st) < 0 || stat(c->db_path, &st) < 0 || stat(c->fifo_path, &st) < 0) {
 		problem(d, init, "%s is not an instance yet (no %s or %s)", c->var, c->db_path, c->fifo_path);
 		return;
@@ -428,7 +433,8 @@ static void check_runner(struct doctor *d)
 		problem(d, "systemctl enable --now sercom-runner (or: sercom-runner -c CONF, as root)",
 		        "no runner is running: submissions are recorded but not graded nor answered");
 	else if (errno != ENOENT)
-		problem(d, NULL, "%s: %s", d->c->fifo_path, g_strerror(errno));
+		problem(d, "run sercom doctor as root or as the owner of var/", "%s: %s", d->c->fifo_path,
+		        g_strerror(errno));
 }
 
 static void check_log(struct doctor *d)

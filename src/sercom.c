@@ -68,6 +68,13 @@ static bool parse_options(const struct command *cmd, GOptionEntry *entries, int 
 
 static struct store *open_store(struct admin *a, GError **err)
 {
+	/* var/ is private (README "Installing for a real course"): say so
+	 * plainly, not SQLite's "unable to open database file" */
+	if (!a->store && access(a->conf->db_path, R_OK) < 0 && errno == EACCES) {
+		g_set_error(err, SERCOM_ERROR, EACCES, "%s: %s (the instance belongs to its owner and group; "
+		            "run as one of them)", a->conf->db_path, g_strerror(EACCES));
+		return NULL;
+	}
 	if (!a->store)
 		a->store = store_open(a->conf->db_path, 10000, err);
 	return a->store;
