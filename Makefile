@@ -12,6 +12,8 @@ WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshad
            -Wno-unused-parameter
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -Isrc $(shell pkg-config --cflags $(PKGS))
+# the installed reply templates, used by an instance without its own (conf.c)
+ALL_CFLAGS += -DSERCOM_TEMPLATES_DIR='"$(PREFIX)/share/sercom/templates"'
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
@@ -42,7 +44,7 @@ COMPOSE     = compose feedback results transport reveal grades table
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
 OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
-OBJS_sercom         = sercom $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+OBJS_sercom         = sercom doctor $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
 # Programs whose main exists are built; the others appear as their issue lands.
 ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom

@@ -276,15 +276,87 @@ static int get_choice(GKeyFile *kf, const char *f, const char *group, const char
 	return -1;
 }
 
+/* The reply templates: [general] templates when set; else the instance's
+ * own templates/ beside the config when it has one; else the installed
+ * ones, found from the program's own path (PREFIX/bin/sercom ->
+ * PREFIX/share/sercom/templates; bin/ of the source tree ->
+ * conf/templates), then the PREFIX the Makefile compiled in. An
+ * instance made from the design's example config (no templates key, no
+ * copy) must still answer its students (README "Templates"). */
+static char *templates_dir(GKeyFile *kf, const char *conf_dir)
+{
+	g_autofree char *key = get_raw(kf, "general", "templates");
+	if (key && *key)
+		return util_resolve(conf_dir, key);
+	char *own = g_build_filename(conf_dir, "templates", NULL);
+	if (g_file_test(own, G_FILE_TEST_IS_DIR))
+		return own;
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *bin = exe ? g_path_get_dirname(exe) : NULL;
+	static const char *const beside[] = { "../share/sercom/templates", "../share/sercom/conf/templates",
+	                                      "../conf/templates", "../../conf/templates" };
+	for (size_t i = 0; bin && i < G_N_ELEMENTS(beside); i++) {
+		g_autofree char *p = g_build_filename(bin, beside[i], NULL);
+		if (g_file_test(p, G_FILE_TEST_IS_DIR)) {
+			g_free(own);
+			return g_canonicalize_filename(p, NULL);
+		}
+	}
+#ifdef SERCOM_TEMPLATES_DIR
+	if (g_file_test(SERCOM_TEMPLATES_DIR, G_FILE_TEST_IS_DIR)) {
+		g_free(own);
+		return g_strdup(SERCOM_TEMPLATES_DIR);
+	}
+#endif
+	/* none: the instance's own path, which conf_check_templates names */
+	return own;
+}
+
+/* the files compose.c reads for every reply (conf/templates/README) */
+static const char *const template_files[] = { "strings.ini", "ACCEPTED.txt", "TESTS_FAILED.txt",
+	"BUILD_FAILED.txt", "REJECTED.txt", "INTERNAL_ERROR.txt" };
+
+bool conf_check_templates(const struct sercom_conf *c, GError **err)
+{
+	const char *lang = c->language && *c->language ? c->language : "en";
+	if (!util_safe_filename(lang)) {
+		set_key_error(err, c->path, "general", "language", "not a directory name", lang);
+		return false;
+	}
+	g_autofree char *dir = g_build_filename(c->templates, lang, NULL);
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(err, SERCOM_ERROR, ENOENT,
+		            "%s: no templates for language '%s' ([general] language of %s; "
+		            "[general] templates names the directory of one subdirectory per language)",
+		            dir, lang, c->path);
+		return false;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(template_files); i++) {
+		g_autofree char *f = g_build_filename(dir, template_files[i], NULL);
+		g_autofree char *text = NULL;
+		GError *e = NULL;
+		if (!g_file_get_contents(f, &text, NULL, &e)) {
+			g_set_error(err, SERCOM_ERROR, ENOENT, "templates: %s", e->message);
+			g_error_free(e);
+			return false;
+		}
+		if (i == 0) {
+			g_autoptr(GKeyFile) kf = conf_keyfile_load(f, err);
+			if (!kf)
+				return false;
+		}
+	}
+	return true;
+}
+
 static bool read_general(GKeyFile *kf, struct sercom_conf *c, GError **err)
 {
 	const char *f = c->path;
 	g_autofree char *v = get_string(kf, "general", "var", "var");
 	g_autofree char *ex = get_string(kf, "general", "exercises", "exercises");
-	g_autofree char *tpl = get_string(kf, "general", "templates", "templates");
 	c->var = util_resolve(c->dir, v);
 	c->exercises = util_resolve(c->dir, ex);
-	c->templates = util_resolve(c->dir, tpl);
+	c->templates = templates_dir(kf, c->dir);
 	c->language = get_string(kf, "general", "language", "en");
 	int64_t n = 2;
 	if (!conf_get_int(kf, f, "general", "workers", &n, err))

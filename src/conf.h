@@ -86,6 +86,11 @@ struct sercom_conf {
 	char *fifo_path;    /* var/runner.fifo */
 };
 
+/* Whether the reply templates of [general] language are all there and
+ * strings.ini parses; the error names the file and the key to change.
+ * Checked by `sercom init`, `sercom doctor` and the runner's start, not
+ * once per reply. */
+bool conf_check_templates(const struct sercom_conf *c, GError **err);
 /* Loads path (NULL: $SERCOM_CONF, else /etc/sercom/sercom.conf). */
 struct sercom_conf *conf_load(const char *path, GError **err);
 void conf_free(struct sercom_conf *c);

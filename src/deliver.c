@@ -27,6 +27,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -188,6 +189,20 @@ static void read_config(const char *path, struct config *c)
 		fail("%s: [general] var: path too long", abs);
 }
 
+/* Who we run as, for a permission error: the MTA picks the user (the
+ * alias map's owner, pipe(8)'s user=, the .forward's owner), and the
+ * admin must compare it with the owner of var/ (README "Installing for a
+ * real course"). */
+static const char *running_as(void)
+{
+	static char who[128];
+	uid_t uid = geteuid();
+	struct passwd *pw = getpwuid(uid);
+	snprintf(who, sizeof who, "uid %ld (%s), gid %ld", (long)uid, pw ? pw->pw_name : "no passwd entry",
+	         (long)getegid());
+	return who;
+}
+
 /* var/mail and its dirs, owned like var/ (run by root, they must be the
  * ingester's, which is the owner of var/) */
 static void make_dirs(const char *var, const char *mail)
@@ -201,8 +216,11 @@ static void make_dirs(const char *var, const char *mail)
 		if ((size_t)snprintf(p, sizeof p, "%s%s", mail, subs[i]) >= sizeof p)
 			fail("%s: path too long", mail);
 		if (mkdir(p, 0750) < 0) {
-			if (errno != EEXIST)
-				fail("%s: cannot create: %s", p, strerror(errno));
+			/* saved: running_as() may change errno, and argument
+			 * order is unspecified */
+			int e = errno;
+			if (e != EEXIST)
+				fail("%s: cannot create: %s (sercom-deliver runs as %s)", p, strerror(e), running_as());
 		} else if (geteuid() == 0 && chown(p, st.st_uid, st.st_gid) < 0) {
 			fail("%s: %s", p, strerror(errno));
 		}
@@ -280,8 +298,10 @@ static void spool(const struct config *c, struct envelope *e)
 		make_dirs(c->var, mail);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	}
-	if (fd < 0)
-		fail("%s: cannot create: %s", tmp, strerror(errno));
+	if (fd < 0) {
+		int saved = errno;
+		fail("%s: cannot create: %s (sercom-deliver runs as %s)", tmp, strerror(saved), running_as());
+	}
 	memcpy(tmp_path, tmp, sizeof tmp);
 	/* run by root (a test, an alias of root): the copy must be the
 	 * ingester's to read, and the ingester is the owner of var/ */
@@ -328,6 +348,10 @@ int main(int argc, char **argv)
 		signal(crash_signals[i], crash_handler);
 	/* a closed pipe from the MTA must not kill us silently with 141 */
 	signal(SIGPIPE, SIG_IGN);
+	/* the spool holds students' code: nothing for other users (README
+	 * "Installing for a real course"); the MTA's user and the owner of
+	 * var/ share what they create by owner or group */
+	umask(027);
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "exercise", required_argument, NULL, 'e' },
 		{ "sender", required_argument, NULL, 'f' }, { "recipient", required_argument, NULL, 'r' },

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -12,14 +13,29 @@ static bool log_syslog;
 static bool log_verbose;
 static bool log_stderr = true;
 
+const char *log_syslog_socket(void)
+{
+	const char *p = getenv("SERCOM_SYSLOG_SOCKET");
+	return p && *p ? p : "/dev/log";
+}
+
+bool log_syslog_present(void)
+{
+	struct stat st;
+	return stat(log_syslog_socket(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 void log_init(const char *prog, bool use_syslog, bool verbose)
 {
 	log_prog = prog;
 	log_syslog = use_syslog;
 	log_verbose = verbose;
 	/* a daemon or an MDA run by the MTA writes stderr nobody reads unless
-	 * asked; interactive use always sees it */
-	log_stderr = verbose || !use_syslog || isatty(2);
+	 * asked; interactive use always sees it. Without a syslog daemon
+	 * (a container, a minimal install) syslog(3) drops every line: stderr
+	 * then, which systemd's journal or the service's output keeps (README
+	 * "Where the log is") */
+	log_stderr = verbose || !use_syslog || isatty(2) || !log_syslog_present();
 	if (use_syslog)
 		openlog(prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }

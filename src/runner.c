@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #define LEASE_S 120     /* renewed every TICK_S by the supervisor */
@@ -603,6 +604,39 @@ static void drain(int fd)
 		;
 }
 
+/* SIGHUP (the unit's ExecReload): sercom.conf read again, for the workers
+ * forked from now on and the replies the supervisor sends; the exercises
+ * are read at each grading anyway, and the ingester rereads the file when
+ * it changes. What the running process is built on stays: var/ (the FIFO,
+ * the database, the scratch), the slots' uids and their number. A file
+ * that does not load, or whose templates are broken, changes nothing: a
+ * typo must not stop the grading. */
+static void reload(struct runner *r)
+{
+	GError *err = NULL;
+	struct sercom_conf *n = conf_load(r->conf->path, &err);
+	if (n && !conf_check_templates(n, &err)) {
+		conf_free(n);
+		n = NULL;
+	}
+	if (!n) {
+		log_error("SIGHUP: %s: keeping the configuration in use", err->message);
+		g_error_free(err);
+		return;
+	}
+	if (strcmp(n->var, r->conf->var) || n->uid_base != r->conf->uid_base) {
+		log_error("SIGHUP: %s: [general] var and [sandbox] uid_base change only with a restart "
+		          "(systemctl restart sercom-runner): keeping the configuration in use", n->path);
+		conf_free(n);
+		return;
+	}
+	if (n->workers != r->conf->workers)
+		log_warn("SIGHUP: [general] workers changes only with a restart: still %d", r->nslots);
+	conf_free(r->conf);
+	r->conf = n;
+	log_info("SIGHUP: reloaded %s (exercises are read at each grading)", n->path);
+}
+
 static int supervise(struct runner *r)
 {
 	sigset_t mask;
@@ -682,7 +716,7 @@ static int supervise(struct runner *r)
 				if (si.ssi_signo == SIGCHLD)
 					continue;
 				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP: checking the queue");
+					reload(r);
 					continue;
 				}
 				stop(r, (int)si.ssi_signo);
@@ -742,6 +776,10 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
+	/* the database, attempts, reports and replies are the students': the
+	 * instance owner's and its group's only (the workers chown what the
+	 * sandbox uid must write) */
+	umask(027);
 	gchar *conf_path = NULL;
 	gint jobs = 0;
 	gboolean once = FALSE, verbose = FALSE, version = FALSE;
@@ -783,6 +821,15 @@ int main(int argc, char **argv)
 		g_error_free(err);
 		g_free(conf_path);
 		return EX_TEMPFAIL_;
+	}
+	/* a course without its reply texts would answer no one: refused
+	 * here, once, not once per reply in the log */
+	if (!conf_check_templates(r.conf, &err)) {
+		log_error("%s", err->message);   /* errors always reach stderr too */
+		g_error_free(err);
+		conf_free(r.conf);
+		g_free(conf_path);
+		return EX_CONFIG;
 	}
 	r.nslots = jobs > 0 ? jobs : r.conf->workers > 0 ? r.conf->workers : 1;
 	if (r.nslots > MAX_SLOTS) {

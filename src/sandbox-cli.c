@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *opt_profile, *opt_cpu, *opt_wall, *opt_mem, *opt_fsize, *opt_output, *opt_stack;
 static char *opt_tmp, *opt_dir, *opt_stdin, *opt_stdout, *opt_stderr, *opt_meta;
@@ -73,6 +74,8 @@ static bool time_opt(const char *name, const char *v, uint64_t *out)
 
 int main(int argc, char **argv)
 {
+	/* its outputs are a student program's: not for other users */
+	umask(027);
 	GError *err = NULL;
 	GOptionContext *ctx = g_option_context_new("-- PROG [ARGS...]");
 	g_option_context_set_summary(ctx, "Runs PROG in the sercom sandbox and prints isolate-style meta lines.");

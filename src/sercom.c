@@ -3,6 +3,7 @@
  * parses its own options with GOptionContext and has --help. Exit status:
  * 0 done, 1 failed (message on stderr), 64 usage. */
 #include "bounce.h"
+#include "doctor.h"
 #include "grade.h"
 #include "grades.h"
 #include "compose.h"
@@ -72,6 +73,13 @@ static bool parse_options(const struct command *cmd, GOptionEntry *entries, int 
 
 static struct store *open_store(struct admin *a, GError **err)
 {
+	/* var/ is private (README "Installing for a real course"): say so
+	 * plainly, not SQLite's "unable to open database file" */
+	if (!a->store && access(a->conf->db_path, R_OK) < 0 && errno == EACCES) {
+		g_set_error(err, SERCOM_ERROR, EACCES, "%s: %s (the instance belongs to its owner and group; "
+		            "run as one of them)", a->conf->db_path, g_strerror(EACCES));
+		return NULL;
+	}
 	if (!a->store)
 		a->store = store_open(a->conf->db_path, 10000, err);
 	return a->store;
@@ -85,11 +93,25 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 		fprintf(stderr, "usage: sercom init\n");
 		return 64;
 	}
+	/* a course without its reply texts would answer no one: said now,
+	 * not once per reply in the log */
+	if (!conf_check_templates(c, &err))
+		return fail(err);
 	int r;
-	if ((r = util_mkdir_p(c->var, 0755)) < 0 || (r = util_mkdir_p(c->attempts_dir, 0755)) < 0) {
+	if ((r = util_mkdir_p(c->var, 0750)) < 0 || (r = util_mkdir_p(c->attempts_dir, 0750)) < 0) {
 		fprintf(stderr, "sercom init: %s: %s\n", c->var, g_strerror(-r));
 		return 1;
 	}
+	/* students' code, the database: for the instance's owner and group
+	 * only, whatever made var/ before (a mkdir -p under umask 022) */
+	struct stat vst;
+	if (stat(c->var, &vst) == 0 && (vst.st_mode & 0007) && chmod(c->var, vst.st_mode & 07770) == 0)
+		printf("%s: made private (mode %04o)\n", c->var, (unsigned)(vst.st_mode & 07770));
+	g_autofree char *exposed = doctor_world_readable(c->exercises);
+	g_autofree char *fix = exposed ? doctor_fix_world_readable(c) : NULL;
+	if (exposed)
+		fprintf(stderr, "sercom init: warning: %s can be read by every user of this machine "
+		        "(reference solutions, private tests): %s\n", exposed, fix);
 	if (!spool_init(c->mail_dir, &err) || !spool_init(c->outbox_dir, &err))
 		return fail(err);
 	/* the MDA may run as the MTA's user: it needs to write the FIFO */
@@ -298,6 +320,16 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 	return accepted ? 0 : 1;
 }
 
+/* check's argument: a path (it has a '/', or a directory of that name
+ * exists here) is the definition's directory; a bare name is an exercise
+ * of [general] exercises, as students name it. */
+static char *exercise_arg_dir(const struct sercom_conf *c, const char *arg)
+{
+	if (strchr(arg, '/') || g_file_test(arg, G_FILE_TEST_IS_DIR))
+		return g_strdup(arg);
+	return g_build_filename(c->exercises, arg, NULL);
+}
+
 static int cmd_exercise(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
@@ -339,9 +371,11 @@ static int cmd_exercise(struct admin *a, int argc, char **argv)
 		table_free(t);
 		return r;
 	}
-	if (argc == 3 && !strcmp(argv[1], "check"))
-		return exercise_check(a->conf, argv[2]);
-	fprintf(stderr, "usage: sercom exercise list | sercom exercise check DIR\n");
+	if (argc == 3 && !strcmp(argv[1], "check")) {
+		g_autofree char *dir = exercise_arg_dir(a->conf, argv[2]);
+		return exercise_check(a->conf, dir);
+	}
+	fprintf(stderr, "usage: sercom exercise list | sercom exercise check NAME|DIR\n");
 	return 64;
 }
 
@@ -383,11 +417,44 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 	return r;
 }
 
+/* STUDENT EXERCISE N: the attempt a student calls N (the number in the
+ * Subject of the reply; STUDENT is the roster id or an address): 0 and
+ * *id, or the exit status. */
+static int attempt_by_number(struct admin *a, char **args, int64_t *id)
+{
+	GError *err = NULL;
+	char *end;
+	long long n = strtoll(args[2], &end, 10);
+	if (!*args[2] || *end || n <= 0) {
+		fprintf(stderr, "sercom: '%s' is not an attempt number (the N of \"attempt N\" in the Subject)\n", args[2]);
+		return 64;
+	}
+	if (!open_store(a, &err))
+		return fail(err);
+	sqlite3_stmt *st = store_prepare(a->store,
+		"SELECT id FROM attempts WHERE (student = ?1 OR email = lower(?1)) "
+		"AND exercise = ?2 COLLATE NOCASE AND number = ?3 ORDER BY id LIMIT 1", &err);
+	if (!st)
+		return fail(err);
+	sqlite3_bind_text(st, 1, args[0], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, args[1], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (!found)
+		fprintf(stderr, "sercom: %s has no attempt %lld of %s (see sercom attempts --student %s)\n",
+		        args[0], n, args[1], args[0]);
+	return found ? 0 : 1;
+}
+
 static int cmd_show(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
 	int64_t id;
-	int r0 = attempt_arg(a, argc, argv, "sercom show ID", &id);
+	int r0 = argc == 4 ? attempt_by_number(a, argv + 1, &id)
+	                   : attempt_arg(a, argc, argv, "sercom show ID | sercom show STUDENT EXERCISE N", &id);
 	if (r0)
 		return r0;
 	if (format_opt && !strcmp(format_opt, "json")) {
@@ -1166,6 +1233,12 @@ static int cmd_recover(struct admin *a, int argc, char **argv)
 	return r;
 }
 
+/* run by main() even when the config does not load: that is its first check */
+static int cmd_doctor(struct admin *a, int argc, char **argv)
+{
+	return doctor_main(a->conf_path, a->conf, NULL, argc, argv);
+}
+
 static GOptionEntry list_options[] = {
 	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
 	{ NULL },
@@ -1211,12 +1284,16 @@ static const struct command commands[] = {
 	{ "roster", cmd_roster, "import FILE.csv",
 	  "Loads students from a CSV with the header id,name,email (more email columns allowed).\n"
 	  "Existing students are updated; addresses are compared case-insensitively.", NULL },
-	{ "exercise", cmd_exercise, "list | check DIR",
+	{ "exercise", cmd_exercise, "list | check NAME|DIR",
 	  "list: the exercises with their dates, cases and attempts.\n"
-	  "check DIR: validates an exercise definition and grades its solution/ through the\n"
+	  "check NAME|DIR: NAME is an exercise of [general] exercises, DIR (with a '/') any\n"
+	  "definition's directory; validates an exercise definition and grades its solution/ through the\n"
 	  "real pipeline (sandboxed build and cases); exit 0 only when it is ACCEPTED.", list_options },
 	{ "attempts", cmd_attempts, "", "Lists attempts, newest last.", attempts_options },
-	{ "show", cmd_show, "ID", "Everything about one attempt, private cases included, with the paths of its artifacts.", list_options },
+	{ "show", cmd_show, "ID | STUDENT EXERCISE N",
+	  "Everything about one attempt, private cases included, with the paths of its artifacts.\n"
+	  "ID is the global id (sercom attempts); STUDENT EXERCISE N is the student's attempt N,\n"
+	  "the number in the Subject of the reply (STUDENT: roster id or address).", list_options },
 	{ "regrade", cmd_regrade, "ID | --exercise E",
 	  "Queues graded attempts again; the old verdict goes to the history and the old results stay.", regrade_options },
 	{ "resend", cmd_resend, "ID", "Composes and sends the reply of an attempt again.", NULL },
@@ -1245,6 +1322,10 @@ static const struct command commands[] = {
 	{ "recover", cmd_recover, "",
 	  "Records the mail waiting in var/mail/new now (what the runner's ingester and\n"
 	  "sercom-runner --once do), as the owner of var/.", NULL },
+	{ "doctor", cmd_doctor, "",
+	  "Checks the instance: config, templates, exercises, permissions of var/, the MTA route,\n"
+	  "the runner, the log. Prints each problem with the command that fixes it; exit 0 when\n"
+	  "nothing is wrong.", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -1258,6 +1339,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* what staff commands create in var/ (the database, imported mail,
+	 * resent replies) stays as private as the rest of the instance */
+	umask(027);
 	table_escape_stdio();
 	const char *conf_path = NULL;
 	bool verbose = false;
@@ -1303,6 +1387,11 @@ int main(int argc, char **argv)
 	struct admin a = { .conf_path = conf_path };
 	GError *err = NULL;
 	a.conf = conf_load(conf_path, &err);
+	if (!a.conf && cmd->run == cmd_doctor) {
+		int r = doctor_main(conf_path, NULL, err, cargc, cargv);
+		g_error_free(err);
+		return r;
+	}
 	if (!a.conf)
 		return fail(err);
 	int r = cmd->run(&a, cargc, cargv);

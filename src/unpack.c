@@ -227,7 +227,7 @@ static void note_rename(struct job *j, char **comps, const char *raw)
 		g_hash_table_replace(j->renamed, g_strjoinv("/", comps), mime_shown_name(raw));
 }
 
-/* Opens (creating with 0755 when missing) the directory comps[0..n) below
+/* Opens (creating with 0750 when missing) the directory comps[0..n) below
  * dirfd, never following a symlink. -errno on failure; -E2BIG when creating
  * one more directory would pass max_files (directories count as files). */
 static int open_dirs(struct job *j, char **comps, size_t n)
@@ -242,15 +242,17 @@ static int open_dirs(struct job *j, char **comps, size_t n)
 				close(fd);
 				return -E2BIG;
 			}
-			if (mkdirat(fd, comps[i], 0755) < 0 && errno != EEXIST) {
+			if (mkdirat(fd, comps[i], 0750) < 0 && errno != EEXIST) {
 				int e = -errno;
 				close(fd);
 				return e;
 			}
 			nfd = openat(fd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (nfd >= 0) {
-				/* exact mode whatever the MDA's umask */
-				fchmod(nfd, 0755);
+				/* exact mode whatever the MDA's umask: the
+				 * owner's and its group's, never other users'
+				 * (a student's code; the grader copies it) */
+				fchmod(nfd, 0750);
 				j->st->files++;
 			}
 		}
@@ -282,7 +284,7 @@ static bool over_limits(struct job *j, uint64_t more_bytes, bool archive)
 	return false;
 }
 
-/* Creates comps (relative path) as an empty 0644 regular file; replaces an
+/* Creates comps (relative path) as an empty 0640 regular file; replaces an
  * earlier regular file of the same name. Returns the fd or -errno; *parent
  * gets the directory fd (close it) and leaf is comps' last element. */
 static int create_file(struct job *j, char **comps, int *parent)
@@ -292,13 +294,13 @@ static int create_file(struct job *j, char **comps, int *parent)
 	if (pfd < 0)
 		return pfd;
 	const char *leaf = comps[n - 1];
-	int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0 && errno == EEXIST) {
 		struct stat sb;
 		if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
 		    unlinkat(pfd, leaf, 0) == 0)
 			fd = openat(pfd, leaf,
-				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		else
 			errno = EEXIST;
 	}
@@ -307,7 +309,7 @@ static int create_file(struct job *j, char **comps, int *parent)
 		close(pfd);
 		return e;
 	}
-	fchmod(fd, 0644);
+	fchmod(fd, 0640);
 	*parent = pfd;
 	return fd;
 }

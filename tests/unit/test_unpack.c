@@ -187,7 +187,7 @@ static void plain_files(void **state)
 	char *c = slurp(f, "tp.c");
 	assert_string_equal(c, src);
 	g_free(c);
-	assert_int_equal(mode_of(f, "tp.c") & 07777, 0644);
+	assert_int_equal(mode_of(f, "tp.c") & 07777, 0640);
 	assert_int_equal(f->names->len, 1);
 	assert_string_equal(f->names->pdata[0], "tp.c");
 	assert_int_equal(f->st.files, 1);
@@ -238,12 +238,12 @@ static void normal_extraction(void **state)
 		char *rel = g_strdup_printf("%s/tp1/tp.c", sub);
 		char *c = slurp(f, rel);
 		assert_string_equal(c, "int main(void) { return 0; }\n");
-		/* no permission restoration: 0644 files, 0755 dirs */
-		assert_int_equal(mode_of(f, rel) & 07777, 0644);
+		/* no permission restoration: 0640 files, 0750 dirs */
+		assert_int_equal(mode_of(f, rel) & 07777, 0640);
 		g_free(c);
 		g_free(rel);
 		rel = g_strdup_printf("%s/tp1/include", sub);
-		assert_int_equal(mode_of(f, rel) & 07777, 0755);
+		assert_int_equal(mode_of(f, rel) & 07777, 0750);
 		g_free(rel);
 		rel = g_strdup_printf("%s/Makefile", sub);
 		c = slurp(f, rel);
