@@ -170,8 +170,8 @@ deb:
 	rm -rf build/deb && mkdir -p build/deb/sercom-$(VERSION)
 	tar -cf - --exclude-vcs --exclude=./build --exclude=./build-san --exclude=./bin --exclude=./var \
 	  --exclude=./tests --exclude=./maildir-fixtures . | tar -xf - -C build/deb/sercom-$(VERSION)
-	cd build/deb/sercom-$(VERSION) && DEB_BUILD_OPTIONS="nocheck parallel=2 $(DEB_BUILD_OPTIONS)" \
-	  dpkg-buildpackage -b -us -uc
+	cd build/deb/sercom-$(VERSION) && env -u SANITIZE -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+	  DEB_BUILD_OPTIONS="nocheck parallel=2 $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc
 	cp build/deb/sercom_$(VERSION)_$(DEB_ARCH).deb $(DEB)
 	@echo "built $(DEB)"
 
