@@ -25,6 +25,20 @@ R=$T/root
 CACHE=${SERCOM_CHROOT_CACHE:-/var/cache/sercom-tests}
 in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
 
+# --- make install: the unit and the man pages too --------------------------
+if make -C "$SERCOM_TOP" install DESTDIR="$T/inst" PREFIX=/usr/local > "$T/install-make.log" 2>&1; then
+	I=$T/inst/usr/local
+	is "$(sed -n 's/^ExecStart=//p' "$I/lib/systemd/system/sercom-runner.service" 2>&1)" \
+		"/usr/local/bin/sercom-runner" "make install: the unit, running \$(PREFIX)/bin/sercom-runner"
+	is "$(cd "$I/share/man" 2>/dev/null && ls man*/* | tr '\n' ' ')" \
+		"man1/sercom-sandbox.1 man1/sercom.1 man5/sercom-exercise.5 man5/sercom.conf.5 man8/sercom-deliver.8 man8/sercom-runner.8 " \
+		"make install: the six man pages"
+	ok "make install: the templates in \$(PREFIX)/share/sercom/templates" test -s "$I/share/sercom/templates/en/strings.ini"
+else
+	tail -5 "$T/install-make.log" | sed 's/^/# /'
+	echo "Bail out! make install failed"; exit 1
+fi
+
 # --- the package ----------------------------------------------------------
 if [ -n "${SERCOM_DEB:-}" ]; then
 	DEB=$SERCOM_DEB
