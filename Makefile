@@ -4,6 +4,12 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MANDIR  ?= $(PREFIX)/share/man
+# systemd looks in /usr/local/lib/systemd/system too; the package passes
+# /lib/systemd/system (Debian 12's place for units)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SHAREDIR = $(PREFIX)/share/sercom
+VERSION  = $(shell sed -n 's/^#define SERCOM_VERSION "\(.*\)"/\1/p' src/util.h)
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PKGS     = gmime-3.0 glib-2.0 gio-2.0 sqlite3 libseccomp libarchive libetpan gnutls
@@ -75,7 +81,7 @@ UNIT_bounce   = bounce mime store conf util log
 UNIT_report   = report tpl diff score queue store exercise compare conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps check unit tap bench demo install clean fuzz mutants
+.PHONY: all deps check unit tap bench demo install deb clean fuzz mutants
 all: $(addprefix $(BIN)/,$(PROGS))
 
 # V=1 shows the full command lines.
@@ -106,7 +112,8 @@ DEB_PKGS = build-essential pkg-config libgmime-3.0-dev libglib2.0-dev libetpan-d
   libsqlite3-dev sqlite3 libseccomp-dev libarchive-dev libcmocka-dev libgnutls28-dev \
   clang libclang-rt-14-dev postfix procmail maildrop bubblewrap zip unzip p7zip-full \
   libarchive-tools time xz-utils bzip2 ca-certificates perl patch chromium sasl2-bin openssl python3 procps strace \
-  opendkim opendkim-tools python3-dkim python3-jsonschema
+  opendkim opendkim-tools python3-dkim python3-jsonschema \
+  debhelper dpkg-dev fakeroot lintian debootstrap mandoc groff-base man-db
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -145,10 +152,37 @@ mutants: deps
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
+# make install: the programs, the man pages, the systemd unit (not enabled),
+# the built-in reply templates, the mail system filters and the examples
+# (sercom.conf, the exercise tp1) under $(PREFIX)/share/sercom; paths in the
+# unit and the filters follow PREFIX.
+MAN_PAGES = $(wildcard man/*.[158])
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sercom
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR)/filters $(DESTDIR)$(UNITDIR)
 	install -m 755 $(addprefix $(BIN)/,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
-	cp -r conf filters $(DESTDIR)$(PREFIX)/share/sercom/
+	cp -r conf/templates $(DESTDIR)$(SHAREDIR)/
+	cp -r conf/exercises $(DESTDIR)$(SHAREDIR)/examples/
+	install -m 644 conf/sercom.conf $(DESTDIR)$(SHAREDIR)/examples/
+	for f in filters/*; do sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' $$f > $(DESTDIR)$(SHAREDIR)/$$f || exit 1; done
+	sed 's|/usr/bin/|$(PREFIX)/bin/|g' conf/sercom-runner.service > $(DESTDIR)$(UNITDIR)/sercom-runner.service
+	for p in $(MAN_PAGES); do \
+	  install -d $(DESTDIR)$(MANDIR)/man$${p##*.} && install -m 644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/ || exit 1; done
+	@echo "installed; the runner's unit is not enabled: systemctl enable --now sercom-runner"
+
+# make deb: build/sercom_VERSION_ARCH.deb with debhelper (debian/), built in
+# a copy of the tree under build/deb so the checkout stays as it is.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB      = build/sercom_$(VERSION)_$(DEB_ARCH).deb
+deb:
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || { \
+	  echo "make deb: debian/changelog says $$v, src/util.h $(VERSION): add a changelog entry" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/sercom-$(VERSION)
+	tar -cf - --exclude-vcs --exclude=./build --exclude=./build-san --exclude=./bin --exclude=./var \
+	  --exclude=./tests --exclude=./maildir-fixtures . | tar -xf - -C build/deb/sercom-$(VERSION)
+	cd build/deb/sercom-$(VERSION) && env -u SANITIZE -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+	  DEB_BUILD_OPTIONS="nocheck parallel=2 $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc
+	cp build/deb/sercom_$(VERSION)_$(DEB_ARCH).deb $(DEB)
+	@echo "built $(DEB)"
 
 clean:
 	rm -rf build build-san bin
