@@ -1312,7 +1312,7 @@ static const struct command commands[] = {
 	{ "extend", cmd_extend, "STUDENT EXERCISE --until DATE [--attempts N] [--note TEXT]",
 	  "Gives a student their own deadline (and attempt budget) for an exercise; replaces\n"
 	  "the one they had. DATE as in exercise.conf: \"YYYY-MM-DD HH:MM\", server local time.", grades_extend_options },
-	{ "extensions", cmd_extensions, "", "Lists the extensions granted, with who granted them and when.", grades_extensions_options },
+	{ "extensions", cmd_extensions, "[--exercise E] [--student S]", "Lists the extensions granted, with who granted them and when.", grades_extensions_options },
 	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise; mail waiting and held.", stats_options },
 	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
