@@ -44,8 +44,8 @@ OBJ = $(BUILD)/obj
 CORE        = util log conf store spool score bounce tpl
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
-GRADE       = diff grade queue report
-COMPOSE     = compose feedback results transport reveal grades table
+GRADE       = diff grade queue report feedback
+COMPOSE     = compose results transport reveal grades table
 
 OBJS_sercom-deliver = deliver envelope
 OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
@@ -78,7 +78,7 @@ UNIT_table    = table util log
 UNIT_score    = score
 UNIT_reveal   = $(UNIT_COMPOSE)
 UNIT_bounce   = bounce mime store conf util log
-UNIT_report   = report tpl diff score queue store exercise compare conf util log
+UNIT_report   = report feedback tpl diff score queue store exercise compare conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install deb clean fuzz mutants

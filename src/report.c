@@ -1,6 +1,7 @@
 /* report: the result pages (report.h). */
 #define _GNU_SOURCE /* sigabbrev_np */
 #include "report.h"
+#include "feedback.h"
 #include "log.h"
 #include "util.h"
 
@@ -100,35 +101,6 @@ static void pre_text(GString *s, const char *p, size_t n)
 			g_string_append_c(s, '\n');
 		p += l + (nl ? 1 : 0);
 	}
-}
-
-/* A measured time: "8 ms", "1.25 s". */
-static char *fmt_used_ms(int64_t ms)
-{
-	if (ms < 1000)
-		return g_strdup_printf("%lld ms", (long long)(ms < 0 ? 0 : ms));
-	return g_strdup_printf("%lld.%02lld s", (long long)(ms / 1000), (long long)(ms % 1000 / 10));
-}
-
-/* A measured memory peak: "712 KiB", "3.4 MiB". */
-static char *fmt_used_kib(int64_t kib)
-{
-	if (kib < 1024)
-		return g_strdup_printf("%lld KiB", (long long)(kib < 0 ? 0 : kib));
-	int64_t tenths = (kib * 10 + 512) / 1024;
-	return g_strdup_printf("%lld.%lld MiB", (long long)(tenths / 10), (long long)(tenths % 10));
-}
-
-/* One word of a command line as a shell reads it: bare when it has only
- * characters no shell treats specially, else quoted (g_shell_quote). */
-static char *shell_word(const char *w)
-{
-	if (!*w)
-		return g_strdup("''");
-	for (const char *c = w; *c; c++)
-		if (!g_ascii_isalnum(*c) && !strchr("_-./=:,+@%", *c))
-			return g_shell_quote(w);
-	return g_strdup(w);
 }
 
 /* ---- what happened to a case, in words ---------------------------------- */
@@ -384,8 +356,9 @@ static void case_row(GString *s, const struct report_page *p, const struct queue
 	g_autofree char *pts = score_format(earned), *of = score_format(tc ? tc->points : 0);
 	resource_cell(s, labels[2], pts, of, false);
 	const struct limits *l = tc ? &tc->limits : NULL;
-	g_autofree char *cu = fmt_used_ms(r->cpu_ms), *wu = fmt_used_ms(r->wall_ms),
-	                 *mu = fmt_used_kib(r->max_rss_kib);
+	g_autofree char *cu = feedback_format_ms((uint64_t)MAX(r->cpu_ms, 0)),
+	                 *wu = feedback_format_ms((uint64_t)MAX(r->wall_ms, 0)),
+	                 *mu = feedback_format_size((uint64_t)MAX(r->max_rss_kib, 0) * 1024);
 	g_autofree char *cl = l && l->cpu_ms ? fmt_ms(l->cpu_ms) : NULL;
 	g_autofree char *wl = l && l->wall_ms ? fmt_ms(l->wall_ms) : NULL;
 	g_autofree char *ml = l && l->memory ? fmt_bytes(l->memory) : NULL;
@@ -423,52 +396,6 @@ static void page_table(GString *s, const struct report_page *p)
 
 /* ---- a failing case: command line, input, diffs -------------------------- */
 
-/* The beginning of a file for the page: at most REPORT_INPUT_LINES lines
- * and REPORT_INPUT_BYTES bytes (cut on a character boundary). *size gets
- * the file's size. NULL when it cannot be read (*why set). Not a symlink:
- * a case directory holds none (exercise.h), and one appearing later must
- * not show a host file on a page mailed to a student. */
-static char *input_head(const char *path, size_t *len, uint64_t *size, bool *binary, char **why)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*why = g_strdup(fd < 0 ? g_strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	char *buf = g_malloc(REPORT_INPUT_BYTES + 1);
-	size_t n = 0;
-	while (n < REPORT_INPUT_BYTES) {
-		ssize_t r = read(fd, buf + n, REPORT_INPUT_BYTES - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	*binary = diff_looks_binary(buf, n);
-	size_t lines = 0, keep = n;
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] == '\n' && ++lines == REPORT_INPUT_LINES) {
-			keep = i + 1;
-			break;
-		}
-	if (keep == n && (uint64_t)n < (uint64_t)st.st_size) {
-		/* cut by bytes: drop the last character, which may be partial */
-		while (keep > 0 && ((unsigned char)buf[keep - 1] & 0xc0) == 0x80)
-			keep--;
-		if (keep > 0 && (unsigned char)buf[keep - 1] >= 0xc0)
-			keep--;
-	}
-	buf[keep] = '\0';
-	*len = keep;
-	*size = (uint64_t)st.st_size;
-	return buf;
-}
-
 /* One input under its heading: the beginning, and a note where it was cut
  * (or what it is, when empty, binary or unreadable). */
 static void input_block(GString *s, const struct tpl *t, const char *key, const char *name,
@@ -479,54 +406,35 @@ static void input_block(GString *s, const struct tpl *t, const char *key, const 
 	g_string_append(s, "<h3>");
 	words(s, t, "report", key, v);
 	g_string_append(s, "</h3>\n");
-	size_t len = 0;
-	uint64_t size = 0;
-	g_autofree char *why = NULL;
-	bool binary = false;
-	g_autofree char *head = input_head(path, &len, &size, &binary, &why);
-	g_autofree char *sz = fmt_bytes(size), *shown_b = fmt_bytes(len);
+	/* feedback.h: the one rule for what of an input a student is shown
+	 * (FEEDBACK_MAX_LINES lines, FEEDBACK_MAX_BYTES bytes; binary named,
+	 * not shown; a symlink not followed) */
+	struct feedback_excerpt x = { 0 };
+	GError *err = NULL;
+	bool read = feedback_excerpt_read(path, FEEDBACK_MAX_LINES, FEEDBACK_MAX_BYTES, &x, &err);
+	size_t len = x.text ? strlen(x.text) : 0;
+	/* the excerpt ends with a line break of its own when it was cut mid-line */
+	g_autofree char *sz = fmt_bytes(x.size), *shown_b = fmt_bytes(MIN(len, FEEDBACK_MAX_BYTES));
 	var_set(v, "size", sz);
 	var_set(v, "shown", shown_b);
-	var_set(v, "why", why);
-	const char *note = !head ? "unreadable" : size == 0 ? "empty"
-	                   : binary ? "binary" : NULL;
+	var_set(v, "why", err ? err->message : "");
+	const char *note = !read ? "unreadable" : x.size == 0 ? "empty" : x.binary ? "binary" : NULL;
 	if (note) {
 		g_string_append(s, "<p class=\"cut\">");
 		words(s, t, "report", note, v);
 		g_string_append(s, "</p>\n");
-		return;
+	} else {
+		g_string_append(s, "<pre class=\"in\">");
+		pre_text(s, x.text, len);
+		g_string_append(s, "</pre>\n");
+		if (x.cut) {
+			g_string_append(s, "<p class=\"cut\">");
+			words(s, t, "report", "cut", v);
+			g_string_append(s, "</p>\n");
+		}
 	}
-	g_string_append(s, "<pre class=\"in\">");
-	pre_text(s, head, len);
-	g_string_append(s, "</pre>\n");
-	if ((uint64_t)len < size) {
-		g_string_append(s, "<p class=\"cut\">");
-		words(s, t, "report", "cut", v);
-		g_string_append(s, "</p>\n");
-	}
-}
-
-/* Regular files under dir (relative names, sorted), depth first. */
-static void list_inputs(const char *dir, const char *rel, GPtrArray *out, int depth)
-{
-	g_autoptr(GDir) d = depth < 16 ? g_dir_open(dir, 0, NULL) : NULL;
-	const char *n;
-	while (d && (n = g_dir_read_name(d))) {
-		g_autofree char *path = g_build_filename(dir, n, NULL);
-		g_autofree char *r = rel ? g_build_filename(rel, n, NULL) : g_strdup(n);
-		struct stat st;
-		if (lstat(path, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			list_inputs(path, r, out, depth + 1);
-		else if (S_ISREG(st.st_mode))
-			g_ptr_array_add(out, g_steal_pointer(&r));
-	}
-}
-
-static int cmp_names(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	g_clear_error(&err);
+	feedback_excerpt_clear(&x);
 }
 
 static void case_inputs(GString *s, const struct report_page *p, const struct test_case *tc)
@@ -534,22 +442,14 @@ static void case_inputs(GString *s, const struct report_page *p, const struct te
 	g_string_append(s, "<h3>");
 	words(s, p->t, "report", "command", NULL);
 	g_string_append(s, "</h3>\n<pre>");
-	GString *cmd = g_string_new(NULL);
-	for (int pass = 0; pass < 2; pass++)
-		for (char **a = pass ? tc->args : p->e->run; a && *a; a++) {
-			g_autofree char *w = shell_word(*a);
-			g_string_append_printf(cmd, "%s%s", cmd->len ? " " : "", w);
-		}
-	diff_html_escape(s, cmd->str, cmd->len);
-	g_string_free(cmd, TRUE);
+	g_autofree char *cmd = feedback_command_line(p->e->run, tc->args);
+	diff_html_escape(s, cmd, strlen(cmd));
 	g_string_append(s, "</pre>\n");
 	if (tc->stdin_path)
 		input_block(s, p->t, "stdin", "stdin", tc->stdin_path);
 	if (!tc->in_dir)
 		return;
-	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
-	list_inputs(tc->in_dir, NULL, files, 0);
-	g_ptr_array_sort(files, cmp_names);
+	g_autoptr(GPtrArray) files = feedback_list_files(tc->in_dir);
 	for (guint i = 0; i < files->len && i < REPORT_INPUT_FILES; i++) {
 		const char *name = g_ptr_array_index(files, i);
 		g_autofree char *path = g_build_filename(tc->in_dir, name, NULL);

@@ -26,10 +26,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
-/* What a case's input shows at most, each of stdin and every in/ file;
- * and how many in/ files are shown. */
-#define REPORT_INPUT_LINES 40
-#define REPORT_INPUT_BYTES 4096
+/* How many in/ files of a case the page shows (each cut as feedback.h
+ * says: FEEDBACK_MAX_LINES lines, FEEDBACK_MAX_BYTES bytes). */
 #define REPORT_INPUT_FILES 20
 
 struct report_page {
