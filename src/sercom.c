@@ -258,11 +258,12 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		exercise_free(e);
 		return 1;
 	}
-	char tmpl[] = "/tmp/sercom-check.XXXXXX";
-	if (!mkdtemp(tmpl)) {
-		fprintf(stderr, "sercom: %s: %s\n", tmpl, g_strerror(errno));
+	/* $TMPDIR honoured (GLib): nothing of the check is left there, the
+	 * build and cases run in tmpfs areas mounted under it */
+	g_autofree char *tmpl = g_dir_make_tmp("sercom-check.XXXXXX", &err);
+	if (!tmpl) {
 		exercise_free(e);
-		return 1;
+		return fail(err);
 	}
 	chmod(tmpl, 0755);
 	g_autofree char *sub = g_build_filename(tmpl, "submitted", NULL);
