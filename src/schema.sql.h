@@ -164,4 +164,16 @@ static const char *const store_migrations[] = {
 "  outbox INTEGER REFERENCES outbox(id),"
 "  at INTEGER NOT NULL,"
 "  PRIMARY KEY (student, exercise));",
+/* 6: sending replies exactly once (issue 17; transport.c). outbox.sending:
+ * when a sender claimed the row (NULL when nobody is sending it): the hold
+ * `sercom outbox flush` never clears, so a row is never sent twice at once;
+ * a hold older than the claim lease is a sender killed mid-send.
+ * maybe_sent: 1 when such a send was cut off, so the reply may already
+ * have gone (`sercom outbox` says so, and so does the log of its resend).
+ * server_error: 1 when the last try failed for every reply alike (a
+ * refusal of EHLO, MAIL or AUTH, 530/5.7.x, TLS, no STARTTLS, a timeout):
+ * retried with backoff, counted by `sercom stats` and the metrics */
+"ALTER TABLE outbox ADD COLUMN sending INTEGER;"
+"ALTER TABLE outbox ADD COLUMN maybe_sent INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE outbox ADD COLUMN server_error INTEGER NOT NULL DEFAULT 0;",
 };
