@@ -372,10 +372,13 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 }
 
 /* what `sercom outbox` and `show` say of a row beyond its state */
+/* a hold older than the claim lease (transport.c, 10 minutes at least) is
+ * a sender killed mid-send: the reply may have reached the server */
 #define OUTBOX_NOTE                                                                                     \
-	"CASE WHEN state = 'PENDING' AND sending IS NOT NULL THEN 'being sent' ELSE '' END || "        \
-	"CASE WHEN maybe_sent THEN CASE WHEN state = 'PENDING' AND sending IS NOT NULL THEN '; ' "     \
-	"ELSE '' END || 'may already have been sent (a send was cut off)' ELSE '' END || "               \
+	"CASE WHEN state != 'PENDING' OR sending IS NULL THEN '' "                                      \
+	"  WHEN sending < strftime('%s', 'now') - 600 THEN 'send cut off: ' ELSE 'being sent' END || "  \
+	"CASE WHEN maybe_sent OR (state = 'PENDING' AND sending < strftime('%s', 'now') - 600) "        \
+	"  THEN 'may already have been sent (a send was cut off)' ELSE '' END || "                      \
 	"CASE WHEN state = 'PENDING' AND server_error THEN ' mail server problem' ELSE '' END"
 
 static int cmd_show(struct admin *a, int argc, char **argv)
@@ -855,11 +858,14 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 static gboolean opt_failed;
 
 /* "now": due or not; never a row being sent (its hold stays: clearing it
- * would send it a second time meanwhile) */
+ * would send it a second time meanwhile), unless its hold outlived the
+ * lease (its sender died: the resend says it may already have been sent) */
 static int outbox_flush(struct admin *a)
 {
 	GError *err = NULL;
-	if (!store_exec(a->store, &err, "UPDATE outbox SET next_try = 0 WHERE state = 'PENDING' AND sending IS NULL"))
+	if (!store_exec(a->store, &err, "UPDATE outbox SET next_try = 0 WHERE state = 'PENDING' AND "
+	                "(sending IS NULL OR sending <= %lld)",
+	                (long long)(util_now() - transport_claim_lease(a->conf))))
 		return fail(err);
 	int n = transport_flush(a->conf, a->store, &err);
 	if (n < 0)

@@ -526,7 +526,7 @@ static int next_row(struct store *s, int64_t now, int64_t last_id, struct row *w
 	/* one row at a time, in id order: rows added while we send (an admin
 	 * notice of a FAILED one) are picked up in this same flush */
 	sqlite3_stmt *st = store_prepare(s,
-		"SELECT id, attempt, file, sender, recipients, tries, created, maybe_sent FROM outbox"
+		"SELECT id, attempt, file, sender, recipients, tries, created, maybe_sent OR sending IS NOT NULL FROM outbox"
 		" WHERE state = 'PENDING' AND next_try <= ? AND id > ? ORDER BY id LIMIT 1", err);
 	if (!st)
 		return -1;
@@ -683,6 +683,11 @@ int transport_flush_until(const struct sercom_conf *c, struct store *s, int stop
 int transport_flush(const struct sercom_conf *c, struct store *s, GError **err)
 {
 	return transport_flush_until(c, s, -1, err);
+}
+
+int64_t transport_claim_lease(const struct sercom_conf *c)
+{
+	return CLAIM_LEASE(c);
 }
 
 int64_t transport_next_due(struct store *s)

@@ -17,6 +17,8 @@ int transport_flush(const struct sercom_conf *c, struct store *s, GError **err);
 /* The same, stopping between two messages once stop_fd (-1: never) is
  * readable: the runner's sender stops without cutting a send in half. */
 int transport_flush_until(const struct sercom_conf *c, struct store *s, int stop_fd, GError **err);
+/* Seconds a sender's hold on a row lasts: older, its sender died mid-send. */
+int64_t transport_claim_lease(const struct sercom_conf *c);
 /* Seconds until the next PENDING message is due (for the runner's timer);
  * -1 when there is none. */
 int64_t transport_next_due(struct store *s);
