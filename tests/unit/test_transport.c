@@ -264,6 +264,33 @@ static void test_smtp_refused(void **state)
 	}
 }
 
+/* the addresses sercom answers (roster, composer, transport) and the
+ * redaction of the transport URL in every message */
+static void test_addresses_and_redaction(void **state)
+{
+	static const char *const good[] = { "ana@example.edu", "o'brien@example.edu", "ana+tp1@example.edu",
+	                                     "josé@example.edu", NULL };
+	static const char *const bad[] = { "-oQ/tmp/x@example.edu", "\"a b\"@example.edu", "a@b, c@d", "a@b@c",
+	                                   "ana", "@example.edu", "ana@", "a\nb@example.edu", "a<b>@example.edu",
+	                                   "ana@-x.edu", "", NULL };
+	for (int i = 0; good[i]; i++)
+		assert_true(util_address_ok(good[i]));
+	for (int i = 0; bad[i]; i++)
+		assert_false(util_address_ok(bad[i]));
+	static const char *const urls[][2] = {
+		{ "smtp://u:pw@host:587", "smtp://***@host:587" },
+		{ "SMTP://u:pw@host", "SMTP://***@host" },
+		{ "smtp:/u:pw@host", "smtp:***@host" },
+		{ "smtp://u:p@w@", "smtp://***@" },
+		{ "u:pw@host", "u:***@host" },
+		{ "sendmail", "sendmail" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(urls); i++) {
+		g_autofree char *r = conf_redact(urls[i][0]);
+		assert_string_equal(r, urls[i][1]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_claim_lease),
 		cmocka_unit_test(test_maildir),
 		cmocka_unit_test(test_smtp_refused),
+		cmocka_unit_test(test_addresses_and_redaction),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
