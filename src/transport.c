@@ -308,14 +308,22 @@ static enum send_result smtp_fail(struct smtp_session *ss, const char *what, int
 			*p = ' ';
 	g_strstrip(clean);
 	int64_t took = util_now_ms() - ss->step_ms;
-	if (smtp->response_code > 0)
-		*ss->why = g_strdup_printf("SMTP %s: %d %s%s%s", what, smtp->response_code, mailsmtp_strerror(r),
-		                           *clean ? ": " : "", clean);
-	else if (r == MAILSMTP_ERROR_STREAM && took >= (int64_t)ss->c->timeout * 1000 - 500)
+	bool no_answer = r == MAILSMTP_ERROR_STREAM || r == MAILSMTP_ERROR_SSL;
+	if (no_answer && took >= (int64_t)ss->c->timeout * 1000 - 500)
+		/* a silent server: libetpan says "Stream error" (or nothing
+		 * useful, in a TLS handshake) */
 		*ss->why = g_strdup_printf("SMTP %s: no answer from %s within %d s (timeout)", what, ss->host,
 		                           ss->c->timeout);
-	else
+	else if (r == MAILSMTP_ERROR_SSL)
+		*ss->why = g_strdup_printf("SMTP %s: TLS handshake failed", what);
+	else if (no_answer || smtp->response_code <= 0)
 		*ss->why = g_strdup_printf("SMTP %s: %s", what, mailsmtp_strerror(r));
+	else
+		/* response_code is this step's only when an answer came */
+		*ss->why = g_strdup_printf("SMTP %s: %d %s%s%s", what, smtp->response_code, mailsmtp_strerror(r),
+		                           *clean ? ": " : "", clean);
+	if (no_answer)
+		return SEND_SERVER;
 	if (!per_rcpt || refusal_server_wide(smtp, clean))
 		return SEND_SERVER;
 	return smtp->response_code >= 500 && smtp->response_code < 600 ? SEND_PERMANENT : SEND_RETRY;

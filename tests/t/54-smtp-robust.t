@@ -178,6 +178,14 @@ if [ "$(id -u)" = 0 ] && [ -d "$SERCOM_TOP/conf/exercises/tp1" ]; then
 	ok "one SIGTERM stops the runner" wait_for 60 gone
 	wait $rpid
 	is "$?" 0 "exit 0"
+	# smtps:// to the same silent server: the TLS handshake has the limit too
+	setkey transport "smtps://127.0.0.1:$(port silent)"
+	setkey timeout 2s
+	t0=$(date +%s)
+	id=$(reply ana@example.edu)
+	like "$(lasterr "$id")" "connect: no answer from 127.0.0.1 within 2 s \(timeout\)" "smtps: a handshake never answered ends at the timeout"
+	is "$(( $(date +%s) - t0 < 30 ))" 1 "in seconds, not libetpan's minutes"
+	delkey timeout
 else
 	skip "the runner test needs root and the example exercise tp1"
 fi
