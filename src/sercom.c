@@ -374,12 +374,13 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 /* what `sercom outbox` and `show` say of a row beyond its state */
 /* a hold older than the claim lease (transport.c, 10 minutes at least) is
  * a sender killed mid-send: the reply may have reached the server */
+#define OUTBOX_HELD "(state = 'PENDING' AND sending IS NOT NULL)"
+#define OUTBOX_CUT "(sending < strftime('%s', 'now') - 600)"
 #define OUTBOX_NOTE                                                                                     \
-	"CASE WHEN state != 'PENDING' OR sending IS NULL THEN '' "                                      \
-	"  WHEN sending < strftime('%s', 'now') - 600 THEN 'send cut off: ' ELSE 'being sent' END || "  \
-	"CASE WHEN maybe_sent OR (state = 'PENDING' AND sending < strftime('%s', 'now') - 600) "        \
-	"  THEN 'may already have been sent (a send was cut off)' ELSE '' END || "                      \
-	"CASE WHEN state = 'PENDING' AND server_error THEN ' mail server problem' ELSE '' END"
+	"ltrim(CASE WHEN " OUTBOX_HELD " AND NOT " OUTBOX_CUT " THEN ' being sent' ELSE '' END || "        \
+	"CASE WHEN maybe_sent OR (" OUTBOX_HELD " AND " OUTBOX_CUT ") "                                   \
+	"  THEN ' may already have been sent (a send was cut off)' ELSE '' END || "                      \
+	"CASE WHEN state = 'PENDING' AND server_error THEN ' mail server problem' ELSE '' END)"
 
 static int cmd_show(struct admin *a, int argc, char **argv)
 {
