@@ -3,7 +3,8 @@
 # never hold up grading (issue 17), against small misbehaving SMTP servers
 # on loopback (smtp-misbehave.py; a real postfix cannot be made to
 # misbehave): no STARTTLS ([mail] starttls required and opportunistic), a
-# `sercom outbox flush` during a slow send (one copy), a send killed
+# `sercom outbox flush` during a slow send (one copy), a sendmail that
+# never exits (killed at [mail] timeout), a send killed
 # mid-DATA ("may already have been sent"), a greeting that never comes
 # (the next attempt is graded meanwhile; the timeout says so), 530 to MAIL
 # and 502 to EHLO (retried, reported once, not FAILED; HELO),
@@ -189,6 +190,21 @@ if [ "$(id -u)" = 0 ] && [ -d "$SERCOM_TOP/conf/exercises/tp1" ]; then
 else
 	skip "the runner test needs root and the example exercise tp1"
 fi
+
+# --- a sendmail that never exits -----------------------------------------------------
+printf '#!/bin/sh\necho $$ > "%s/hung.pid"\ncat > /dev/null\nexec sleep 600\n' "$T" > "$T/hung-sendmail"
+chmod 755 "$T/hung-sendmail"
+setkey transport sendmail
+setkey timeout 2s
+t0=$(date +%s)
+id=$(n=$(sql "$I" "SELECT coalesce(max(number), 0) + 1 FROM attempts"); i=$(fx_attempt "$I" ana@example.edu DONE ACCEPTED "$n")
+     SERCOM_SENDMAIL=$T/hung-sendmail S resend "$i" >/dev/null 2>>"$T/resend.err"; echo "$i")
+is "$(state "$id")" PENDING "sendmail that never exits: the reply waits"
+like "$(lasterr "$id")" "no exit within 2 s \(timeout\): killed" "and says it timed out"
+is "$(( $(date +%s) - t0 < 30 ))" 1 "the send gave up at the timeout"
+hung_gone() { ! kill -0 "$(cat "$T/hung.pid")" 2>/dev/null; }
+ok "the hung sendmail was killed" wait_for 10 hung_gone
+delkey timeout
 
 # --- mistyped transport URLs: the password nowhere ----------------------------------
 PW=Sekr1tPassw0rd
