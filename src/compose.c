@@ -158,16 +158,27 @@ static char *conf_addr(const char *spec)
  * arguments as address lists) or SMTP commands. */
 static bool address_ok(const char *addr)
 {
-	size_t n = strlen(addr);
-	if (n < 3 || n > 254 || addr[0] == '-' || addr[0] == '@')
+	return util_address_ok(addr);
+}
+
+/* An attempt graded but never answered because its address cannot be
+ * (issue 17): `sercom attempts` and `show` say why (attempts.quiet), and the
+ * admin is told, since the student hears nothing. */
+static bool unanswerable(const struct sercom_conf *c, struct store *s, int64_t attempt_id, const char *rcpt,
+                         GError **err)
+{
+	if (!store_exec(s, err, "UPDATE attempts SET quiet = 'invalid address' WHERE id = %lld", (long long)attempt_id))
 		return false;
-	const char *at = strchr(addr, '@');
-	if (!at || at != strrchr(addr, '@') || !at[1])
-		return false;
-	for (const char *p = addr; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr(",;:<>()[]\\\"", *p))
-			return false;
-	return g_utf8_validate(addr, -1, NULL);
+	g_autofree char *body = g_strdup_printf(
+		"Attempt %lld was graded but not answered: its address \"%s\" is not one sercom can send to.\n"
+		"Correct the roster (sercom roster import) and answer it with: sercom resend %lld\n",
+		(long long)attempt_id, rcpt, (long long)attempt_id);
+	GError *e = NULL;
+	if (!compose_admin_notice(c, s, "a reply could not be sent: invalid address", body, &e)) {
+		log_warn("attempt %lld: admin notice: %s", (long long)attempt_id, e->message);
+		g_error_free(e);
+	}
+	return true;
 }
 
 /* ---- reading the state ----------------------------------------------- */
@@ -1702,6 +1713,8 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 		log_info("attempt %lld: no reply (%s, %s, %s address)", (long long)attempt_id, a->state,
 		         a->outcome ? a->outcome : "no message", address_ok(rcpt) ? "a robot's" : "an invalid");
 		ok = store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id);
+		if (ok && !address_ok(rcpt))
+			ok = unanswerable(c, s, attempt_id, rcpt, err);
 		goto out;
 	}
 	/* Attack: backscatter (ingest.c decide_quiet). The ingester said

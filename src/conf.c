@@ -2,9 +2,12 @@
 #include "conf.h"
 #include "util.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void set_key_error(GError **err, const char *file, const char *group,
                           const char *key, const char *what, const char *val)
@@ -250,6 +253,7 @@ void conf_free(struct sercom_conf *c)
 	g_free(c->prefix);
 	g_free(c->transport);
 	g_free(c->bounce_address);
+	g_free(c->tls_ca);
 	if (c->trusted)
 		g_regex_unref(c->trusted);
 	g_strfreev(c->authserv_ids);
@@ -373,6 +377,97 @@ static bool read_general(GKeyFile *kf, struct sercom_conf *c, GError **err)
 	return true;
 }
 
+char *conf_redact(const char *t)
+{
+	if (!t)
+		return g_strdup("");
+	/* whatever the typo (SMTP://, smtp:/, no host), what lies between the
+	 * scheme and the last "@" may be a password: never shown */
+	const char *at = strrchr(t, '@');
+	if (!at)
+		return g_strdup(t);
+	const char *sep = strstr(t, "://");
+	size_t keep = sep ? (size_t)(sep - t) + 3 : strcspn(t, ":") < (size_t)(at - t) ? strcspn(t, ":") + 1 : 0;
+	return g_strdup_printf("%.*s***%s", (int)keep, t, at);
+}
+
+/* [mail] transport: sendmail, maildir:PATH, smtp:// or smtps:// with a
+ * host. Checked at load so that a typo stops the runner at start instead
+ * of retrying every reply for days with the URL (and its password) in
+ * last_error; the messages show it redacted. */
+static bool check_transport(const char *f, const char *t, GError **err)
+{
+	static const char expected[] = "expected sendmail, maildir:PATH, smtp://[USER:PASSWORD@]HOST[:PORT] or "
+	                               "smtps://[USER:PASSWORD@]HOST[:PORT]";
+	g_autofree char *shown = conf_redact(t);
+	if (!strcmp(t, "sendmail") || (g_str_has_prefix(t, "maildir:") && t[strlen("maildir:")]))
+		return true;
+	if (!g_str_has_prefix(t, "smtp://") && !g_str_has_prefix(t, "smtps://")) {
+		set_key_error(err, f, "mail", "transport", expected, shown);
+		return false;
+	}
+	/* GUri's own messages quote the whole URI: not shown */
+	g_autoptr(GUri) u = g_uri_parse(t, G_URI_FLAGS_HAS_PASSWORD, NULL);
+	const char *why = NULL;
+	if (!u)
+		why = "not a valid URL (a user name or password with @, : or / must be %-escaped)";
+	else if (!g_uri_get_host(u) || !*g_uri_get_host(u))
+		why = "no host";
+	else if ((*g_uri_get_path(u) && strcmp(g_uri_get_path(u), "/")) || g_uri_get_query(u) || g_uri_get_fragment(u))
+		why = "unexpected path or query after the host";
+	else if (g_uri_get_password(u) && !(g_uri_get_user(u) && *g_uri_get_user(u)))
+		why = "a password without a user name";
+	if (why) {
+		g_autofree char *msg = g_strdup_printf("%s; %s", why, expected);
+		set_key_error(err, f, "mail", "transport", msg, shown);
+		return false;
+	}
+	return true;
+}
+
+/* A password readable by every local user is everyone's: say so (not an
+ * error: the admin may have reasons, and the replies must still go). */
+static void warn_readable_secret(const char *f, const char *t)
+{
+	if (!g_str_has_prefix(t, "smtp") || !strchr(t, '@'))
+		return;
+	struct stat st;
+	if (stat(f, &st) == 0 && (st.st_mode & S_IROTH))
+		log_warn("%s holds the SMTP password of [mail] transport and every local user can read it "
+		         "(mode %04o): chmod o-r %s", f, (unsigned)(st.st_mode & 07777), f);
+}
+
+static bool read_transport(GKeyFile *kf, struct sercom_conf *c, GError **err)
+{
+	const char *f = c->path;
+	if (!check_transport(f, c->transport, err))
+		return false;
+	warn_readable_secret(f, c->transport);
+	c->tls_verify = true;
+	if (!conf_get_bool(kf, f, "mail", "tls_verify", &c->tls_verify, err))
+		return false;
+	g_autofree char *ca = get_raw(kf, "mail", "tls_ca");
+	if (ca && *ca)
+		c->tls_ca = util_resolve(c->dir, ca);
+	/* without a certificate to verify, TLS protects nothing against the
+	 * man in the middle who also strips STARTTLS: opportunistic then */
+	static const char *const modes[] = { "required", "opportunistic", NULL };
+	int m = get_choice(kf, f, "mail", "starttls", c->tls_verify ? "required" : "opportunistic", modes,
+	                   "expected required or opportunistic", err);
+	if (m < 0)
+		return false;
+	c->starttls = (enum starttls_mode)m;
+	uint64_t ms = 60000;
+	if (!conf_get_duration(kf, f, "mail", "timeout", &ms, err))
+		return false;
+	if (ms < 1000 || ms > 3600000) {
+		set_key_error(err, f, "mail", "timeout", "expected 1s to 1h", NULL);
+		return false;
+	}
+	c->timeout = (int)(ms / 1000);
+	return true;
+}
+
 static bool read_mail(GKeyFile *kf, struct sercom_conf *c, GError **err)
 {
 	const char *f = c->path;
@@ -423,7 +518,7 @@ static bool read_mail(GKeyFile *kf, struct sercom_conf *c, GError **err)
 	    !conf_get_duration(kf, f, "mail", "retry_max_age", &age_ms, err))
 		return false;
 	c->retry_max_age = (int64_t)(age_ms / 1000);
-	return true;
+	return read_transport(kf, c, err);
 }
 
 static bool read_sandbox(GKeyFile *kf, struct sercom_conf *c, GError **err)

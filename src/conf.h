@@ -38,6 +38,8 @@ enum unknown_sender_policy { UNKNOWN_REJECT, UNKNOWN_IGNORE, UNKNOWN_ACCEPT };
  * (REJECTED unauthenticated) */
 enum auth_mode { AUTH_OFF, AUTH_WARN, AUTH_REQUIRE };
 enum grade_pick { GRADE_BEST, GRADE_LAST };
+/* [mail] starttls: what smtp:// does when the server offers no STARTTLS */
+enum starttls_mode { STARTTLS_REQUIRED, STARTTLS_OPPORTUNISTIC };
 
 struct sercom_conf {
 	char *path;         /* the config file */
@@ -69,6 +71,13 @@ struct sercom_conf {
 	uint64_t diff_max;  /* bytes of one diff attachment */
 	int64_t retry_max_age; /* seconds before an unsent reply is FAILED */
 	enum grade_pick grade_pick;
+	/* how replies leave (transport.c): [mail] starttls (required by default
+	 * when tls_verify is on), tls_verify, tls_ca (NULL: the system store)
+	 * and timeout (seconds per SMTP read or write, and for sendmail) */
+	enum starttls_mode starttls;
+	bool tls_verify;
+	char *tls_ca;
+	int timeout;
 
 	/* [limits], [build-limits] */
 	struct limits limits;
@@ -111,6 +120,9 @@ bool conf_get_duration(GKeyFile *kf, const char *file, const char *group, const 
 bool conf_get_date(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err);
 bool conf_get_bool(GKeyFile *kf, const char *file, const char *group, const char *key, bool *out, GError **err);
 bool conf_get_int(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err);
+/* transport with the user and password of a URL replaced by three stars,
+ * for every message and log line (g_free the result). */
+char *conf_redact(const char *transport);
 /* Loads a key file with an error that names the file and line. */
 GKeyFile *conf_keyfile_load(const char *file, GError **err);
 

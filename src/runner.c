@@ -7,8 +7,11 @@
  * replies) and a signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP), and forks a
  * worker into a free slot when attempts are queued. A worker claims
  * attempts one at a time with a lease (queue.c), grades each (grade.c) with
- * its slot's sandbox uid, commits the outcome, composes and sends the reply,
- * and exits when the queue is empty or the supervisor asks it to stop.
+ * its slot's sandbox uid, commits the outcome, composes the reply into the
+ * outbox, and exits when the queue is empty or the supervisor asks it to
+ * stop. Replies are sent by one sender process of the supervisor's (like
+ * postfix's qmgr beside its smtp clients), woken through a pipe: a slow or
+ * hung mail server delays replies, never grading.
  *
  * Why processes and slots: a worker that crashes (a bug a hostile
  * submission triggers) takes only its attempt with it; the supervisor sees
@@ -76,6 +79,9 @@ struct runner {
 	pid_t intake_pid;             /* 0 = not running */
 	int64_t intake_started, intake_restart_at; /* ms */
 	int64_t reveal_next;          /* s: reveal_tick's next look */
+	pid_t sender_pid;             /* 0 = not running */
+	int64_t sender_started, sender_restart_at; /* ms */
+	int wake_r, wake_w;           /* a byte on wake_w: replies to send */
 };
 
 static char *worker_name(const struct runner *r, pid_t pid)
@@ -116,6 +122,157 @@ static int reveal_tick(struct runner *r)
 		log_info("final results: %d mail(s) queued", n);
 	}
 	return n;
+}
+
+/* ---- the sender --------------------------------------------------------- */
+
+/* Tells the sender there is something to send. Never blocks: a full pipe
+ * already says so. --once has no sender: the supervisor sends at the end. */
+static void wake_sender(struct runner *r)
+{
+	if (r->wake_w >= 0 && write(r->wake_w, "", 1) < 0 && errno != EAGAIN)
+		log_warn("waking the sender: %s", g_strerror(errno));
+}
+
+/* Replies became due in the supervisor (the rejections of an MDA, the
+ * INTERNAL_ERROR of released attempts). */
+static void replies_due(struct runner *r)
+{
+	if (r->once)
+		flush_replies(r, r->store);
+	else
+		wake_sender(r);
+}
+
+static void drain(int fd);
+static bool stop_requested(int stop_r);
+static void close_supervisor_fds(struct runner *r);
+static void tick_in(struct runner *r, int64_t ms);
+
+/* Reads what the wake-up pipe holds; true when it asks for a reload (the
+ * supervisor's SIGHUP, reload()). */
+#define WAKE_RELOAD 'R'
+static bool drain_wake(int fd)
+{
+	char buf[512];
+	bool reload = false;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		reload |= memchr(buf, WAKE_RELOAD, (size_t)n) != NULL;
+	return reload;
+}
+
+/* The sender composes the replies too: a reload (a new prefix, language,
+ * transport) reaches the next one. The sender's copy of the configuration
+ * is its own (it was forked); a file that no longer loads keeps it. */
+static void sender_reload(struct runner *r)
+{
+	GError *err = NULL;
+	struct sercom_conf *n = conf_load(r->conf->path, &err);
+	if (!n) {
+		log_error("sender: SIGHUP: %s: keeping the configuration in use", err->message);
+		g_error_free(err);
+		return;
+	}
+	conf_free(r->conf);
+	r->conf = n;
+}
+
+/* The sender's loop: compose what is unanswered, send what is due, sleep
+ * until woken, the next due row, or the stop pipe's EOF (checked between
+ * two messages too, so a stop never cuts a send in half). */
+static int sender_main(struct runner *r)
+{
+	GError *err = NULL;
+	struct store *s = store_open(r->conf->db_path, 30000, &err);
+	if (!s) {
+		log_error("sender: %s", err->message);
+		g_clear_error(&err);
+		return EX_TEMPFAIL_;
+	}
+	while (!stop_requested(r->stop_r)) {
+		if (drain_wake(r->wake_r))
+			sender_reload(r);
+		if (compose_pending(r->conf, s, &err) < 0) {
+			log_error("composing replies: %s", err->message);
+			g_clear_error(&err);
+		}
+		if (transport_flush_until(r->conf, s, r->stop_r, &err) < 0) {
+			log_error("sending replies: %s", err->message);
+			g_clear_error(&err);
+		}
+		int64_t due = transport_next_due(s);
+		int ms = due < 0 ? TICK_S * 1000 : (int)CLAMP(due * 1000, 1000, TICK_S * 1000);
+		struct pollfd p[2] = { { .fd = r->stop_r, .events = POLLIN }, { .fd = r->wake_r, .events = POLLIN } };
+		if (poll(p, 2, ms) < 0 && errno != EINTR) {
+			log_error("sender: poll: %s", g_strerror(errno));
+			break;
+		}
+	}
+	store_close(s);
+	return 0;
+}
+
+static void spawn_sender(struct runner *r)
+{
+	if (r->once || r->stopping || r->sender_pid || util_now_ms() < r->sender_restart_at)
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", g_strerror(errno));
+		r->sender_restart_at = util_now_ms() + COOLDOWN_MS;
+		return;
+	}
+	if (pid > 0) {
+		r->sender_pid = pid;
+		r->sender_started = util_now_ms();
+		return;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != r->self)
+		_exit(1);
+	setpgid(0, 0);
+	/* like the intake: SIGTERM to the group must not cut a send in half;
+	 * it stops on EOF of the stop pipe */
+	sigset_t keep;
+	sigemptyset(&keep);
+	sigaddset(&keep, SIGTERM);
+	sigaddset(&keep, SIGINT);
+	sigaddset(&keep, SIGHUP);
+	sigprocmask(SIG_SETMASK, &keep, NULL);
+	close_supervisor_fds(r);
+	_exit(sender_main(r));
+}
+
+static void sender_died(struct runner *r, int status)
+{
+	r->sender_pid = 0;
+	if (r->stopping)
+		return;
+	if (WIFSIGNALED(status))
+		log_error("sender killed by signal %d: starting another", WTERMSIG(status));
+	else
+		log_error("sender exited with %d: starting another", WEXITSTATUS(status));
+	/* the replies wait in the outbox; its row hold makes the next sender
+	 * resend the one it was sending, marked "may already have been sent" */
+	bool quick = util_now_ms() - r->sender_started < 10000;
+	int64_t delay = quick ? 30000 : COOLDOWN_MS;
+	r->sender_restart_at = util_now_ms() + delay;
+	tick_in(r, delay);
+}
+
+/* The sender's wake-up pipe: non-blocking both ends (a worker never
+ * waits on it, the sender drains it). */
+static bool open_wake_pipe(struct runner *r)
+{
+	int fd[2];
+	if (pipe2(fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_error("pipe: %s", g_strerror(errno));
+		return false;
+	}
+	r->wake_r = fd[0];
+	r->wake_w = fd[1];
+	return true;
 }
 
 /* ---- the worker --------------------------------------------------------- */
@@ -195,10 +352,9 @@ static bool grade_one(struct runner *r, struct store *s, const char *worker, int
 		g_clear_error(&err);
 		return true;
 	}
-	if (outbox_id && transport_flush(r->conf, s, &err) < 0) {
-		log_error("sending replies: %s", err->message);
-		g_clear_error(&err);
-	}
+	/* composed, never sent here: the sender does it (see the rationale) */
+	if (outbox_id)
+		wake_sender(r);
 	return true;
 }
 
@@ -397,7 +553,7 @@ static void release(struct runner *r, const char *worker)
 	if (errored)
 		/* the ERROR attempts get their INTERNAL_ERROR reply (and the
 		 * admin is told by the composer) */
-		flush_replies(r, r->store);
+		replies_due(r);
 }
 
 /* Whether pid is a live process: a zombie counts as dead (kill(pid, 0)
@@ -490,6 +646,10 @@ static void reap(struct runner *r)
 			intake_died(r, status);
 			continue;
 		}
+		if (pid == r->sender_pid) {
+			sender_died(r, status);
+			continue;
+		}
 		int slot = -1;
 		for (int i = 0; i < r->nslots; i++)
 			if (r->slot_pid[i] == pid)
@@ -524,6 +684,17 @@ static void reap(struct runner *r)
 	}
 }
 
+/* A second signal: the send in progress is cut; its row keeps the hold
+ * and is resent later as "may already have been sent". */
+static void stop_sender_now(struct runner *r)
+{
+	if (!r->sender_pid)
+		return;
+	kill(r->sender_pid, SIGKILL);
+	waitpid(r->sender_pid, NULL, 0);
+	r->sender_pid = 0;
+}
+
 static void stop(struct runner *r, int sig)
 {
 	if (!r->stopping) {
@@ -536,6 +707,7 @@ static void stop(struct runner *r, int sig)
 	/* a second signal: do not wait, give the work back to the queue */
 	log_warn("signal %d again: killing %d worker(s), their attempts go back to the queue",
 	         sig, busy_slots(r));
+	stop_sender_now(r);
 	/* the mail it was recording stays in var/mail/new */
 	if (r->intake_pid) {
 		kill(r->intake_pid, SIGKILL);
@@ -634,6 +806,9 @@ static void reload(struct runner *r)
 		log_warn("SIGHUP: [general] workers changes only with a restart: still %d", r->nslots);
 	conf_free(r->conf);
 	r->conf = n;
+	/* the sender (it composes the replies) reads the file again too */
+	if (r->wake_w >= 0 && write(r->wake_w, (char[]){ WAKE_RELOAD }, 1) < 0 && errno != EAGAIN)
+		log_warn("telling the sender to reload: %s", g_strerror(errno));
 	log_info("SIGHUP: reloaded %s (exercises are read at each grading)", n->path);
 }
 
@@ -663,22 +838,23 @@ static int supervise(struct runner *r)
 	r->stop_r = pipefd[0];
 	r->stop_w = pipefd[1];
 	r->fifo_fd = open_fifo(r->conf->fifo_path);
-	if (r->fifo_fd < 0)
+	if (r->fifo_fd < 0 || (!r->once && !open_wake_pipe(r)))
 		return EX_TEMPFAIL_;
 	tick_in(r, TICK_S * 1000);
 
 	release_dead_workers(r);
 	release(r, NULL);
-	if (!r->once) {
+	if (!r->once)
 		reveal_tick(r);
-		flush_replies(r, r->store);
-	}
+	/* it composes and sends what a previous runner left, and the
+	 * final mails reveal_tick queued */
+	spawn_sender(r);
 	spawn_intake(r);
 	spawn_workers(r);
 
 	for (;;) {
 		if (busy_slots(r) == 0) {
-			if (r->stopping && !r->intake_pid)
+			if (r->stopping && !r->intake_pid && !r->sender_pid)
 				break;
 			if (r->once && r->failures > 2 * r->nslots + MAX_TRIES) {
 				log_error("workers keep failing: giving up");
@@ -725,6 +901,7 @@ static int supervise(struct runner *r)
 			reap(r);
 			spawn_workers(r);
 			spawn_intake(r);
+			spawn_sender(r);
 		}
 		if (p[1].revents & POLLIN) {
 			drain(r->fifo_fd);
@@ -732,7 +909,7 @@ static int supervise(struct runner *r)
 			/* a rejection of the MDA is answered here, a queued attempt
 			 * by the worker that grades it */
 			if (!r->once)
-				flush_replies(r, r->store);
+				wake_sender(r);
 			spawn_workers(r);
 		}
 		if (p[2].revents & POLLIN) {
@@ -743,11 +920,12 @@ static int supervise(struct runner *r)
 			release(r, NULL);
 			if (!r->once) {
 				reveal_tick(r);
-				flush_replies(r, r->store);
+				wake_sender(r);
 				log_metrics(r);
 			}
 			spawn_workers(r);
 			spawn_intake(r);
+			spawn_sender(r);
 		}
 	}
 	if (r->once) {
@@ -812,7 +990,7 @@ int main(int argc, char **argv)
 	/* the daemon logs to syslog (and stderr with -v); --once is a command
 	 * run by hand, by cron or by tests: its errors belong on stderr */
 	log_init("sercom-runner", !once, verbose);
-	struct runner r = { .once = once, .stop_w = -1, .stop_r = -1, .self = getpid() };
+	struct runner r = { .once = once, .stop_w = -1, .stop_r = -1, .self = getpid(), .wake_r = -1, .wake_w = -1 };
 	r.conf = conf_load(conf_path, &err);
 	if (!r.conf) {
 		/* started by hand or by systemd: say it where it is seen */

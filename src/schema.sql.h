@@ -194,4 +194,16 @@ static const char *const store_migrations[] = {
 "  SELECT id, attempt, file, sender, recipients, state, tries, created, next_try, sent, last_error FROM outbox_v5;"
 "DROP TABLE outbox_v5;"
 "CREATE INDEX outbox_due ON outbox(state, next_try);",
+/* 7: sending replies exactly once (issue 17; transport.c). outbox.sending:
+ * when a sender claimed the row (NULL when nobody is sending it): the hold
+ * `sercom outbox flush` never clears, so a row is never sent twice at once;
+ * a hold older than the claim lease is a sender killed mid-send.
+ * maybe_sent: 1 when such a send was cut off, so the reply may already
+ * have gone (`sercom outbox` says so, and so does the log of its resend).
+ * server_error: 1 when the last try failed for every reply alike (a
+ * refusal of EHLO, MAIL or AUTH, 530/5.7.x, TLS, no STARTTLS, a timeout):
+ * retried with backoff, counted by `sercom stats` and the metrics */
+"ALTER TABLE outbox ADD COLUMN sending INTEGER;"
+"ALTER TABLE outbox ADD COLUMN maybe_sent INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE outbox ADD COLUMN server_error INTEGER NOT NULL DEFAULT 0;",
 };

@@ -400,7 +400,9 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 		"score_text(a.score, a.max_score, a.private_score, a.private_max, a.penalty) AS score, "
 		"grade(a.score, a.private_score, a.penalty) AS grade, "
 		"a.queued, a.finished, "
-		"CASE WHEN a.answered THEN coalesce((SELECT o.state FROM outbox o WHERE o.attempt = a.id ORDER BY o.id DESC LIMIT 1), 'yes') ELSE 'no' END AS reply "
+		/* an attempt answered by no mail says so, with why (quiet) */
+		"CASE WHEN a.answered THEN coalesce((SELECT o.state FROM outbox o WHERE o.attempt = a.id ORDER BY o.id DESC LIMIT 1), "
+		"  CASE WHEN a.quiet IS NOT NULL THEN 'no (' || a.quiet || ')' ELSE 'yes' END) ELSE 'no' END AS reply "
 		"FROM attempts a LEFT JOIN students s ON s.id = a.student "
 		"WHERE (?1 IS NULL OR a.student = ?1 OR a.email = lower(?1)) AND (?2 IS NULL OR a.exercise = ?2 COLLATE NOCASE) "
 		"AND (?3 IS NULL OR a.state = upper(?3)) ORDER BY a.id", &err);
@@ -449,6 +451,16 @@ static int attempt_by_number(struct admin *a, char **args, int64_t *id)
 		        args[0], n, args[1], args[0]);
 	return found ? 0 : 1;
 }
+/* what `sercom outbox` and `show` say of a row beyond its state */
+/* a hold older than the claim lease (transport.c, 10 minutes at least) is
+ * a sender killed mid-send: the reply may have reached the server */
+#define OUTBOX_HELD "(state = 'PENDING' AND sending IS NOT NULL)"
+#define OUTBOX_CUT "(sending < strftime('%s', 'now') - 600)"
+#define OUTBOX_NOTE                                                                                     \
+	"ltrim(CASE WHEN " OUTBOX_HELD " AND NOT " OUTBOX_CUT " THEN ' being sent' ELSE '' END || "        \
+	"CASE WHEN maybe_sent OR (" OUTBOX_HELD " AND " OUTBOX_CUT ") "                                   \
+	"  THEN ' may already have been sent (a send was cut off)' ELSE '' END || "                      \
+	"CASE WHEN state = 'PENDING' AND server_error THEN ' mail server problem' ELSE '' END)"
 
 static int cmd_show(struct admin *a, int argc, char **argv)
 {
@@ -531,7 +543,8 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	sqlite3_bind_int64(st, 1, id);
 	printf("\nhistory:\n");
 	r |= print_query(a, st, 1u);
-	st = store_prepare(a->store, "SELECT id, state, tries, created, sent, last_error, file FROM outbox WHERE attempt = ?1 ORDER BY id", &err);
+	st = store_prepare(a->store, "SELECT id, state, tries, created, sent, last_error, file, " OUTBOX_NOTE " AS note "
+	                   "FROM outbox WHERE attempt = ?1 ORDER BY id", &err);
 	if (!st)
 		return fail(err);
 	sqlite3_bind_int64(st, 1, id);
@@ -828,7 +841,36 @@ static GString *prometheus_text(struct admin *a, GPtrArray *m, int64_t outbox_pe
 	store_query_int(a->store, &bounced, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'BOUNCED'");
 	g_string_append_printf(out, "# HELP sercom_outbox_bounced Replies that came back undelivered (a bounce).\n"
 	                            "# TYPE sercom_outbox_bounced gauge\nsercom_outbox_bounced %lld\n", (long long)bounced);
+	int64_t down = 0, failed = 0;
+	store_query_int(a->store, &down, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING' AND server_error = 1");
+	store_query_int(a->store, &failed, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'FAILED'");
+	g_string_append_printf(out, "# HELP sercom_outbox_server_error Replies held by a mail server problem "
+	                            "(refused for every reply alike).\n# TYPE sercom_outbox_server_error gauge\n"
+	                            "sercom_outbox_server_error %lld\n"
+	                            "# HELP sercom_outbox_failed Replies given up (sercom outbox retry --failed).\n"
+	                            "# TYPE sercom_outbox_failed gauge\nsercom_outbox_failed %lld\n",
+	                       (long long)down, (long long)failed);
 	return out;
+}
+
+/* The replies a mail server problem holds (transport.c: refused for every
+ * reply alike) and the failed ones: seen here even when the admin's notice
+ * cannot get through that server. */
+static void outbox_problems(struct admin *a)
+{
+	int64_t held = 0, failed = 0;
+	store_query_int(a->store, &held, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING' AND server_error = 1");
+	store_query_int(a->store, &failed, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'FAILED'");
+	if (held) {
+		sqlite3_stmt *st = store_prepare(a->store, "SELECT last_error FROM outbox WHERE state = 'PENDING' "
+		                                 "AND server_error = 1 ORDER BY id DESC LIMIT 1", NULL);
+		printf("replies held by a mail server problem: %lld (%s)\n", (long long)held,
+		       st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)
+		           ? (const char *)sqlite3_column_text(st, 0) : "?");
+		sqlite3_finalize(st);
+	}
+	if (failed)
+		printf("replies FAILED: %lld (sercom outbox; sercom outbox retry --failed)\n", (long long)failed);
 }
 
 static int cmd_stats(struct admin *a, int argc, char **argv)
@@ -885,6 +927,7 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 		int64_t bounced = 0;
 		store_query_int(a->store, &bounced, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'BOUNCED'");
 		printf("replies bounced (sercom outbox says why): %lld\n", (long long)bounced);
+		outbox_problems(a);
 		/* forged, flooding and stranger mail: kept and counted here */
 		sqlite3_stmt *st = store_prepare(a->store,
 			"SELECT reason, count(*), sum(quiet IS NOT NULL) FROM attempts WHERE state = 'REJECTED' "
@@ -914,33 +957,60 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 
 /* ---- outbox, purge, import-maildir -------------------------------------- */
 
+static gboolean opt_failed;
+
+/* "now": due or not; never a row being sent (its hold stays: clearing it
+ * would send it a second time meanwhile), unless its hold outlived the
+ * lease (its sender died: the resend says it may already have been sent) */
+static int outbox_flush(struct admin *a)
+{
+	GError *err = NULL;
+	if (!store_exec(a->store, &err, "UPDATE outbox SET next_try = 0 WHERE state = 'PENDING' AND "
+	                "(sending IS NULL OR sending <= %lld)",
+	                (long long)(util_now() - transport_claim_lease(a->conf))))
+		return fail(err);
+	int n = transport_flush(a->conf, a->store, &err);
+	if (n < 0)
+		return fail(err);
+	int64_t left = 0;
+	store_query_int(a->store, &left, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING'");
+	printf("%d sent, %lld still waiting\n", n, (long long)left);
+	return left ? 1 : 0;
+}
+
+/* FAILED rows back to PENDING, their age counted from now (retry_max_age),
+ * and sent now (e.g. after the mail server's configuration was fixed) */
+static int outbox_retry(struct admin *a)
+{
+	GError *err = NULL;
+	if (!store_exec(a->store, &err, "UPDATE outbox SET state = 'PENDING', next_try = 0, tries = 0, created = %lld,"
+	                " sending = NULL WHERE state = 'FAILED'", (long long)util_now()))
+		return fail(err);
+	int64_t n = sqlite3_changes(store_db(a->store));
+	printf("%lld failed repl%s to send again\n", (long long)n, n == 1 ? "y" : "ies");
+	return outbox_flush(a);
+}
+
 static int cmd_outbox(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
 	const char *sub = argc >= 2 ? argv[1] : "list";
-	if (argc > 2 || (strcmp(sub, "list") && strcmp(sub, "flush"))) {
-		fprintf(stderr, "usage: sercom outbox [list|flush]\n");
+	if (argc > 2 || (strcmp(sub, "list") && strcmp(sub, "flush") && strcmp(sub, "retry")) ||
+	    (!strcmp(sub, "retry") != !!opt_failed)) {
+		fprintf(stderr, "usage: sercom outbox [list|flush|retry --failed]\n");
 		return 64;
 	}
 	if (!open_store(a, &err))
 		return fail(err);
-	if (!strcmp(sub, "flush")) {
-		/* staff asking to flush mean now: due or not */
-		if (!store_exec(a->store, &err, "UPDATE outbox SET next_try = 0 WHERE state = 'PENDING'"))
-			return fail(err);
-		int n = transport_flush(a->conf, a->store, &err);
-		if (n < 0)
-			return fail(err);
-		int64_t left = 0;
-		store_query_int(a->store, &left, 0, NULL, "SELECT count(*) FROM outbox WHERE state = 'PENDING'");
-		printf("%d sent, %lld still waiting\n", n, (long long)left);
-		return left ? 1 : 0;
-	}
+	if (!strcmp(sub, "flush"))
+		return outbox_flush(a);
+	if (!strcmp(sub, "retry"))
+		return outbox_retry(a);
 	/* next_try only for the rows that wait for it; a BOUNCED row says
 	 * why (README "Bounces") */
 	sqlite3_stmt *st = store_prepare(a->store,
 		"SELECT id, attempt, recipients, state, tries, created, "
-		"CASE WHEN state = 'PENDING' THEN next_try END AS next_try, sent, last_error, bounce "
+		"CASE WHEN state = 'PENDING' THEN next_try END AS next_try, sent, last_error, bounce, " OUTBOX_NOTE " AS note "
 		"FROM outbox ORDER BY id", &err);
 	if (!st)
 		return fail(err);
@@ -1244,6 +1314,11 @@ static GOptionEntry list_options[] = {
 	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
 	{ NULL },
 };
+static GOptionEntry outbox_options[] = {
+	{ "failed", 0, 0, G_OPTION_ARG_NONE, &opt_failed, "retry: the FAILED replies", NULL },
+	{ "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, "text (default), csv or json", "F" },
+	{ NULL },
+};
 static GOptionEntry attempts_options[] = {
 	{ "student", 's', 0, G_OPTION_ARG_STRING, &opt_student, "a student id or address", "S" },
 	{ "exercise", 'e', 0, G_OPTION_ARG_STRING, &opt_exercise, "an exercise", "E" },
@@ -1315,7 +1390,9 @@ static const struct command commands[] = {
 	  "the one they had. DATE as in exercise.conf: \"YYYY-MM-DD HH:MM\", server local time.", grades_extend_options },
 	{ "extensions", cmd_extensions, "[--exercise E] [--student S]", "Lists the extensions granted, with who granted them and when.", grades_extensions_options },
 	{ "stats", cmd_stats, "", "Queue length, queue and run times by exercise; mail waiting and held.", stats_options },
-	{ "outbox", cmd_outbox, "[list|flush]", "Lists the replies and their delivery state, or sends the waiting ones now.", list_options },
+	{ "outbox", cmd_outbox, "[list|flush|retry --failed]",
+	  "Lists the replies and their delivery state, sends the waiting ones now, or sends the FAILED ones again.",
+	  outbox_options },
 	{ "purge", cmd_purge, "--older-than DAYS", "Removes the artifacts of old attempts; the summary rows stay.", purge_options },
 	{ "import-maildir", cmd_import, "DIR|MBOX",
 	  "Feeds every message of a Maildir (new/ and cur/), a directory of mails (var/mail/held)\n"

@@ -326,8 +326,13 @@ int store_roster_import(struct store *s, const char *csv_path, GError **err)
 			int c = g_array_index(email_cols, int, i);
 			if (c >= nf || !*f[c])
 				continue;
-			if (!strchr(f[c], '@')) {
-				g_set_error(err, SERCOM_ERROR, EINVAL, "%s:%d: '%s' is not an email address", csv_path, lineno, f[c]);
+			/* an address sercom could never answer is refused here, not
+			 * graded and silently left unanswered (util_address_ok) */
+			if (!util_address_ok(f[c])) {
+				g_set_error(err, SERCOM_ERROR, EINVAL,
+				            "%s:%d: '%s' is not an address sercom can answer (one plain local@domain: "
+				            "no blanks, quotes, commas or angle brackets, not starting with '-')",
+				            csv_path, lineno, f[c]);
 				g_strfreev(f);
 				goto fail;
 			}

@@ -514,3 +514,22 @@ out:
 	if (fb >= 0) close(fb);
 	return same;
 }
+
+/* Attack: a recipient "a@b, c@d" or one with a line break would let a
+ * forged From: add recipients (sendmail parses its arguments as address
+ * lists) or SMTP commands; "-oQ/tmp/x@host" would be an option to
+ * sendmail; a quoted local part ("a b"@host) is legal but no MTA path we
+ * use keeps it intact, so it is never answered. */
+bool util_address_ok(const char *addr)
+{
+	size_t n = addr ? strlen(addr) : 0;
+	if (n < 3 || n > 254 || addr[0] == '-' || addr[0] == '@')
+		return false;
+	const char *at = strchr(addr, '@');
+	if (!at || at != strrchr(addr, '@') || !at[1] || at[1] == '.' || at[1] == '-')
+		return false;
+	for (const char *p = addr; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr(",;:<>()[]\\\"", *p))
+			return false;
+	return g_utf8_validate(addr, -1, NULL);
+}

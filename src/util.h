@@ -63,5 +63,10 @@ char *util_resolve(const char *base_dir, const char *path);
 /* True when name is a safe single path component (no /, not . or .., no NUL,
  * no control characters) */
 bool util_safe_filename(const char *name);
+/* Whether addr is one plain address sercom may hand to sendmail or SMTP
+ * as a recipient (the roster, the composer and the transport all ask):
+ * local@domain, printable ASCII or UTF-8, no blanks, quotes, list or route
+ * syntax, not starting with "-" (an option to sendmail). */
+bool util_address_ok(const char *addr);
 
 #endif

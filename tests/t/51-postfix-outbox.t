@@ -67,17 +67,20 @@ ok "postfix's queue is empty" wait_for 60 pf_idle
 is "$(pf_count ana)" 21 "exactly once each"
 
 # --- 3. postfix down, SMTP transport: the replies wait in our outbox ----------------
-sed -i "s|^transport = .*|transport = smtp://127.0.0.1:$PF_PORT|" "$C"
+# this postfix has no TLS: clear text asked for ([mail] starttls)
+sed -i "s|^transport = .*|transport = smtp://127.0.0.1:$PF_PORT\nstarttls = opportunistic|" "$C"
 pf_stop
 mk20 200
 sercom-runner -c "$C" --once >/dev/null 2>&1
-is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'PENDING' AND tries = 1")" 20 "20 replies wait in the outbox (PENDING, tried once)"
+is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'PENDING'")" 20 "20 replies wait in the outbox (PENDING)"
+# no connection is the same for every reply: one try, the others wait
+is "$(sql "$I" "SELECT sum(tries) FROM outbox WHERE state = 'PENDING'")" 1 "one try for all of them (the server is down)"
 like "$(sql "$I" "SELECT last_error FROM outbox WHERE state = 'PENDING' LIMIT 1")" "SMTP connect" "last_error says why"
 is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'PENDING' AND next_try > strftime('%s','now') + 30")" 20 "retried later (backoff)"
 files=$(sql "$I" "SELECT file FROM outbox WHERE state = 'PENDING'")
 ok "their files are in var/outbox/new" sh -c "for f in $(echo $files); do test -s \$f || exit 1; done"
 sercom -c "$C" outbox flush >/dev/null 2>&1
-is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'PENDING' AND tries = 2")" 20 "a flush while postfix is down: still waiting, tried twice"
+is "$(sql "$I" "SELECT count(*) || ' ' || sum(tries) FROM outbox WHERE state = 'PENDING'")" "20 2" "a flush while postfix is down: still waiting, one more try"
 ok "postfix started again" pf_start
 ok "sercom outbox flush sends them" quiet sercom -c "$C" outbox flush
 is "$(sql "$I" "SELECT count(*) FROM outbox WHERE state = 'SENT'")" 41 "every row SENT"

@@ -124,13 +124,12 @@ static void test_sendmail_argv_and_once(void **state)
 {
 	struct sercom_conf *c = conf_with("sendmail", NULL);
 	exec("DELETE FROM outbox");
-	int64_t id = queue_one(c, "-oQ/tmp/x@example.edu");
+	int64_t id = queue_one(c, "ana+tp1@example.edu");
 	GError *e = NULL;
 	assert_int_equal(transport_flush(c, db, &e), 1);
-	/* argv array: -i, -f ADMIN, --, the recipient as one argument even when
-	 * it starts with '-'; never -t */
+	/* argv array: -i, -f ADMIN, --, the recipient as one argument; never -t */
 	g_autofree char *args = file_text("%s/sent/0.args", tmp);
-	assert_string_equal(args, "-i\n-f\nstaff@example.edu\n--\n-oQ/tmp/x@example.edu\n");
+	assert_string_equal(args, "-i\n-f\nstaff@example.edu\n--\nana+tp1@example.edu\n");
 	g_autofree char *msg = file_text("%s/sent/0.msg", tmp);
 	g_autofree char *file = NULL;
 	{
@@ -149,6 +148,16 @@ static void test_sendmail_argv_and_once(void **state)
 	g_autofree char *none = file_text("%s/sent/1.args", tmp);
 	assert_string_equal(none, "");
 	assert_int_equal(transport_next_due(db), -1);
+	/* a row edited by hand with an option for a recipient: FAILED at send
+	 * time, sendmail run only for the admin's notice of it */
+	int64_t bad = queue_one(c, "-oQ/tmp/x@example.edu");
+	assert_int_equal(transport_flush(c, db, &e), 1);
+	assert_int_equal(q("SELECT state = 'FAILED' AND last_error LIKE 'invalid recipient%%' FROM outbox WHERE id = %lld", bad), 1);
+	/* the fake names its files by the count of files in sent/: 2 a send */
+	g_autofree char *notice = file_text("%s/sent/2.args", tmp);
+	assert_string_equal(notice, "-i\n-f\nstaff@example.edu\n--\nstaff@example.edu\n");
+	g_autofree char *still_none = file_text("%s/sent/4.args", tmp);
+	assert_string_equal(still_none, "");
 	conf_free(c);
 }
 
@@ -238,12 +247,48 @@ static void test_smtp_refused(void **state)
 	assert_int_equal(transport_flush(c, db, &e), 0);
 	assert_int_equal(q("SELECT state = 'PENDING' AND last_error LIKE 'SMTP connect%%' FROM outbox WHERE id = %lld", id), 1);
 	conf_free(c);
-	/* an unknown transport is a retryable configuration error, not a drop */
-	c = conf_with("carrier-pigeon", NULL);
-	exec("UPDATE outbox SET next_try = 0");
-	assert_int_equal(transport_flush(c, db, &e), 0);
-	assert_int_equal(q("SELECT state = 'PENDING' AND last_error LIKE '%%unknown transport%%' FROM outbox WHERE id = %lld", id), 1);
-	conf_free(c);
+	/* a mistyped transport stops the config from loading, and the
+	 * message never shows the password */
+	static const char *const typos[] = { "carrier-pigeon", "SMTP://u:s3cret@host", "smtp:/u:s3cret@host",
+	                                     "smtp://u:s3cret@", "smtp://u:s3cret@:25", NULL };
+	for (int i = 0; typos[i]; i++) {
+		g_autofree char *path = g_strdup_printf("%s/typo.conf", tmp);
+		g_autofree char *text = g_strdup_printf("[general]\nvar = var\n[mail]\ntransport = %s\n", typos[i]);
+		assert_true(g_file_set_contents(path, text, -1, NULL));
+		GError *ce = NULL;
+		struct sercom_conf *bad = conf_load(path, &ce);
+		assert_null(bad);
+		assert_non_null(strstr(ce->message, "[mail] transport"));
+		assert_null(strstr(ce->message, "s3cret"));
+		g_error_free(ce);
+	}
+}
+
+/* the addresses sercom answers (roster, composer, transport) and the
+ * redaction of the transport URL in every message */
+static void test_addresses_and_redaction(void **state)
+{
+	static const char *const good[] = { "ana@example.edu", "o'brien@example.edu", "ana+tp1@example.edu",
+	                                     "josé@example.edu", NULL };
+	static const char *const bad[] = { "-oQ/tmp/x@example.edu", "\"a b\"@example.edu", "a@b, c@d", "a@b@c",
+	                                   "ana", "@example.edu", "ana@", "a\nb@example.edu", "a<b>@example.edu",
+	                                   "ana@-x.edu", "", NULL };
+	for (int i = 0; good[i]; i++)
+		assert_true(util_address_ok(good[i]));
+	for (int i = 0; bad[i]; i++)
+		assert_false(util_address_ok(bad[i]));
+	static const char *const urls[][2] = {
+		{ "smtp://u:pw@host:587", "smtp://***@host:587" },
+		{ "SMTP://u:pw@host", "SMTP://***@host" },
+		{ "smtp:/u:pw@host", "smtp:***@host" },
+		{ "smtp://u:p@w@", "smtp://***@" },
+		{ "u:pw@host", "u:***@host" },
+		{ "sendmail", "sendmail" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(urls); i++) {
+		g_autofree char *r = conf_redact(urls[i][0]);
+		assert_string_equal(r, urls[i][1]);
+	}
 }
 
 int main(void)
@@ -254,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_claim_lease),
 		cmocka_unit_test(test_maildir),
 		cmocka_unit_test(test_smtp_refused),
+		cmocka_unit_test(test_addresses_and_redaction),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
