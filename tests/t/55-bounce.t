@@ -69,7 +69,7 @@ is "$(maildir_count "$STAFF")" 0 "nothing landed in the staff's mailbox"
 # --- 2. what staff see ---------------------------------------------------------
 out=$(mta_sercom outbox --format csv | tr -d '\r')
 like "$(echo "$out" | grep "^$ob_none,")" "BOUNCED.*5\.1\.1.*unknown user" "sercom outbox: the BOUNCED row with its reason"
-is "$(echo "$out" | head -1)" "id,attempt,recipients,state,tries,created,next_try,sent,last_error,bounce" "sercom outbox: the columns"
+is "$(echo "$out" | head -1)" "id,attempt,recipients,state,tries,created,next_try,sent,last_error,bounce,note" "sercom outbox: the columns"
 is "$(echo "$out" | awk -F, -v id="$ob_ana" '$1 == id { print $4 "/" $7 "/" }')" "SENT//" "sercom outbox: no next_try for a SENT row"
 is "$(echo "$out" | awk -F, -v id="$ob_none" '$1 == id { print $7 }')" "" "sercom outbox: no next_try for a BOUNCED row"
 like "$(mta_sercom outbox)" "BOUNCED" "sercom outbox (text)"

@@ -30,7 +30,10 @@ answered() { [ "$(sql "$I" "SELECT answered FROM attempts WHERE id = $1")" = 1 ]
 id1=$(queue_attempt "$I" tp1 "$SUB")
 poke "$I"
 ok "first attempt answered" wait_for 60 answered "$id1"
-ok "with the prefix at start (algo1)" grep -qs '^Subject: \[algo1\]' "$I"/replies/new/*
+# answered is the composed reply; the sender writes the file right after
+# (the glob is read again at each look)
+has_subject() { grep -qs "^Subject: \\[$1\\]" "$I"/replies/new/*; }
+ok "with the prefix at start (algo1)" wait_for 30 has_subject algo1
 
 sed -i 's/^prefix = .*/prefix = reloaded1/' "$I/sercom.conf"
 kill -HUP $rpid
@@ -39,7 +42,7 @@ ok "SIGHUP: the log says the configuration was reloaded" wait_for 30 reloaded
 id2=$(queue_attempt "$I" tp1 "$SUB")
 poke "$I"
 ok "second attempt answered" wait_for 60 answered "$id2"
-ok "the new prefix took effect" grep -qs '^Subject: \[reloaded1\]' "$I"/replies/new/*
+ok "the new prefix took effect" wait_for 30 has_subject reloaded1
 
 # a broken file: refused, the old configuration kept, the runner alive
 cp "$I/sercom.conf" "$T/good.conf"
