@@ -32,17 +32,19 @@ poke "$I"
 ok "first attempt answered" wait_for 60 answered "$id1"
 # answered is the composed reply; the sender writes the file right after
 # (the glob is read again at each look)
-has_subject() { grep -qs "^Subject: \\[$1\\]" "$I"/replies/new/*; }
+has_subject() { grep -qs "^Subject: \\[$1\\]" "$I"/${2:-replies}/new/*; }
 ok "with the prefix at start (algo1)" wait_for 30 has_subject algo1
 
-sed -i 's/^prefix = .*/prefix = reloaded1/' "$I/sercom.conf"
+# the prefix reaches the workers, which compose; the transport, the
+# sender process, which sends
+sed -i -e 's/^prefix = .*/prefix = reloaded1/' -e 's|^transport = .*|transport = maildir:replies2|' "$I/sercom.conf"
 kill -HUP $rpid
 reloaded() { grep -q "SIGHUP: reloaded $I/sercom.conf" "$T/log"; }
 ok "SIGHUP: the log says the configuration was reloaded" wait_for 30 reloaded
 id2=$(queue_attempt "$I" tp1 "$SUB")
 poke "$I"
 ok "second attempt answered" wait_for 60 answered "$id2"
-ok "the new prefix took effect" wait_for 30 has_subject reloaded1
+ok "the new prefix and transport took effect" wait_for 30 has_subject reloaded1 replies2
 
 # a broken file: refused, the old configuration kept, the runner alive
 cp "$I/sercom.conf" "$T/good.conf"
