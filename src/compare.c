@@ -81,21 +81,6 @@ bool compare_spec_parse(const char *s, struct compare_spec *out, GError **err)
 	return false;
 }
 
-char *compare_spec_format(const struct compare_spec *s)
-{
-	switch (s->mode) {
-	case CMP_LINES: return g_strdup("lines");
-	case CMP_WHITESPACE: return g_strdup("whitespace");
-	case CMP_FLOAT: {
-		char buf[G_ASCII_DTOSTR_BUF_SIZE];
-		return g_strdup_printf("float:%s", g_ascii_formatd(buf, sizeof buf, "%.15g", s->eps));
-	}
-	case CMP_CHECKER: return g_strdup_printf("checker:%s", s->checker ? s->checker : "");
-	case CMP_EXACT: break;
-	}
-	return g_strdup("exact");
-}
-
 /* --- notes ----------------------------------------------------------- */
 
 /* Appends p[0..n) quoted for a one-line note: at most NOTE_QUOTE_MAX bytes,

@@ -42,8 +42,6 @@ bool compare_spec_parse(const char *s, struct compare_spec *out, GError **err);
 void compare_spec_clear(struct compare_spec *s);
 /* Deep copy of src into *dst. */
 void compare_spec_copy(struct compare_spec *dst, const struct compare_spec *src);
-/* The spec as it would be written in a config file (g_free). */
-char *compare_spec_format(const struct compare_spec *s);
 
 /* Compares two buffers: true when they are equal under spec. When note is
  * not NULL it receives a one-line description of the first difference

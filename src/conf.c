@@ -39,7 +39,7 @@ static char *get_raw(GKeyFile *kf, const char *group, const char *key)
 	return v;
 }
 
-bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out, GError **err)
+static bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out, GError **err)
 {
 	g_autofree char *v = get_raw(kf, group, key);
 	if (!v)
@@ -51,7 +51,7 @@ bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char
 	return true;
 }
 
-bool conf_get_duration(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out_ms, GError **err)
+static bool conf_get_duration(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out_ms, GError **err)
 {
 	g_autofree char *v = get_raw(kf, group, key);
 	if (!v)

@@ -113,10 +113,8 @@ bool conf_read_limits(GKeyFile *kf, const char *file, const char *group,
  * lies under path (both are seen by every program: var/ under /usr, or
  * /var/lib/sercom/attempts bound), comparing real paths; NULL when none. */
 const char *conf_bind_exposing(const struct sercom_conf *c, const char *path);
-/* Reads an optional size/duration/date/bool key with an error naming file,
- * group and key; leaves *out untouched when the key is absent. */
-bool conf_get_size(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out, GError **err);
-bool conf_get_duration(GKeyFile *kf, const char *file, const char *group, const char *key, uint64_t *out_ms, GError **err);
+/* Reads an optional date/bool key with an error naming file, group and
+ * key; leaves *out untouched when the key is absent. */
 bool conf_get_date(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err);
 bool conf_get_bool(GKeyFile *kf, const char *file, const char *group, const char *key, bool *out, GError **err);
 bool conf_get_int(GKeyFile *kf, const char *file, const char *group, const char *key, int64_t *out, GError **err);

@@ -14,8 +14,10 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 struct doctor {
@@ -458,12 +460,12 @@ int doctor_main(const char *conf_path, const struct sercom_conf *c, const GError
 {
 	if (argc != 1) {
 		fprintf(stderr, "usage: sercom doctor\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!c) {
 		printf("problem: the config does not load: %s\n    fix: edit %s (the line named above)\n",
 		       conf_err ? conf_err->message : "?", conf_path ? conf_path : "the config");
-		return 1;
+		return EXIT_FAILURE;
 	}
 	struct doctor d = { .c = c };
 	check_config(&d);
@@ -479,5 +481,5 @@ int doctor_main(const char *conf_path, const struct sercom_conf *c, const GError
 		printf("no problems found\n");
 	g_free(d.deliver_user);
 	g_free(d.route);
-	return d.problems ? 1 : 0;
+	return d.problems ? EXIT_FAILURE : EXIT_SUCCESS;
 }

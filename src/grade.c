@@ -189,8 +189,8 @@ static bool overlay_tree(const char *src, const char *dst, GError **err)
 	const char *name;
 	bool ok = true;
 	while (ok && (name = g_dir_read_name(d))) {
-		cleanup_free char *from = g_build_filename(src, name, NULL);
-		cleanup_free char *to = g_build_filename(dst, name, NULL);
+		g_autofree char *from = g_build_filename(src, name, NULL);
+		g_autofree char *to = g_build_filename(dst, name, NULL);
 		util_rm_rf(to);
 		unlink(to);
 		struct stat st;
@@ -254,14 +254,14 @@ static bool copy_file(const char *from, const char *to, GError **err)
  * reported as an unexpected file. */
 static void list_files(const char *dir, const char *rel, GHashTable *set)
 {
-	cleanup_free char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
+	g_autofree char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
 	GDir *d = g_dir_open(path, 0, NULL);
 	if (!d)
 		return;
 	const char *name;
 	while ((name = g_dir_read_name(d))) {
 		char *r2 = rel ? g_build_filename(rel, name, NULL) : g_strdup(name);
-		cleanup_free char *full = g_build_filename(dir, r2, NULL);
+		g_autofree char *full = g_build_filename(dir, r2, NULL);
 		struct stat st;
 		if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
 			list_files(dir, r2, set);
@@ -325,7 +325,7 @@ static GBytes *read_beneath(const char *dir, const char *rel, uint64_t max, char
 		}
 		fd = c;
 	}
-	cleanup_free char *proc = g_strdup_printf("/proc/self/fd/%d/%s", fd, n ? parts[n - 1] : "");
+	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d/%s", fd, n ? parts[n - 1] : "");
 	g_strfreev(parts);
 	GBytes *b = read_capped(proc, max, why);
 	close(fd);
@@ -447,7 +447,7 @@ bool grade_scratch_mount(const char *dir, GError **err)
 	}
 	static const char *const points[] = { "build", "work", "check" };
 	for (size_t i = 0; i < G_N_ELEMENTS(points); i++) {
-		cleanup_free char *p = g_build_filename(dir, points[i], NULL);
+		g_autofree char *p = g_build_filename(dir, points[i], NULL);
 		if (mkdir(p, 0700) < 0) {
 			g_set_error(err, GRADE_SLOT_ERROR, errno, "%s: %s", p, g_strerror(errno));
 			return false;
@@ -474,7 +474,7 @@ static void tree_usage(const char *path, uint64_t *bytes, uint64_t *inodes)
 		return;
 	const char *name;
 	while ((name = g_dir_read_name(d))) {
-		cleanup_free char *p = g_build_filename(path, name, NULL);
+		g_autofree char *p = g_build_filename(path, name, NULL);
 		tree_usage(p, bytes, inodes);
 	}
 	g_dir_close(d);
@@ -537,7 +537,7 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
                        GBytes *actual, char **note, GError **err)
 {
 	const char *prog = tc->compare.checker;
-	cleanup_free char *src = g_build_filename(gr->e->dir, prog, NULL);
+	g_autofree char *src = g_build_filename(gr->e->dir, prog, NULL);
 	/* its area holds the checker, input, expected, actual and what the
 	 * checker may write (its memory: the build limits, see below) */
 	uint64_t bytes = 0, inodes = 0;
@@ -549,11 +549,11 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
 	if (!area_close(gr->check, &gr->check_mounted, err) ||
 	    !area_open(gr, gr->check, &gr->check_mounted, bytes, inodes + AREA_INODES, err))
 		return -1;
-	cleanup_free char *base = g_path_get_basename(prog);
-	cleanup_free char *dst = g_build_filename(gr->check, base, NULL);
-	cleanup_free char *in = g_build_filename(gr->check, "input", NULL);
-	cleanup_free char *exp = g_build_filename(gr->check, "expected", NULL);
-	cleanup_free char *act = g_build_filename(gr->check, "actual", NULL);
+	g_autofree char *base = g_path_get_basename(prog);
+	g_autofree char *dst = g_build_filename(gr->check, base, NULL);
+	g_autofree char *in = g_build_filename(gr->check, "input", NULL);
+	g_autofree char *exp = g_build_filename(gr->check, "expected", NULL);
+	g_autofree char *act = g_build_filename(gr->check, "actual", NULL);
 	if (!copy_file(src, dst, err))
 		return -1;
 	chmod(dst, 0755);
@@ -570,10 +570,10 @@ static int run_checker(struct grading *gr, const struct test_case *tc, const cha
 		g_set_error(err, SERCOM_ERROR, -r, "%s: chown: %s", gr->check, g_strerror(-r));
 		return -1;
 	}
-	cleanup_free char *prog_arg = g_strconcat("./", base, NULL);
+	g_autofree char *prog_arg = g_strconcat("./", base, NULL);
 	char *argv[] = { prog_arg, "input", "expected", "actual", NULL };
-	cleanup_free char *out = g_build_filename(gr->captures, "checker.stdout", NULL);
-	cleanup_free char *errf = g_build_filename(gr->captures, "checker.stderr", NULL);
+	g_autofree char *out = g_build_filename(gr->captures, "checker.stdout", NULL);
+	g_autofree char *errf = g_build_filename(gr->captures, "checker.stderr", NULL);
 	struct run_result rr;
 	/* the teacher's program may be a script that forks (sh, awk, python):
 	 * the build limits, not the student's one process */
@@ -665,14 +665,14 @@ static int compare_one(struct grading *gr, const struct test_case *tc, struct ca
 	g_free(detail);
 
 	/* the diff: CASE.TAG.diff under report/ or report/private/ */
-	cleanup_free char *fname = g_strdup_printf("%s.%s.diff", tc->name, tag);
+	g_autofree char *fname = g_strdup_printf("%s.%s.diff", tc->name, tag);
 	for (char *p = fname; *p; p++)
 		if (*p == '/')
 			*p = '_';
 	const char *dir = tc->is_private ? gr->private_dir : gr->report;
-	cleanup_free char *path = g_build_filename(dir, fname, NULL);
-	cleanup_free char *exp_label = g_strdup_printf("expected/%s/%s", tc->name, label);
-	cleanup_free char *act_label = g_strdup_printf("actual/%s/%s", tc->name, label);
+	g_autofree char *path = g_build_filename(dir, fname, NULL);
+	g_autofree char *exp_label = g_strdup_printf("expected/%s/%s", tc->name, label);
+	g_autofree char *act_label = g_strdup_printf("actual/%s/%s", tc->name, label);
 	gsize el, al;
 	const char *ed = g_bytes_get_data(exp, &el), *ad = g_bytes_get_data(actual, &al);
 	struct diff *d = diff_buffers(ed ? ed : "", el, ad ? ad : "", al);
@@ -739,7 +739,7 @@ static int compare_case(struct grading *gr, const struct test_case *tc, struct c
 	GList *names = g_list_sort(g_hash_table_get_keys(expected), (GCompareFunc)strcmp);
 	for (GList *l = names; l; l = l->next) {
 		const char *name = l->data;
-		cleanup_free char *exp = g_build_filename(tc->out_dir, name, NULL);
+		g_autofree char *exp = g_build_filename(tc->out_dir, name, NULL);
 		char *why = NULL;
 		GBytes *act = read_beneath(gr->work, name, tc->limits.file_size + 1, &why);
 		if (!act) {
@@ -748,8 +748,8 @@ static int compare_case(struct grading *gr, const struct test_case *tc, struct c
 			all = 0;
 			continue;
 		}
-		cleanup_free char *label = g_strdup_printf("file %s", name);
-		cleanup_free char *tag = g_strdup_printf("file.%s", name);
+		g_autofree char *label = g_strdup_printf("file %s", name);
+		g_autofree char *tag = g_strdup_printf("file.%s", name);
 		int r = compare_one(gr, tc, cr, label, tag, exp, act, err);
 		g_bytes_unref(act);
 		if (r < 0) {
@@ -869,8 +869,8 @@ static bool case_keep_outputs(struct grading *gr, const char *v, const char *out
 	const char *caps[] = { out_path, err_path };
 	bool kept = true;
 	for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
-		cleanup_free char *base = g_path_get_basename(caps[i]);
-		cleanup_free char *keep = g_build_filename(gr->output, base, NULL);
+		g_autofree char *base = g_path_get_basename(caps[i]);
+		g_autofree char *keep = g_build_filename(gr->output, base, NULL);
 		if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
 			kept = copy_file(caps[i], keep, err);
 		unlink(caps[i]);
@@ -893,8 +893,8 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	for (char **a = tc->args; a && *a; a++)
 		g_ptr_array_add(argv, *a);
 	g_ptr_array_add(argv, NULL);
-	cleanup_free char *out_path = g_strdup_printf("%s/%s.stdout", gr->captures, tc->name);
-	cleanup_free char *err_path = g_strdup_printf("%s/%s.stderr", gr->captures, tc->name);
+	g_autofree char *out_path = g_strdup_printf("%s/%s.stdout", gr->captures, tc->name);
+	g_autofree char *err_path = g_strdup_printf("%s/%s.stderr", gr->captures, tc->name);
 	struct run_result rr;
 	bool ran = run_sandboxed(g, false, gr->work, (char **)argv->pdata,
 	                         tc->stdin_path ? tc->stdin_path : "/dev/null", out_path, err_path,
@@ -1010,12 +1010,12 @@ static bool prepare_build(struct grading *gr, const char *submitted, bool *full,
 	if (gr->e->skeleton_dir && !overlay_tree(gr->e->skeleton_dir, gr->build, err))
 		return false;
 	if (gr->e->makefile) {
-		cleanup_free char *to = g_build_filename(gr->build, "Makefile", NULL);
+		g_autofree char *to = g_build_filename(gr->build, "Makefile", NULL);
 		util_rm_rf(to);
 		unlink(to);
 		/* GNU make prefers GNUmakefile and makefile to Makefile */
-		cleanup_free char *gnu = g_build_filename(gr->build, "GNUmakefile", NULL);
-		cleanup_free char *low = g_build_filename(gr->build, "makefile", NULL);
+		g_autofree char *gnu = g_build_filename(gr->build, "GNUmakefile", NULL);
+		g_autofree char *low = g_build_filename(gr->build, "makefile", NULL);
 		util_rm_rf(gnu);
 		unlink(gnu);
 		util_rm_rf(low);
@@ -1054,7 +1054,7 @@ static int stage_glob(struct grading *gr, int dfd, char **comp, const char *rel)
 		    fnmatch(comp[0], e->d_name, FNM_PERIOD) != 0 ||
 		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		cleanup_free char *path = rel ? g_build_filename(rel, e->d_name, NULL) : g_strdup(e->d_name);
+		g_autofree char *path = rel ? g_build_filename(rel, e->d_name, NULL) : g_strdup(e->d_name);
 		if (comp[1] && S_ISDIR(st.st_mode)) {
 			int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
@@ -1062,8 +1062,8 @@ static int stage_glob(struct grading *gr, int dfd, char **comp, const char *rel)
 			r = stage_glob(gr, sub, comp + 1, path);
 			close(sub);
 		} else if (!comp[1] && S_ISREG(st.st_mode)) {
-			cleanup_free char *to = g_build_filename(gr->art, path, NULL);
-			cleanup_free char *parent = g_path_get_dirname(to);
+			g_autofree char *to = g_build_filename(gr->art, path, NULL);
+			g_autofree char *parent = g_path_get_dirname(to);
 			int in = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			int out = -1;
 			if (in < 0 || (r = util_mkdir_p(parent, 0755)) < 0 ||
@@ -1189,8 +1189,8 @@ static bool write_pages(struct grading *gr, const struct queue_outcome *out, GEr
 	}
 	struct report_page page = { .e = gr->e, .o = out, .score = &out->score,
 	                            .diff_html = gr->diff_html, .t = gr->tpl };
-	cleanup_free char *pub = g_build_filename(gr->report, "report.html", NULL);
-	cleanup_free char *full = g_build_filename(gr->private_dir, "full.html", NULL);
+	g_autofree char *pub = g_build_filename(gr->report, "report.html", NULL);
+	g_autofree char *full = g_build_filename(gr->private_dir, "full.html", NULL);
 	if (pub_failed && !report_write(pub, &page, err))
 		return false;
 	page.with_private = true;
@@ -1203,8 +1203,8 @@ static bool run_build(struct grading *gr, bool full, struct queue_outcome *out, 
                       GError **err)
 {
 	const struct exercise *e = gr->e;
-	cleanup_free char *mout = g_build_filename(gr->report, "make.stdout", NULL);
-	cleanup_free char *merr = g_build_filename(gr->report, "make.stderr", NULL);
+	g_autofree char *mout = g_build_filename(gr->report, "make.stdout", NULL);
+	g_autofree char *merr = g_build_filename(gr->report, "make.stderr", NULL);
 	struct run_result rr = { .status = SB_RE, .exitcode = -1 };
 	*built = false;
 	int64_t t0 = util_now_ms();
@@ -1220,7 +1220,7 @@ static bool run_build(struct grading *gr, bool full, struct queue_outcome *out, 
 	log_debug("%s: build %s exit %d in %lld ms", gr->adir, sandbox_status_name(rr.status),
 	          rr.exitcode, (long long)(util_now_ms() - t0));
 	bool failed = rr.status != SB_OK || rr.exitcode != 0;
-	cleanup_free char *cap = full ? build_cap_note(gr, true, "/dev/null")
+	g_autofree char *cap = full ? build_cap_note(gr, true, "/dev/null")
 	                              : build_cap_note(gr, failed, merr);
 	if (full && !cap)
 		cap = g_strdup("the submission alone fills the build's space cap ([build-limits] space)");
@@ -1337,11 +1337,11 @@ bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *
 	report_diff_words(gr.tpl, &gr.words);
 	memset(out, 0, sizeof *out);
 	out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
-	cleanup_free char *submitted = g_build_filename(attempt_dir, "submitted", NULL);
+	g_autofree char *submitted = g_build_filename(attempt_dir, "submitted", NULL);
 	bool ok = false, full = false, built = false;
 	/* a build dir on the spool's disk, left by a runner before the build
 	 * areas */
-	cleanup_free char *old = g_build_filename(attempt_dir, "build", NULL);
+	g_autofree char *old = g_build_filename(attempt_dir, "build", NULL);
 	util_rm_rf(old);
 	if (!scratch_prepare(&gr, err))
 		goto done;
@@ -1388,7 +1388,7 @@ bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_o
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 		exname = g_strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	cleanup_free char *adir = g_strdup_printf("%s/%lld", g->conf->attempts_dir, (long long)attempt_id);
+	g_autofree char *adir = g_strdup_printf("%s/%lld", g->conf->attempts_dir, (long long)attempt_id);
 	GError *e2 = NULL;
 	struct exercise *e = exname ? exercise_find(g->conf, exname, &e2) : NULL;
 	if (!e) {

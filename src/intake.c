@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sysexits.h>
 
 #define RECORD_LIMIT_S 60 /* to record one mail */
 #define RETRY_S 10        /* after a pass with a failed record */
@@ -307,7 +308,7 @@ int intake_serve(const struct sercom_conf *c, int stop_fd)
 		log_error("ingester: %s", err->message);
 		g_error_free(err);
 		ingester_close(&in);
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	g_autofree char *newdir = g_build_filename(c->mail_dir, "new", NULL);
 	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -357,7 +358,7 @@ static _Noreturn void run_child(const struct sercom_conf *c, int fd)
 		/* the line the parent turns into its error */
 		in.report_fd = fd;
 		report(&in, "-", -1, err->message);
-		_exit(EX_TEMPFAIL_);
+		_exit(EX_TEMPFAIL);
 	}
 	pass(&in);
 	ingester_close(&in);

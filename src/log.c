@@ -73,11 +73,3 @@ LOG_FN(log_info, LOG_INFO, "")
 LOG_FN(log_warn, LOG_WARNING, "warning: ")
 LOG_FN(log_error, LOG_ERR, "error: ")
 
-void log_panic(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_v(LOG_CRIT, "panic: ", fmt, ap);
-	va_end(ap);
-	abort();
-}

@@ -16,7 +16,6 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Internal bug: logs and aborts. */
-void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 
 #endif

@@ -903,24 +903,6 @@ struct mime_info *mime_parse(GMimeStream *stream, const struct mime_limits *lim,
 	return c.info;
 }
 
-struct mime_info *mime_parse_file(const char *path, const struct mime_limits *lim,
-				  GError **err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		g_set_error(err, SERCOM_ERROR, e, "%s: %s", path, g_strerror(e));
-		return NULL;
-	}
-	mime_init();
-	GMimeStream *s = g_mime_stream_fs_new(fd); /* owns fd */
-	struct mime_info *info = mime_parse(s, lim, err);
-	if (!info && err && *err)
-		g_prefix_error(err, "%s: ", path);
-	g_object_unref(s);
-	return info;
-}
-
 struct mime_info *mime_parse_buffer(const void *buf, size_t len,
 				    const struct mime_limits *lim, GError **err)
 {

@@ -72,9 +72,6 @@ void mime_init(void);
  * with notes. lim may be NULL (defaults). */
 struct mime_info *mime_parse(GMimeStream *stream, const struct mime_limits *lim,
 			     GError **err);
-/* Same over a file, read through a file-backed stream (no copy in memory). */
-struct mime_info *mime_parse_file(const char *path, const struct mime_limits *lim,
-				  GError **err);
 /* Same over a buffer, which must stay valid until the call returns. */
 struct mime_info *mime_parse_buffer(const void *buf, size_t len,
 				    const struct mime_limits *lim, GError **err);

@@ -294,7 +294,7 @@ int64_t queue_length(struct store *s, GError **err)
 	return n;
 }
 
-void queue_metrics_free(struct queue_metrics *m)
+static void queue_metrics_free(struct queue_metrics *m)
 {
 	if (!m)
 		return;

@@ -100,8 +100,7 @@ struct queue_metrics {
 	double run_avg, run_max;                /* finished - started */
 };
 /* Metrics per exercise plus a last "*" row for the whole instance
- * (GPtrArray of struct queue_metrics *, free with queue_metrics_free). */
+ * (GPtrArray of struct queue_metrics *; g_ptr_array_unref frees them). */
 GPtrArray *queue_metrics(struct store *s, int64_t since, GError **err);
-void queue_metrics_free(struct queue_metrics *m);
 
 #endif

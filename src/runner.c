@@ -188,7 +188,7 @@ static int sender_main(struct runner *r)
 	if (!s) {
 		log_error("sender: %s", err->message);
 		g_clear_error(&err);
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	while (!stop_requested(r->stop_r)) {
 		if (drain_wake(r->wake_r))
@@ -367,7 +367,7 @@ static int worker_main(struct runner *r, int slot)
 		g_clear_error(&err);
 		return 1;
 	}
-	cleanup_free char *worker = worker_name(r, getpid());
+	g_autofree char *worker = worker_name(r, getpid());
 	while (!stop_requested(r->stop_r)) {
 		int64_t id;
 		int c = queue_claim(s, worker, LEASE_S, &id, &err);
@@ -470,7 +470,7 @@ static void spawn_intake(struct runner *r)
 	GError *err = NULL;
 	if (!intake_drop_privileges(r->conf, &err)) {
 		log_error("ingester: %s", err->message);
-		_exit(EX_TEMPFAIL_);
+		_exit(EX_TEMPFAIL);
 	}
 	/* after the uid change, which clears it */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -533,7 +533,7 @@ static void renew_leases(struct runner *r)
 	for (int i = 0; i < r->nslots; i++) {
 		if (!r->slot_pid[i])
 			continue;
-		cleanup_free char *w = worker_name(r, r->slot_pid[i]);
+		g_autofree char *w = worker_name(r, r->slot_pid[i]);
 		GError *err = NULL;
 		if (queue_renew(r->store, w, LEASE_S, &err) < 0) {
 			log_error("renewing the lease of %s: %s", w, err->message);
@@ -562,7 +562,7 @@ static void release(struct runner *r, const char *worker)
  * process looks alive: that attempt waits for its lease to expire. */
 static bool process_alive(pid_t pid)
 {
-	cleanup_free char *path = g_strdup_printf("/proc/%ld/stat", (long)pid);
+	g_autofree char *path = g_strdup_printf("/proc/%ld/stat", (long)pid);
 	gchar *stat = NULL;
 	if (!g_file_get_contents(path, &stat, NULL, NULL))
 		return kill(pid, 0) == 0 || errno == EPERM;
@@ -577,7 +577,7 @@ static bool process_alive(pid_t pid)
 static void release_dead_workers(struct runner *r)
 {
 	GError *err = NULL;
-	cleanup_free char *prefix = g_strdup_printf("%s:", r->host);
+	g_autofree char *prefix = g_strdup_printf("%s:", r->host);
 	char **workers = queue_running_workers(r->store, prefix, &err);
 	if (!workers) {
 		log_error("%s", err->message);
@@ -672,7 +672,7 @@ static void reap(struct runner *r)
 		 * spending the retry budget in a blink. */
 		r->cooldown_until = util_now_ms() + COOLDOWN_MS;
 		tick_in(r, COOLDOWN_MS);
-		cleanup_free char *w = worker_name(r, pid);
+		g_autofree char *w = worker_name(r, pid);
 		if (WIFSIGNALED(status))
 			log_error("worker %s (slot %d) killed by signal %d", w, slot, WTERMSIG(status));
 		else
@@ -719,7 +719,7 @@ static void stop(struct runner *r, int sig)
 			continue;
 		kill(r->slot_pid[i], SIGKILL);
 		waitpid(r->slot_pid[i], NULL, 0);
-		cleanup_free char *w = worker_name(r, r->slot_pid[i]);
+		g_autofree char *w = worker_name(r, r->slot_pid[i]);
 		GError *err = NULL;
 		if (!queue_requeue(r->store, 0, w, &err)) {
 			log_error("requeue %s: %s", w, err->message);
@@ -833,13 +833,13 @@ static int supervise(struct runner *r)
 	int pipefd[2];
 	if (r->sig_fd < 0 || r->timer_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
 		log_error("signalfd/timerfd/pipe: %s", g_strerror(errno));
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	r->stop_r = pipefd[0];
 	r->stop_w = pipefd[1];
 	r->fifo_fd = open_fifo(r->conf->fifo_path);
 	if (r->fifo_fd < 0 || (!r->once && !open_wake_pipe(r)))
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	tick_in(r, TICK_S * 1000);
 
 	release_dead_workers(r);
@@ -858,7 +858,7 @@ static int supervise(struct runner *r)
 				break;
 			if (r->once && r->failures > 2 * r->nslots + MAX_TRIES) {
 				log_error("workers keep failing: giving up");
-				return EX_TEMPFAIL_;
+				return EX_TEMPFAIL;
 			}
 			if (r->once && !cooling_down(r)) {
 				/* drained: nothing running, nothing claimable */
@@ -870,7 +870,7 @@ static int supervise(struct runner *r)
 				spawn_workers(r);
 				if (busy_slots(r) == 0) {
 					log_error("cannot start a worker%s", all_retired(r) ? ": every slot is retired" : "");
-					return EX_TEMPFAIL_;
+					return EX_TEMPFAIL;
 				}
 				continue;
 			}
@@ -884,7 +884,7 @@ static int supervise(struct runner *r)
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", g_strerror(errno));
-			return EX_TEMPFAIL_;
+			return EX_TEMPFAIL;
 		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -977,7 +977,7 @@ int main(int argc, char **argv)
 	if (!parsed) {
 		fprintf(stderr, "sercom-runner: %s\n", err->message);
 		g_error_free(err);
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	if (version) {
 		printf("sercom-runner %s\n", SERCOM_VERSION);
@@ -985,7 +985,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1) {
 		fprintf(stderr, "sercom-runner: unexpected argument: %s\n", argv[1]);
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	/* the daemon logs to syslog (and stderr with -v); --once is a command
 	 * run by hand, by cron or by tests: its errors belong on stderr */
@@ -998,7 +998,7 @@ int main(int argc, char **argv)
 		log_error("%s", err->message);
 		g_error_free(err);
 		g_free(conf_path);
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	/* a course without its reply texts would answer no one: refused
 	 * here, once, not once per reply in the log */
@@ -1012,7 +1012,7 @@ int main(int argc, char **argv)
 	r.nslots = jobs > 0 ? jobs : r.conf->workers > 0 ? r.conf->workers : 1;
 	if (r.nslots > MAX_SLOTS) {
 		log_error("-j %d: at most %d workers", r.nslots, MAX_SLOTS);
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	if (gethostname(r.host, sizeof r.host - 1) < 0)
 		strcpy(r.host, "localhost");
@@ -1027,19 +1027,19 @@ int main(int argc, char **argv)
 	int rc = util_mkdir_p(r.conf->attempts_dir, 0755);
 	if (rc < 0) {
 		log_error("%s: %s", r.conf->attempts_dir, g_strerror(-rc));
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	/* the mount point of the workers' scratch tmpfs (each its own) */
 	r.scratch = g_build_filename(r.conf->var, "work", NULL);
 	if ((rc = util_mkdir_p(r.scratch, 0700)) < 0) {
 		log_error("%s: %s", r.scratch, g_strerror(-rc));
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	r.store = store_open(r.conf->db_path, 30000, &err);
 	if (!r.store) {
 		fprintf(stderr, "sercom-runner: %s\n", err->message);
 		log_error("%s", err->message);
-		return EX_TEMPFAIL_;
+		return EX_TEMPFAIL;
 	}
 	/* what a previous runner killed with SIGKILL left: its slots'
 	 * cgroups */

@@ -221,7 +221,7 @@ static bool sb_cg_mkdir(struct sb_cgslot *cg, const char *base, const char *name
  * kernel does not keep). */
 static int sb_cg_open(const char *dir, const char *file, int flags)
 {
-	cleanup_free char *f = g_build_filename(dir, file, NULL);
+	g_autofree char *f = g_build_filename(dir, file, NULL);
 	return open(f, flags | O_CLOEXEC);
 }
 

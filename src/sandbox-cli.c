@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 static char *opt_profile, *opt_cpu, *opt_wall, *opt_mem, *opt_fsize, *opt_output, *opt_stack;
 static char *opt_tmp, *opt_dir, *opt_stdin, *opt_stdout, *opt_stderr, *opt_meta;
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		fprintf(stderr, "sercom-sandbox: %s\n", err->message);
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	g_option_context_free(ctx);
 	if (opt_version) {
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
 		first++;
 	if (first >= argc) {
 		fprintf(stderr, "sercom-sandbox: no program given (-- PROG ARGS...)\n");
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 
 	struct sandbox_opts o;
@@ -104,21 +105,21 @@ int main(int argc, char **argv)
 		prof = SB_PROFILE_BUILD;
 	else if (opt_profile && strcmp(opt_profile, "run") != 0) {
 		fprintf(stderr, "sercom-sandbox: --profile: run or build, not '%s'\n", opt_profile);
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	sandbox_opts_init(&o, prof);
 	if (!time_opt("cpu", opt_cpu, &o.cpu_ms) || !time_opt("wall", opt_wall, &o.wall_ms) ||
 	    !size_opt("mem", opt_mem, &o.memory) || !size_opt("fsize", opt_fsize, &o.file_size) ||
 	    !size_opt("output", opt_output, &o.output) || !size_opt("stack", opt_stack, &o.stack) ||
 	    !size_opt("tmp-size", opt_tmp, &o.tmp_size))
-		return EX_USAGE_;
+		return EX_USAGE;
 	if (opt_procs >= 0)
 		o.procs = (uint64_t)opt_procs;
 	if (opt_nofile >= 0)
 		o.nofile = (uint64_t)opt_nofile;
 	if (opt_slot < 0 || opt_slot > 65535 || opt_uid_base <= 0 || opt_uid_base + opt_slot > 4000000000LL) {
 		fprintf(stderr, "sercom-sandbox: bad --slot or --uid-base\n");
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	o.slot = (int)opt_slot;
 	o.uid_base = (uid_t)opt_uid_base;

@@ -269,7 +269,7 @@ void sandbox_cleanup(void)
  * and goes back. */
 static bool sb_netns_new(struct sb_netns *n, GError **err)
 {
-	cleanup_fd int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	g_auto(UtilFd) self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return sb_fail(err, errno, "/proc/thread-self/ns/net: %s", g_strerror(errno));
 	if (unshare(CLONE_NEWNET) < 0)
@@ -341,7 +341,7 @@ static bool sb_open_stdin(const char *path, int *fd, GError **err)
 	*fd = -1;
 	if (!path)
 		return true;
-	cleanup_fd int in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	g_auto(UtilFd) in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (in < 0 || fstat(in, &st) < 0)
 		return sb_fail(err, errno, "stdin %s: %s", path, g_strerror(errno));
@@ -349,7 +349,7 @@ static bool sb_open_stdin(const char *path, int *fd, GError **err)
 		return true;
 	if (!S_ISREG(st.st_mode))
 		return sb_fail(err, EINVAL, "stdin %s: not a regular file", path);
-	cleanup_fd int mfd = memfd_create("sercom-stdin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	g_auto(UtilFd) mfd = memfd_create("sercom-stdin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return sb_fail(err, errno, "stdin: memfd_create: %s", g_strerror(errno));
 	int rc = util_copy_fd(in, mfd);
@@ -443,9 +443,9 @@ static int sb_slot_root(int slot, const char *const *binds, const char *const *e
 		}
 		sb_nroots = slot + 1;
 	}
-	cleanup_free char *b1 = g_strjoinv("\n", (char **)binds);
-	cleanup_free char *b2 = extra ? g_strjoinv("\n", (char **)extra) : g_strdup("");
-	cleanup_free char *key = g_strconcat(b1, "\n\n", b2, NULL);
+	g_autofree char *b1 = g_strjoinv("\n", (char **)binds);
+	g_autofree char *b2 = extra ? g_strjoinv("\n", (char **)extra) : g_strdup("");
+	g_autofree char *key = g_strconcat(b1, "\n\n", b2, NULL);
 	if (sb_roots[slot].fd >= 0 && !strcmp(sb_roots[slot].key, key))
 		return sb_roots[slot].fd;
 	if (sb_roots[slot].fd >= 0)
@@ -702,7 +702,7 @@ static bool run_plan_exec(struct sb_run *run)
 	}
 	static int last_cap = -1;
 	if (last_cap < 0) {
-		cleanup_free char *t = NULL;
+		g_autofree char *t = NULL;
 		last_cap = 63;
 		if (g_file_get_contents("/proc/sys/kernel/cap_last_cap", &t, NULL, NULL)) {
 			int64_t v = g_ascii_strtoll(t, NULL, 10);

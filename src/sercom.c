@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -49,7 +50,7 @@ static int fail(GError *err)
 {
 	fprintf(stderr, "sercom: %s\n", err->message);
 	g_error_free(err);
-	return 1;
+	return EXIT_FAILURE;
 }
 
 /* Parses a command's options; false (after printing why) on a usage error. */
@@ -91,7 +92,7 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 	const struct sercom_conf *c = a->conf;
 	if (argc > 1) {
 		fprintf(stderr, "usage: sercom init\n");
-		return 64;
+		return EX_USAGE;
 	}
 	/* a course without its reply texts would answer no one: said now,
 	 * not once per reply in the log */
@@ -100,7 +101,7 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 	int r;
 	if ((r = util_mkdir_p(c->var, 0750)) < 0 || (r = util_mkdir_p(c->attempts_dir, 0750)) < 0) {
 		fprintf(stderr, "sercom init: %s: %s\n", c->var, g_strerror(-r));
-		return 1;
+		return EXIT_FAILURE;
 	}
 	/* students' code, the database: for the instance's owner and group
 	 * only, whatever made var/ before (a mkdir -p under umask 022) */
@@ -117,7 +118,7 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 	/* the MDA may run as the MTA's user: it needs to write the FIFO */
 	if ((mkfifo(c->fifo_path, 0620) < 0 && errno != EEXIST) || chmod(c->fifo_path, 0622) < 0) {
 		fprintf(stderr, "sercom init: %s: %s\n", c->fifo_path, g_strerror(errno));
-		return 1;
+		return EXIT_FAILURE;
 	}
 	/* the replies' bounce addresses are signed with it (bounce.h) */
 	g_autofree char *bounce_key = bounce_secret(c, &err);
@@ -125,14 +126,14 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 		return fail(err);
 	printf("instance ready: %s (database %s, schema version %d)\n", c->var, c->db_path,
 	       store_schema_version());
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 static int cmd_roster(struct admin *a, int argc, char **argv)
 {
 	if (argc != 3 || strcmp(argv[1], "import")) {
 		fprintf(stderr, "usage: sercom roster import FILE.csv\n");
-		return 64;
+		return EX_USAGE;
 	}
 	GError *err = NULL;
 	struct store *s = open_store(a, &err);
@@ -142,7 +143,7 @@ static int cmd_roster(struct admin *a, int argc, char **argv)
 	if (n < 0)
 		return fail(err);
 	printf("imported %d students from %s\n", n, argv[2]);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 /* ---- listing helpers ------------------------------------------------ */
@@ -174,7 +175,7 @@ static int print_query(struct admin *a, sqlite3_stmt *st, unsigned date_cols)
 	enum table_format fmt;
 	if (!output_format(&fmt)) {
 		sqlite3_finalize(st);
-		return 64;
+		return EX_USAGE;
 	}
 	int n = sqlite3_column_count(st);
 	const char **cols = g_new0(const char *, n + 1);
@@ -231,13 +232,13 @@ static int attempt_arg(struct admin *a, int argc, char **argv, const char *usage
 	GError *err = NULL;
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s\n", usage);
-		return 64;
+		return EX_USAGE;
 	}
 	if (!parse_id(argv[1], id))
-		return 64;
+		return EX_USAGE;
 	if (!open_store(a, &err))
 		return fail(err);
-	return attempt_exists(a, *id) ? 0 : 1;
+	return attempt_exists(a, *id) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* ---- exercise ----------------------------------------------------------- */
@@ -256,7 +257,7 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 	if (!e->solution_dir) {
 		fprintf(stderr, "sercom: %s: no solution/ directory to grade\n", abs);
 		exercise_free(e);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	/* $TMPDIR honoured (GLib): nothing of the check is left there, the
 	 * build and cases run in tmpfs areas mounted under it */
@@ -272,7 +273,7 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		fprintf(stderr, "sercom: %s: %s\n", e->solution_dir, g_strerror(-r));
 		util_rm_rf(tmpl);
 		exercise_free(e);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	/* the build and the cases in tmpfs areas as the runner's are: a
 	 * solution that writes without end fills its cap, not /tmp */
@@ -318,7 +319,7 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		util_rm_rf(tmpl);
 	queue_outcome_clear(&out);
 	exercise_free(e);
-	return accepted ? 0 : 1;
+	return accepted ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* check's argument: a path (it has a '/', or a directory of that name
@@ -337,7 +338,7 @@ static int cmd_exercise(struct admin *a, int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "list")) {
 		enum table_format fmt;
 		if (!output_format(&fmt))
-			return 64;
+			return EX_USAGE;
 		if (!open_store(a, &err))
 			return fail(err);
 		struct table *t = table_new((const char *const[]){ "exercise", "title", "opens", "closes",
@@ -377,7 +378,7 @@ static int cmd_exercise(struct admin *a, int argc, char **argv)
 		return exercise_check(a->conf, dir);
 	}
 	fprintf(stderr, "usage: sercom exercise list | sercom exercise check NAME|DIR\n");
-	return 64;
+	return EX_USAGE;
 }
 
 /* ---- attempts, show ----------------------------------------------------- */
@@ -389,7 +390,7 @@ static int cmd_attempts(struct admin *a, int argc, char **argv)
 	GError *err = NULL;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sercom attempts [--student S] [--exercise E] [--state X] [--format F]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!open_store(a, &err) || !grades_sql_functions(a->store, &err))
 		return fail(err);
@@ -430,7 +431,7 @@ static int attempt_by_number(struct admin *a, char **args, int64_t *id)
 	long long n = strtoll(args[2], &end, 10);
 	if (!*args[2] || *end || n <= 0) {
 		fprintf(stderr, "sercom: '%s' is not an attempt number (the N of \"attempt N\" in the Subject)\n", args[2]);
-		return 64;
+		return EX_USAGE;
 	}
 	if (!open_store(a, &err))
 		return fail(err);
@@ -449,7 +450,7 @@ static int attempt_by_number(struct admin *a, char **args, int64_t *id)
 	if (!found)
 		fprintf(stderr, "sercom: %s has no attempt %lld of %s (see sercom attempts --student %s)\n",
 		        args[0], n, args[1], args[0]);
-	return found ? 0 : 1;
+	return found ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 /* what `sercom outbox` and `show` say of a row beyond its state */
 /* a hold older than the claim lease (transport.c, 10 minutes at least) is
@@ -477,7 +478,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 		if (!json)
 			return fail(err);
 		fputs(json, stdout);
-		return 0;
+		return EXIT_SUCCESS;
 	}
 	if (!grades_sql_functions(a->store, &err))
 		return fail(err);
@@ -498,7 +499,7 @@ static int cmd_show(struct admin *a, int argc, char **argv)
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		fprintf(stderr, "sercom: no attempt %lld\n", (long long)id);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	static const char *const labels[] = { "student", "name", "email", "exercise", "number", "state",
 		"reason", "detail", "verdict", "build", "grading", "tries", "queued", "started", "finished",
@@ -562,7 +563,7 @@ static int cmd_verify(struct admin *a, int argc, char **argv)
 	int64_t id;
 	if (argc < 3) {
 		fprintf(stderr, "usage: sercom verify ID FILE...\n");
-		return 64;
+		return EX_USAGE;
 	}
 	int r0 = attempt_arg(a, 2, argv, "sercom verify ID FILE...", &id);
 	if (r0)
@@ -609,14 +610,14 @@ static int cmd_regrade(struct admin *a, int argc, char **argv)
 	int64_t id = 0;
 	if (!((argc == 2 && !opt_exercise) || (argc == 1 && opt_exercise))) {
 		fprintf(stderr, "usage: sercom regrade ID | sercom regrade --exercise E\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (argc == 2 && !parse_id(argv[1], &id))
-		return 64;
+		return EX_USAGE;
 	if (!open_store(a, &err))
 		return fail(err);
 	if (id && !attempt_exists(a, id))
-		return 1;
+		return EXIT_FAILURE;
 	/* the old verdict goes to history; results rows stay under their
 	 * grading number, so nothing is lost */
 	char *quoted = sqlite3_mprintf("%Q", opt_exercise);
@@ -638,11 +639,11 @@ static int cmd_regrade(struct admin *a, int argc, char **argv)
 	}
 	if (id && !n) {
 		fprintf(stderr, "sercom: attempt %lld is not graded (only DONE or ERROR attempts are regraded)\n", (long long)id);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	ingest_wake_runner(a->conf);
 	printf("%lld attempt%s queued for regrading\n", (long long)n, n == 1 ? "" : "s");
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 static int cmd_resend(struct admin *a, int argc, char **argv)
@@ -657,13 +658,13 @@ static int cmd_resend(struct admin *a, int argc, char **argv)
 		return fail(err);
 	if (!outbox) {
 		fprintf(stderr, "sercom: attempt %lld has nothing to answer yet (state QUEUED or RUNNING, or superseded)\n", (long long)id);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	int sent = transport_flush(a->conf, a->store, &err);
 	if (sent < 0)
 		return fail(err);
 	printf("reply %lld to attempt %lld queued; %d sent now\n", (long long)outbox, (long long)id, sent);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 static char *opt_verdict, *opt_note;
@@ -694,12 +695,12 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 	static const char usage[] = "sercom override ID --verdict V --note TEXT";
 	if (!opt_verdict || !opt_note) {
 		fprintf(stderr, "usage: %s\n", usage);
-		return 64;
+		return EX_USAGE;
 	}
 	g_autofree char *v = g_ascii_strup(opt_verdict, -1);
 	if (!g_strv_contains(verdicts, v)) {
 		fprintf(stderr, "sercom: --verdict must be one of ACCEPTED, TESTS_FAILED, BUILD_FAILED, REJECTED, INTERNAL_ERROR\n");
-		return 64;
+		return EX_USAGE;
 	}
 	int r0 = attempt_arg(a, argc, argv, usage, &id);
 	if (r0)
@@ -721,7 +722,7 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 	if (sent < 0)
 		return fail(err);
 	printf("attempt %lld is now %s; the student is told (%d sent now)\n", (long long)id, v, sent);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 static gboolean opt_dry_run, opt_force;
@@ -731,7 +732,7 @@ static int cmd_reveal(struct admin *a, int argc, char **argv)
 	GError *err = NULL;
 	if (argc != 2) {
 		fprintf(stderr, "usage: sercom reveal EXERCISE [--dry-run] [--force]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!open_store(a, &err))
 		return fail(err);
@@ -742,7 +743,7 @@ static int cmd_reveal(struct admin *a, int argc, char **argv)
 	if (sent < 0)
 		return fail(err);
 	printf("%d sent now\n", sent);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 /* ---- export, stats ----------------------------------------------------- */
@@ -777,12 +778,12 @@ static int write_prometheus(const char *target, const GString *out)
 {
 	if (!strcmp(target, "-")) {
 		fwrite(out->str, 1, out->len, stdout);
-		return fflush(stdout) == 0 ? 0 : 1;
+		return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	struct stat st;
 	if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "sercom: %s: exists and is not a regular file (use - for standard output)\n", target);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	GError *err = NULL;
 	g_autofree char *tmp = g_strconcat(target, ".tmp", NULL);
@@ -791,10 +792,10 @@ static int write_prometheus(const char *target, const GString *out)
 	if (rename(tmp, target) < 0) {
 		fprintf(stderr, "sercom: %s: %s\n", target, g_strerror(errno));
 		unlink(tmp);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	printf("wrote %s\n", target);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 static GString *prometheus_text(struct admin *a, GPtrArray *m, int64_t outbox_pending, guint waiting, guint held)
@@ -878,7 +879,7 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 	GError *err = NULL;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sercom stats [--prometheus FILE|-] [--format F]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!open_store(a, &err))
 		return fail(err);
@@ -898,7 +899,7 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 	}
 	enum table_format fmt;
 	if (!output_format(&fmt))
-		return 64;
+		return EX_USAGE;
 	struct table *t = table_new((const char *const[]){ "exercise", "queued", "running", "done", "error",
 		"graded", "queue_avg_s", "queue_max_s", "run_avg_s", "run_max_s", NULL });
 	for (guint i = 0; i < m->len; i++) {
@@ -952,7 +953,7 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 		for (char **h = held; *h; h++)
 			printf(" %s%s", *h, h[1] ? "" : "\n");
 	}
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 /* ---- outbox, purge, import-maildir -------------------------------------- */
@@ -998,7 +999,7 @@ static int cmd_outbox(struct admin *a, int argc, char **argv)
 	if (argc > 2 || (strcmp(sub, "list") && strcmp(sub, "flush") && strcmp(sub, "retry")) ||
 	    (!strcmp(sub, "retry") != !!opt_failed)) {
 		fprintf(stderr, "usage: sercom outbox [list|flush|retry --failed]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!open_store(a, &err))
 		return fail(err);
@@ -1026,7 +1027,7 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 	long days = opt_older ? strtol(opt_older, &end, 10) : -1;
 	if (argc != 1 || !opt_older || *end || days < 0) {
 		fprintf(stderr, "usage: sercom purge --older-than DAYS\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!open_store(a, &err))
 		return fail(err);
@@ -1060,7 +1061,7 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 		files += unlink((const char *)sqlite3_column_text(st, 0)) == 0;
 	sqlite3_finalize(st);
 	printf("purged the artifacts of %d attempts and %d sent replies older than %ld days\n", n, files, days);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 /* ---- import-maildir, recover: what sercom-deliver and the runner do --- */
@@ -1116,10 +1117,10 @@ static int import_one(struct admin *a, struct import *im, const char *label, con
 	if (!ok) {
 		fprintf(stderr, "sercom: %s: %s\n", label, err->message);
 		g_error_free(err);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	g_hash_table_insert(im->sources, g_path_get_basename(path), g_strdup(label));
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 /* One message of an mbox, bytes [begin, end) of fd from its "From " line
@@ -1132,13 +1133,13 @@ static int import_mbox_message(struct admin *a, struct import *im, int fd, gint6
 		/* larger than any mail the MDA would take: say so, lose nothing of the mbox */
 		fprintf(stderr, "sercom: %s: %lld bytes, skipped (over [limits] message_size)\n", label,
 		        (long long)(end - begin));
-		return 1;
+		return EXIT_FAILURE;
 	}
 	g_autofree char *raw = g_malloc((gsize)(end - begin));
 	ssize_t n = pread(fd, raw, (size_t)(end - begin), begin);
 	if (n != end - begin) {
 		fprintf(stderr, "sercom: %s: cannot read: %s\n", label, n < 0 ? g_strerror(errno) : "short read");
-		return 1;
+		return EXIT_FAILURE;
 	}
 	const char *p = memchr(raw, '\n', (size_t)n), *endp = raw + n;
 	p = p ? p + 1 : endp;   /* after the "From " line */
@@ -1172,7 +1173,7 @@ static int import_mbox(struct admin *a, struct import *im, const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "sercom: %s: %s\n", path, g_strerror(errno));
-		return 1;
+		return EXIT_FAILURE;
 	}
 	GError *err = NULL;
 	if (!intake_drop_privileges(a->conf, &err)) {
@@ -1266,7 +1267,7 @@ static int cmd_import(struct admin *a, int argc, char **argv)
 	GError *err = NULL;
 	if (argc != 2) {
 		fprintf(stderr, "usage: sercom import-maildir [--exercise E] DIR|MBOX\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if (!spool_init(a->conf->mail_dir, &err))
 		return fail(err);
@@ -1279,7 +1280,7 @@ static int cmd_import(struct admin *a, int argc, char **argv)
 	} else {
 		fprintf(stderr, "sercom: %s: not a Maildir or an mbox file\n", argv[1]);
 		g_hash_table_destroy(im.sources);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	r |= ingest_now(a, &im);
 	printf("imported: %d queued, %d rejected, %d ignored, %d automatic, %d duplicate, %d bounce\n",
@@ -1292,7 +1293,7 @@ static int cmd_recover(struct admin *a, int argc, char **argv)
 {
 	if (argc != 1) {
 		fprintf(stderr, "usage: sercom recover\n");
-		return 64;
+		return EX_USAGE;
 	}
 	struct import im = { 0 };
 	int r = ingest_now(a, &im);
@@ -1433,19 +1434,19 @@ int main(int argc, char **argv)
 			verbose = true;
 		else if (!strcmp(argv[i], "--version")) {
 			printf("sercom %s\n", SERCOM_VERSION);
-			return 0;
+			return EXIT_SUCCESS;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
-			return 0;
+			return EXIT_SUCCESS;
 		} else {
 			fprintf(stderr, "sercom: unknown option %s\n", argv[i]);
 			usage(stderr);
-			return 64;
+			return EX_USAGE;
 		}
 	}
 	if (i >= argc) {
 		usage(stderr);
-		return 64;
+		return EX_USAGE;
 	}
 	const struct command *cmd = NULL;
 	for (const struct command *c = commands; c->name; c++)
@@ -1454,14 +1455,14 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		fprintf(stderr, "sercom: unknown command '%s'\n", argv[i]);
 		usage(stderr);
-		return 64;
+		return EX_USAGE;
 	}
 	log_init("sercom", false, verbose);
 	int cargc = argc - i;
 	char **cargv = argv + i;
 	/* --help of a command works without a configuration */
 	if (!parse_options(cmd, cmd->options, &cargc, &cargv))
-		return 64;
+		return EX_USAGE;
 	struct admin a = { .conf_path = conf_path };
 	GError *err = NULL;
 	a.conf = conf_load(conf_path, &err);

@@ -189,7 +189,7 @@ struct leaf_ctx {
 static bool leaf_taken(const char *leaf, void *data)
 {
 	struct leaf_ctx *t = data;
-	cleanup_free char *rel = *t->dir ? g_strconcat(t->dir, "/", leaf, NULL) : g_strdup(leaf);
+	g_autofree char *rel = *t->dir ? g_strconcat(t->dir, "/", leaf, NULL) : g_strdup(leaf);
 	struct stat sb;
 	return (t->j->renamed && g_hash_table_contains(t->j->renamed, rel)) ||
 	       fstatat(t->j->dirfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0;
@@ -202,12 +202,12 @@ static bool leaf_taken(const char *leaf, void *data)
 static bool settle_leaf(struct job *j, char **comps, bool renamed)
 {
 	size_t n = g_strv_length(comps);
-	cleanup_free char *rel = g_strjoinv("/", comps);
+	g_autofree char *rel = g_strjoinv("/", comps);
 	if (!renamed && !(j->renamed && g_hash_table_contains(j->renamed, rel)))
 		return false;
 	char *leaf = comps[n - 1];
 	comps[n - 1] = NULL;
-	cleanup_free char *dir = g_strjoinv("/", comps);
+	g_autofree char *dir = g_strjoinv("/", comps);
 	comps[n - 1] = leaf;
 	struct leaf_ctx t = {j, dir};
 	char *u = mime_unique_name(leaf, leaf_taken, &t);
@@ -414,7 +414,7 @@ static enum unpack_result extract_entry(struct job *j, struct archive *a,
 	const char *path = archive_entry_pathname_utf8(e);
 	if (!path)
 		path = archive_entry_pathname(e);
-	cleanup_free char *shown = printable(path);
+	g_autofree char *shown = printable(path);
 	mode_t type = archive_entry_filetype(e);
 
 	if (archive_entry_hardlink(e)) {
@@ -439,7 +439,7 @@ static enum unpack_result extract_entry(struct job *j, struct archive *a,
 	}
 	if (type == AE_IFREG)
 		renamed = settle_leaf(j, comps, renamed);
-	cleanup_free char *rel = g_strjoinv("/", comps);
+	g_autofree char *rel = g_strjoinv("/", comps);
 	enum unpack_result res = UNPACK_OK;
 	/* macOS Finder's archives carry AppleDouble copies ("__MACOSX/._tp.c")
 	 * that a *.c rule would pick up and fail to compile. */
@@ -568,7 +568,7 @@ static enum unpack_result unpack_raw(struct job *j, const void *data, size_t len
 	}
 	char *comps[] = {strip_compression_suffix(j->name), NULL};
 	bool renamed = settle_leaf(j, comps, false);
-	cleanup_free char *leaf = comps[0];
+	g_autofree char *leaf = comps[0];
 	if (!util_safe_filename(leaf)) {
 		archive_read_free(a);
 		return fail(j, UNPACK_BAD_ARCHIVE, "%s: unusable name", j->name);

@@ -13,15 +13,9 @@
 
 G_DEFINE_QUARK(sercom-error-quark, sercom_error)
 
-void util_cleanup_free(void *p)
+void util_close_fd(int fd)
 {
-	g_free(*(void **)p);
-}
-
-void util_cleanup_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
+	close(fd);
 }
 
 int util_write_all(int fd, const void *buf, size_t len)
@@ -483,36 +477,6 @@ bool util_safe_filename(const char *name)
 		if (*p == '/' || *p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
-}
-
-bool util_same_file_content(const char *a, const char *b)
-{
-	bool same = false;
-	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
-	struct stat sa, sb;
-	if (fa < 0 || fb < 0 || fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0 || sa.st_size != sb.st_size)
-		goto out;
-	char ba[65536], bb[65536];
-	for (;;) {
-		ssize_t na = read(fa, ba, sizeof ba);
-		if (na <= 0) {
-			same = na == 0;
-			break;
-		}
-		ssize_t got = 0;
-		while (got < na) {
-			ssize_t nb = read(fb, bb + got, (size_t)(na - got));
-			if (nb <= 0)
-				goto out;
-			got += nb;
-		}
-		if (memcmp(ba, bb, (size_t)na))
-			break;
-	}
-out:
-	if (fa >= 0) close(fa);
-	if (fb >= 0) close(fb);
-	return same;
 }
 
 /* Attack: a recipient "a@b, c@d" or one with a line break would let a

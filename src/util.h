@@ -10,21 +10,15 @@
 
 #define SERCOM_VERSION "0.1.0"
 
-/* sysexits codes the MTA understands (sendmail-compatible table). */
-#define EX_OK_ 0
-#define EX_USAGE_ 64
-#define EX_TEMPFAIL_ 75
-
 /* Error domain for every sercom module: GError codes are errno values. */
 #define SERCOM_ERROR (sercom_error_quark())
 GQuark sercom_error_quark(void);
 
-/* Frees a GLib-allocated pointer when it goes out of scope. */
-#define cleanup_free __attribute__((cleanup(util_cleanup_free)))
-void util_cleanup_free(void *p);
-/* Closes an fd (if >= 0) when it goes out of scope. */
-#define cleanup_fd __attribute__((cleanup(util_cleanup_fd)))
-void util_cleanup_fd(int *fd);
+/* An fd closed when it goes out of scope, by GLib's g_auto(): g_auto(UtilFd)
+ * fd = open(...). (GLib's own g_autofd came with 2.76, after Debian 12's.) */
+typedef int UtilFd;
+void util_close_fd(int fd);
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC(UtilFd, util_close_fd, -1)
 
 /* Writes all of buf, retrying on EINTR and short writes; -errno on failure. */
 int util_write_all(int fd, const void *buf, size_t len);
@@ -40,9 +34,6 @@ int util_mkdir_p(const char *path, mode_t mode);
 int util_rm_rf(const char *path);
 /* Copies a tree (regular files, dirs; symlinks are skipped) ; -errno. */
 int util_copy_tree(const char *from, const char *to);
-
-/* Whether two files hold the same bytes. */
-bool util_same_file_content(const char *a, const char *b);
 
 /* "10M" -> bytes (K, M, G, binary). false on bad syntax. */
 bool util_parse_size(const char *s, uint64_t *out);

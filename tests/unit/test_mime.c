@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -580,6 +581,23 @@ static void signed_and_odd(void **state)
 	mime_info_free(NULL);
 }
 
+
+/* A file parsed from a GMime stream of it, as the ingester reads a spool
+ * file (ingest.c). */
+static struct mime_info *read_mail_file(const char *path, const struct mime_limits *lim, GError **err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(err, SERCOM_ERROR, errno, "%s: %s", path, g_strerror(errno));
+		return NULL;
+	}
+	mime_init();
+	GMimeStream *st = g_mime_stream_fs_new(fd); /* owns fd */
+	struct mime_info *info = mime_parse(st, lim, err);
+	g_object_unref(st);
+	return info;
+}
+
 static void parse_file(void **state)
 {
 	char path[] = "/tmp/test_mime.XXXXXX";
@@ -590,13 +608,13 @@ static void parse_file(void **state)
 	assert_int_equal(util_write_all(fd, msg, strlen(msg)), 0);
 	close(fd);
 	GError *err = NULL;
-	struct mime_info *m = mime_parse_file(path, NULL, &err);
+	struct mime_info *m = read_mail_file(path, NULL, &err);
 	assert_non_null(m);
 	assert_file(m, "x.c", "int x;\n");
 	assert_string_equal(m->mbox_sender, "bob@example.edu");
 	mime_info_free(m);
 	unlink(path);
-	m = mime_parse_file(path, NULL, &err);
+	m = read_mail_file(path, NULL, &err);
 	assert_null(m);
 	assert_non_null(err);
 	assert_int_equal(err->code, ENOENT);
@@ -618,7 +636,7 @@ static int corpus_walk(const char *dir, unsigned *count)
 			corpus_walk(p, count);
 		} else if (S_ISREG(sb.st_mode) && g_str_has_suffix(de->d_name, ".eml")) {
 			GError *err = NULL;
-			struct mime_info *m = mime_parse_file(p, NULL, &err);
+			struct mime_info *m = read_mail_file(p, NULL, &err);
 			if (!m)
 				fail_msg("%s: %s", p, err ? err->message : "?");
 			assert_non_null(m->recipients);

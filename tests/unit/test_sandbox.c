@@ -121,7 +121,7 @@ static void test_slot_reuse(void **state)
 	sandbox_result_clear(&r);
 
 	/* the slot's pids cgroup removed behind our back: made again */
-	cleanup_free char *pids = cg_dir("pids", 41);
+	g_autofree char *pids = cg_dir("pids", 41);
 	if (rmdir(pids) == 0) {
 		o.procs = 9;
 		run_sh("exit 0", &o, &r);
@@ -156,8 +156,8 @@ static void test_release_slot(void **state)
 	sandbox_opts_init(&o, SB_PROFILE_RUN);
 	run_sh("exit 0", &o, &r);
 	sandbox_result_clear(&r);
-	cleanup_free char *pids = cg_dir("pids", 41);
-	cleanup_free char *cpu = cg_dir("cpuacct", 41);
+	g_autofree char *pids = cg_dir("pids", 41);
+	g_autofree char *cpu = cg_dir("cpuacct", 41);
 	assert_int_equal(access(pids, F_OK), 0);
 	sandbox_release_slot(41, uid_base);
 	assert_int_not_equal(access(pids, F_OK), 0);
@@ -375,8 +375,8 @@ static void test_seccomp_program(void **state)
 	assert_true(max >= 334 && max < 1023);
 
 	/* the reviewed list: "NR NAME" lines */
-	cleanup_free char *path = repo_file("tests/unit/sandbox-allowed-syscalls.txt");
-	cleanup_free char *text = NULL;
+	g_autofree char *path = repo_file("tests/unit/sandbox-allowed-syscalls.txt");
+	g_autofree char *text = NULL;
 	if (!g_file_get_contents(path, &text, NULL, NULL))
 		text = g_strdup("");
 	char *names[1024] = { NULL };
@@ -470,15 +470,15 @@ static void run_prog(int slot, char *const *argv, const char *in, const char *ou
 static void test_abstract_leak(void **state)
 {
 	(void)state;
-	cleanup_free char *src = repo_file("tests/hostile/abstract_leak.c");
-	cleanup_free char *prog = g_build_filename(work, "abstract_leak", NULL);
-	cleanup_free char *cmd = g_strdup_printf("gcc -O2 -o '%s' '%s' 2>/dev/null", prog, src);
+	g_autofree char *src = repo_file("tests/hostile/abstract_leak.c");
+	g_autofree char *prog = g_build_filename(work, "abstract_leak", NULL);
+	g_autofree char *cmd = g_strdup_printf("gcc -O2 -o '%s' '%s' 2>/dev/null", prog, src);
 	if (geteuid() != 0 || system(cmd) != 0) {
 		skip();
 		return;
 	}
-	cleanup_free char *in = g_build_filename(work, "..", "test-sandbox-secret.in", NULL);
-	cleanup_free char *out = g_build_filename(work, "..", "test-sandbox-probe.out", NULL);
+	g_autofree char *in = g_build_filename(work, "..", "test-sandbox-secret.in", NULL);
+	g_autofree char *out = g_build_filename(work, "..", "test-sandbox-probe.out", NULL);
 	g_assert(g_file_set_contents(in, "private-case-input", -1, NULL));
 	struct sandbox_result r;
 	char *plant[] = { "/work/abstract_leak", NULL };
@@ -491,7 +491,7 @@ static void test_abstract_leak(void **state)
 	char *probe[] = { "/work/abstract_leak", "probe", "private-case-input", NULL };
 	for (int slot = 43; slot <= 44; slot++) {
 		run_prog(slot, probe, NULL, out, &r);
-		cleanup_free char *seen = NULL;
+		g_autofree char *seen = NULL;
 		g_file_get_contents(out, &seen, NULL, NULL);
 		if (r.status != SB_OK || !seen || strstr(seen, "private-case-input"))
 			fail_msg("slot %d: %s exit %d: %s", slot, sandbox_status_name(r.status), r.exitcode,

@@ -103,8 +103,6 @@ static void trees(void **state)
 	char *evil = g_build_filename(dst, "evil", NULL);
 	struct stat st;
 	assert_int_equal(lstat(evil, &st), -1);
-	assert_true(util_same_file_content(f, copied));
-	assert_false(util_same_file_content(f, "/etc/hostname"));
 	/* rm_rf removes the link, not its target */
 	assert_int_equal(util_rm_rf(tmpl), 0);
 	assert_int_equal(lstat(tmpl, &st), -1);
