@@ -23,7 +23,7 @@ ALL_CFLAGS += -DSERCOM_TEMPLATES_DIR='"$(PREFIX)/share/sercom/templates"'
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-# sercom-deliver runs once per mail and only queues it (deliver.c): it
+# sercom-deliver runs once per mail and only queues it (sercom-deliver.c): it
 # links the C library alone, dynamically, like procmail; a security update
 # of a library reaches every program without a relink.
 LIBS_sercom-deliver = -lc
@@ -47,15 +47,13 @@ SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue report feedback
 COMPOSE     = compose results transport reveal grades table
 
-OBJS_sercom-deliver = deliver envelope
-OBJS_sercom-sandbox = sandbox-cli util log $(SANDBOX)
-OBJS_sercom-runner  = runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
+# each program's main is src/PROGRAM.c
+OBJS_sercom-deliver = sercom-deliver envelope
+OBJS_sercom-sandbox = sercom-sandbox util log $(SANDBOX)
+OBJS_sercom-runner  = sercom-runner $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 OBJS_sercom         = sercom doctor $(CORE) $(MAIL) $(SANDBOX) $(GRADE) $(COMPOSE)
 
-# Programs whose main exists are built; the others appear as their issue lands.
-ALL_PROGS  = sercom-deliver sercom-sandbox sercom-runner sercom
-main_of    = $(if $(filter sercom-sandbox,$(1)),sandbox-cli,$(if $(filter sercom,$(1)),sercom,$(patsubst sercom-%,%,$(1))))
-PROGS      = $(foreach p,$(ALL_PROGS),$(if $(wildcard src/$(call main_of,$(p)).c),$(p)))
+PROGS      = sercom-deliver sercom-sandbox sercom-runner sercom
 
 # Unit tests: tests/unit/test_NAME.c links the objects in UNIT_NAME.
 UNIT_util     = util log

@@ -5,7 +5,7 @@
  * fixed width so that the names' order is the time's (the ingester takes
  * var/mail/new oldest first). The outbox's replies and the mails `sercom
  * import-maildir` queues go through here; sercom-deliver writes the same
- * kind of file with the C library alone (deliver.c). */
+ * kind of file with the C library alone (sercom-deliver.c). */
 #ifndef SERCOM_SPOOL_H
 #define SERCOM_SPOOL_H
 

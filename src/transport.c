@@ -3,7 +3,7 @@
  * Theory of operation
  *   Every reply is already durable in var/outbox and has an outbox row
  *   (compose.c) before anything is sent. In the runner only its sender
- *   process calls transport_flush() (runner.c): a slow or hung mail server
+ *   process calls transport_flush() (sercom-runner.c): a slow or hung mail server
  *   delays replies, never grading. transport_flush() takes the due PENDING
  *   rows one at a time and, for each:
  *     1. claims it: in one BEGIN IMMEDIATE transaction, tries + 1, the

@@ -155,7 +155,7 @@ static void var_and_binds(void **state)
 	if (!c)
 		fail_msg("%s", err->message);
 	assert_null(conf_bind_exposing(c, c->var));
-	/* the exercises are the runner's warning (src/runner.c) */
+	/* the exercises are the runner's warning (src/sercom-runner.c) */
 	assert_string_equal(conf_bind_exposing(c, c->exercises), "/usr");
 	conf_free(c);
 }
