@@ -49,8 +49,8 @@
  *     even when such an attempt reaches us; every reply carries
  *     Auto-Submitted: auto-replied so well-behaved robots do not answer it.
  */
-#define _GNU_SOURCE /* sigabbrev_np */
 #include "compose.h"
+#include "casewords.h"
 #include "bounce.h"
 #include "mime.h"
 #include "log.h"
@@ -486,19 +486,6 @@ static const char *attempt_verdict(const struct attempt_info *a)
 
 /* ---- rendering ------------------------------------------------------- */
 
-/* A size as a human reads it: "140.5 MiB" (tenths, no locale, plain
- * spaces). */
-static char *fmt_size(uint64_t b)
-{
-	static const char *const units[] = { "KiB", "MiB", "GiB" };
-	if (b < 1024)
-		return g_strdup_printf("%llu bytes", (unsigned long long)b);
-	int u = b >= (1ull << 30) ? 2 : b >= (1u << 20) ? 1 : 0;
-	uint64_t tenths = (b * 10 + (1ull << (10 * (u + 1))) / 2) >> (10 * (u + 1));
-	return g_strdup_printf("%llu.%llu %s", (unsigned long long)(tenths / 10),
-	                       (unsigned long long)(tenths % 10), units[u]);
-}
-
 static const struct test_case *find_case(const struct exercise *e, const char *name)
 {
 	if (!e || !e->cases)
@@ -570,78 +557,27 @@ static char *attachment_name(const char *file)
 }
 
 /* One line of the summary for a public case: what happened, in words. */
+/* One diff of a failing case: "stdout differs (see CASE.stdout.diff)",
+ * naming the attachment */
+static char *reply_differs(const struct tpl *t, const char *case_name, const char *diff, void *data)
+{
+	(void)data;
+	g_autofree char *what = diff_subject(t, case_name, diff);
+	g_autofree char *an = attachment_name(diff);
+	g_autoptr(GHashTable) dv = vars_new();
+	var_set(dv, "what", what);
+	var_set(dv, "file", an);
+	return tpl_expand(t, "case", "differs", dv);
+}
+
+/* The case's result in words (casewords.h, the one rule) */
 static char *case_words(const struct tpl *t, const struct case_row *r, const struct test_case *tc,
                         const struct sercom_conf *c)
 {
-	g_autoptr(GHashTable) v = vars_new();
-	const struct limits *l = tc ? &tc->limits : &c->limits;
-	g_autofree char *cpu = fmt_ms(l->cpu_ms), *wall = fmt_ms(l->wall_ms),
-	                 *mem = fmt_bytes(l->memory), *out = fmt_bytes(l->output);
-	var_set(v, "cpu", cpu);
-	var_set(v, "wall", wall);
-	var_set(v, "memory", mem);
-	var_set(v, "output", out);
 	g_autofree char *note = one_line(r->note);
-	var_set(v, "note", note);
-	const char *vd = r->verdict;
-
-	if (!strcmp(vd, "SIGNAL")) {
-		const char *abbrev = r->signal > 0 && r->signal < 65 ? sigabbrev_np(r->signal) : NULL;
-		g_autofree char *sname = abbrev ? g_strconcat("SIG", abbrev, NULL)
-		                                : g_strdup_printf("signal %d", r->signal);
-		g_autofree char *desc = tpl_has(t, "signal", sname) ? tpl_str(t, "signal", sname)
-		                        : g_strdup(r->signal > 0 ? strsignal(r->signal) : "?");
-		var_set(v, "signal", sname);
-		var_set(v, "signal_desc", desc);
-		return tpl_expand(t, "case", "SIGNAL", v);
-	}
-	if (!strcmp(vd, "WRONG_EXIT")) {
-		var_setf(v, "exit", "%d", r->exit_code);
-		if (tc && tc->exit_kind == EXIT_EXPECT_NONZERO)
-			return tpl_expand(t, "case", "WRONG_EXIT_nonzero", v);
-		if (tc && tc->exit_kind == EXIT_EXPECT_CODE) {
-			var_setf(v, "expected", "%d", tc->exit_code);
-			return tpl_expand(t, "case", "WRONG_EXIT", v);
-		}
-		if (!tc && r->exit_code != 0) {
-			var_set(v, "expected", "0");
-			return tpl_expand(t, "case", "WRONG_EXIT", v);
-		}
-		return tpl_expand(t, "case", "WRONG_EXIT_unknown", v);
-	}
-	if (!strcmp(vd, "FORBIDDEN_SYSCALL")) {
-		var_set(v, "syscall", note && *note ? note : "?");
-		return tpl_expand(t, "case", "FORBIDDEN_SYSCALL", v);
-	}
-	if (!strcmp(vd, "WRONG_OUTPUT")) {
-		g_auto(GStrv) files = g_strsplit(r->diffs ? r->diffs : "", " ", -1);
-		GString *o = g_string_new(NULL);
-		for (char **f = files; *f; f++) {
-			if (!**f)
-				continue;
-			g_autofree char *what = diff_subject(t, r->name, *f);
-			g_autofree char *an = attachment_name(*f);
-			g_autoptr(GHashTable) dv = vars_new();
-			var_set(dv, "what", what);
-			var_set(dv, "file", an);
-			g_autofree char *line = tpl_expand(t, "case", "differs", dv);
-			if (o->len)
-				g_string_append(o, "; ");
-			g_string_append(o, line);
-		}
-		if (!o->len) {
-			g_string_free(o, TRUE);
-			return tpl_expand(t, "case", note && *note ? "WRONG_OUTPUT_note" : "WRONG_OUTPUT", v);
-		}
-		return g_string_free(o, FALSE);
-	}
-	static const char *const plain[] = {"PASS", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT",
-	                                    "OUTPUT_LIMIT", "SANDBOX_ERROR", NULL};
-	for (int i = 0; plain[i]; i++)
-		if (!strcmp(vd, plain[i]))
-			return tpl_expand(t, "case", vd, v);
-	var_set(v, "verdict", vd);
-	return tpl_expand(t, "case", "unknown", v);
+	struct case_outcome o = { .name = r->name, .verdict = r->verdict, .exit_code = r->exit_code,
+	                          .signal = r->signal, .note = note, .diffs = r->diffs };
+	return casewords(t, &o, tc, tc ? &tc->limits : &c->limits, reply_differs, NULL);
 }
 
 /* The rejection paragraph: what went wrong and what to do. */
@@ -705,7 +641,7 @@ static char *reason_text(const struct sercom_conf *c, const struct tpl *t, const
 		int end = 0;
 		if (sscanf(detail, "message:%llu:%llu%n", &ml, &ms, &end) == 2 && !detail[end]) {
 			g_autofree char *lims = fmt_bytes(ml);
-			g_autofree char *sizes = fmt_size(ms);
+			g_autofree char *sizes = feedback_format_size(ms);
 			var_set(v, "limit", lims);
 			var_set(v, "size", sizes);
 			var_set(v, "what", "message");

@@ -1,6 +1,6 @@
 /* report: the result pages (report.h). */
-#define _GNU_SOURCE /* sigabbrev_np */
 #include "report.h"
+#include "casewords.h"
 #include "feedback.h"
 #include "log.h"
 #include "util.h"
@@ -126,77 +126,23 @@ static char *diff_what(const struct tpl *t, const char *casename, const char *fi
 	return tpl_str(t, "case", "output");
 }
 
-/* The limit variables of [case]: {cpu} {wall} {memory} {output}. */
-static void limit_vars(GHashTable *v, const struct limits *l)
-{
-	g_autofree char *cpu = fmt_ms(l->cpu_ms), *wall = fmt_ms(l->wall_ms),
-	                 *mem = fmt_bytes(l->memory), *out = fmt_bytes(l->output);
-	var_set(v, "cpu", cpu);
-	var_set(v, "wall", wall);
-	var_set(v, "memory", mem);
-	var_set(v, "output", out);
-}
-
-static char *signal_words(const struct tpl *t, GHashTable *v, int64_t sig)
-{
-	const char *abbrev = sig > 0 && sig < 65 ? sigabbrev_np((int)sig) : NULL;
-	g_autofree char *sname = abbrev ? g_strconcat("SIG", abbrev, NULL)
-	                                : g_strdup_printf("signal %lld", (long long)sig);
-	g_autofree char *desc = tpl_has(t, "signal", sname) ? tpl_str(t, "signal", sname)
-	                        : g_strdup(sig > 0 ? strsignal((int)sig) : "?");
-	var_set(v, "signal", sname);
-	var_set(v, "signal_desc", desc);
-	return tpl_expand(t, "case", "SIGNAL", v);
-}
-
 /* What a case's verdict means, in the reply's [case] words (plain text). */
+/* One diff of a failing case: "stdout differs" (the diff follows on the page) */
+static char *page_differs(const struct tpl *t, const char *case_name, const char *diff, void *data)
+{
+	(void)data;
+	g_autoptr(GHashTable) dv = vars_new();
+	g_autofree char *what = diff_what(t, case_name, diff);
+	var_set(dv, "what", what);
+	return tpl_expand(t, "report", "differs", dv);
+}
+
+/* The case's result in words (casewords.h: as the reply says it) */
 static char *case_words(const struct tpl *t, const struct queue_result *r, const struct test_case *tc)
 {
-	g_autoptr(GHashTable) v = vars_new();
-	if (tc)
-		limit_vars(v, &tc->limits);
-	var_set(v, "note", r->note);
-	const char *vd = r->verdict ? r->verdict : "SANDBOX_ERROR";
-	if (!strcmp(vd, "SIGNAL"))
-		return signal_words(t, v, r->signal);
-	if (!strcmp(vd, "WRONG_EXIT")) {
-		var_setf(v, "exit", "%lld", (long long)r->exit_code);
-		if (tc && tc->exit_kind == EXIT_EXPECT_NONZERO)
-			return tpl_expand(t, "case", "WRONG_EXIT_nonzero", v);
-		if (tc && tc->exit_kind == EXIT_EXPECT_CODE) {
-			var_setf(v, "expected", "%d", tc->exit_code);
-			return tpl_expand(t, "case", "WRONG_EXIT", v);
-		}
-		return tpl_expand(t, "case", "WRONG_EXIT_unknown", v);
-	}
-	if (!strcmp(vd, "FORBIDDEN_SYSCALL")) {
-		var_set(v, "syscall", r->note && *r->note ? r->note : "?");
-		return tpl_expand(t, "case", "FORBIDDEN_SYSCALL", v);
-	}
-	if (!strcmp(vd, "WRONG_OUTPUT")) {
-		g_auto(GStrv) files = g_strsplit(r->diffs ? r->diffs : "", " ", -1);
-		GString *o = g_string_new(NULL);
-		for (char **f = files; *f; f++) {
-			if (!**f)
-				continue;
-			g_autoptr(GHashTable) dv = vars_new();
-			g_autofree char *what = diff_what(t, r->case_name, *f);
-			var_set(dv, "what", what);
-			g_autofree char *one = tpl_expand(t, "report", "differs", dv);
-			g_string_append_printf(o, "%s%s", o->len ? "; " : "", one);
-		}
-		if (o->len)
-			return g_string_free(o, FALSE);
-		g_string_free(o, TRUE);
-		return tpl_expand(t, "case", r->note && *r->note ? "WRONG_OUTPUT_note" : "WRONG_OUTPUT", v);
-	}
-	static const char *const plain[] = {"PASS", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT",
-	                                    "OUTPUT_LIMIT", "SANDBOX_ERROR", NULL};
-	for (int i = 0; plain[i]; i++)
-		if (!strcmp(vd, plain[i]))
-			return tpl_expand(t, "case", vd, v);
-	var_set(v, "verdict", vd);
-	return tpl_expand(t, "case", "unknown", v);
+	struct case_outcome o = { .name = r->case_name, .verdict = r->verdict, .exit_code = r->exit_code,
+	                          .signal = r->signal, .note = r->note, .diffs = r->diffs };
+	return casewords(t, &o, tc, tc ? &tc->limits : NULL, page_differs, NULL);
 }
 
 /* ---- the top: verdict and score ----------------------------------------- */
