@@ -41,7 +41,7 @@ endif
 OBJ = $(BUILD)/obj
 
 # --- modules used by each program -------------------------------------------
-CORE        = util log conf store spool score bounce tpl casewords
+CORE        = util log conf store spool score bounce tpl casewords verdict
 MAIL        = mime unpack policy authres ingest intake envelope exercise compare
 SANDBOX     = sandbox sandbox-box sandbox-cgroup sandbox-seccomp
 GRADE       = diff grade queue report feedback
@@ -67,16 +67,17 @@ UNIT_authres  = authres
 UNIT_exercise = exercise compare conf util log score
 UNIT_compare  = compare util log
 UNIT_diff     = diff compare util log
-UNIT_COMPOSE  = compose feedback results tpl casewords mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
+UNIT_COMPOSE  = compose feedback results tpl casewords verdict mime transport bounce reveal grades table exercise compare store conf util log spool envelope score
 UNIT_compose  = $(UNIT_COMPOSE)
 UNIT_transport = $(UNIT_COMPOSE)
 UNIT_sandbox  = $(SANDBOX) util log
-UNIT_queue    = queue store conf util log
+UNIT_queue    = queue verdict store conf util log
 UNIT_table    = table util log
 UNIT_score    = score
+UNIT_verdict  = verdict
 UNIT_reveal   = $(UNIT_COMPOSE)
 UNIT_bounce   = bounce mime store conf util log
-UNIT_report   = report feedback tpl casewords diff score queue store exercise compare conf util log
+UNIT_report   = report feedback tpl casewords verdict diff score queue store exercise compare conf util log
 UNITS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps check unit tap bench demo install deb clean fuzz mutants

@@ -68,22 +68,18 @@ char *casewords(const struct tpl *t, const struct case_outcome *o, const struct 
 	if (limits)
 		limit_vars(v, limits);
 	var_set(v, "note", o->note);
-	const char *vd = o->verdict ? o->verdict : "SANDBOX_ERROR";
-	if (!strcmp(vd, "SIGNAL"))
+	switch (o->verdict) {
+	case CASE_SIGNAL:
 		return signal_words(t, v, o->signal);
-	if (!strcmp(vd, "WRONG_EXIT"))
+	case CASE_WRONG_EXIT:
 		return exit_words(t, v, o, tc);
-	if (!strcmp(vd, "FORBIDDEN_SYSCALL")) {
+	case CASE_FORBIDDEN_SYSCALL:
 		var_set(v, "syscall", o->note && *o->note ? o->note : "?");
 		return tpl_expand(t, "case", "FORBIDDEN_SYSCALL", v);
-	}
-	if (!strcmp(vd, "WRONG_OUTPUT"))
+	case CASE_WRONG_OUTPUT:
 		return output_words(t, v, o, differs, data);
-	static const char *const plain[] = {"PASS", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT",
-	                                    "OUTPUT_LIMIT", "SANDBOX_ERROR", NULL};
-	for (int i = 0; plain[i]; i++)
-		if (!strcmp(vd, plain[i]))
-			return tpl_expand(t, "case", vd, v);
-	var_set(v, "verdict", vd);
-	return tpl_expand(t, "case", "unknown", v);
+	default:
+		/* PASS and the limits: one key each, named as the verdict */
+		return tpl_expand(t, "case", case_verdict_name(o->verdict), v);
+	}
 }

@@ -8,12 +8,13 @@
 #include "conf.h"
 #include "exercise.h"
 #include "tpl.h"
+#include "verdict.h"
 #include <stdint.h>
 
 /* One case's result, as the results row has it. */
 struct case_outcome {
 	const char *name;      /* the case's name */
-	const char *verdict;   /* PASS, WRONG_OUTPUT, ... (NULL: SANDBOX_ERROR) */
+	enum case_verdict verdict;
 	int64_t exit_code;
 	int64_t signal;
 	const char *note;      /* one line, or NULL */

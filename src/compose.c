@@ -50,6 +50,7 @@
  *     Auto-Submitted: auto-replied so well-behaved robots do not answer it.
  */
 #include "compose.h"
+#include "verdict.h"
 #include "casewords.h"
 #include "bounce.h"
 #include "mime.h"
@@ -185,7 +186,7 @@ static bool unanswerable(const struct sercom_conf *c, struct store *s, int64_t a
 
 struct case_row {
 	char *name;
-	char *verdict;
+	enum case_verdict verdict;
 	int exit_code;
 	bool has_exit;
 	int signal;
@@ -255,7 +256,6 @@ static void case_row_free(gpointer p)
 {
 	struct case_row *r = p;
 	g_free(r->name);
-	g_free(r->verdict);
 	g_free(r->note);
 	g_free(r->diffs);
 	g_free(r->group);
@@ -351,7 +351,10 @@ static bool attempt_read_results(struct store *s, struct attempt_info *a, GError
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct case_row *r = g_new0(struct case_row, 1);
 		r->name = col_text(st, 0);
-		r->verdict = col_text(st, 1);
+		/* NULL or a name of no verdict: the case could not be judged */
+		g_autofree char *vname = col_text(st, 1);
+		if (!case_verdict_parse(vname, &r->verdict))
+			r->verdict = CASE_SANDBOX_ERROR;
 		r->has_exit = sqlite3_column_type(st, 2) != SQLITE_NULL;
 		r->exit_code = sqlite3_column_int(st, 2);
 		r->signal = sqlite3_column_int(st, 3);
@@ -367,8 +370,6 @@ static bool attempt_read_results(struct store *s, struct attempt_info *a, GError
 		r->max_rss_kib = col_measure(st, 12);
 		if (!r->name)
 			r->name = g_strdup("?");
-		if (!r->verdict)
-			r->verdict = g_strdup("SANDBOX_ERROR");
 		g_ptr_array_add(a->cases, r);
 	}
 	sqlite3_finalize(st);
@@ -471,17 +472,21 @@ static struct attempt_info *attempt_read(struct store *s, int64_t id, GError **e
 
 /* The verdict word of the attempt: the attempt's verdict, REJECTED, or
  * INTERNAL_ERROR for ERROR and anything unexpected. */
-static const char *attempt_verdict(const struct attempt_info *a)
+static enum verdict attempt_verdict(const struct attempt_info *a)
 {
 	if (!g_strcmp0(a->state, "REJECTED"))
-		return "REJECTED";
+		return VERDICT_REJECTED;
 	/* DONE: graded, or set by `sercom override` (any of the five) */
-	static const char *const known[] = {"ACCEPTED", "TESTS_FAILED", "BUILD_FAILED", "REJECTED", NULL};
-	if (!g_strcmp0(a->state, "DONE") && a->verdict)
-		for (int i = 0; known[i]; i++)
-			if (!strcmp(a->verdict, known[i]))
-				return known[i];
-	return "INTERNAL_ERROR";
+	enum verdict v;
+	if (!g_strcmp0(a->state, "DONE") && verdict_parse(a->verdict, &v))
+		return v;
+	return VERDICT_INTERNAL_ERROR;
+}
+
+/* ACCEPTED, TESTS_FAILED, BUILD_FAILED: a grading with a score */
+static bool verdict_graded(enum verdict v)
+{
+	return v == VERDICT_ACCEPTED || v == VERDICT_TESTS_FAILED || v == VERDICT_BUILD_FAILED;
 }
 
 /* ---- rendering ------------------------------------------------------- */
@@ -909,7 +914,7 @@ static GPtrArray *reply_attachments(const struct sercom_conf *c, const struct tp
 		g_ptr_array_add(want_type, "text/plain");
 		for (guint i = 0; i < a->cases->len; i++) {
 			const struct case_row *r = g_ptr_array_index(a->cases, i);
-			if (r->is_private || !r->diffs || !strcmp(r->verdict, "PASS"))
+			if (r->is_private || !r->diffs || r->verdict == CASE_PASS)
 				continue;
 			g_auto(GStrv) files = g_strsplit(r->diffs, " ", -1);
 			for (char **f = files; *f; f++) {
@@ -926,7 +931,7 @@ static GPtrArray *reply_attachments(const struct sercom_conf *c, const struct tp
 	bool any_failing_public = false;
 	for (guint i = 0; i < a->cases->len; i++) {
 		const struct case_row *r = g_ptr_array_index(a->cases, i);
-		if (!r->is_private && strcmp(r->verdict, "PASS"))
+		if (!r->is_private && r->verdict != CASE_PASS)
 			any_failing_public = true;
 	}
 	for (guint i = 0; i < want->len; i++) {
@@ -985,7 +990,7 @@ static char *case_lines(const struct sercom_conf *c, const struct tpl *t, const 
 			continue;
 		}
 		g_autofree char *words = case_words(t, r, find_case(e, r->name), c);
-		if (r->group && r->scored && r->earned == 0 && r->points > 0 && !strcmp(r->verdict, "PASS")) {
+		if (r->group && r->scored && r->earned == 0 && r->points > 0 && r->verdict == CASE_PASS) {
 			/* it passed and earned nothing: say why (score.h, groups) */
 			g_autoptr(GHashTable) gv = vars_new();
 			g_autofree char *gn = one_line(r->group);
@@ -1048,9 +1053,7 @@ static char *score_line(const struct sercom_conf *c, const struct tpl *t, const 
 static char *score_text(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
                         const struct exercise *e)
 {
-	const char *verdict = attempt_verdict(a);
-	bool graded = !strcmp(verdict, "ACCEPTED") || !strcmp(verdict, "TESTS_FAILED") ||
-	              !strcmp(verdict, "BUILD_FAILED");
+	bool graded = verdict_graded(attempt_verdict(a));
 	if (!graded || !a->scored)
 		return g_strdup("");
 	GString *o = g_string_new(NULL);
@@ -1149,11 +1152,11 @@ static void feedback_resources(const struct tpl *t, GString *o, const struct cas
 		{ "MEMORY_LIMIT", "memory_limit" }, { "OUTPUT_LIMIT", NULL },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(limit_verdicts); i++) {
-		if (strcmp(r->verdict, limit_verdicts[i][0]))
+		if (strcmp(case_verdict_name(r->verdict), limit_verdicts[i][0]))
 			continue;
 		const char *k = limit_verdicts[i][1];
 		var_set(v, "limit", k ? g_hash_table_lookup(v, k) : out_l);
-		g_autofree char *key = g_strdup_printf("limit_%s", r->verdict);
+		g_autofree char *key = g_strdup_printf("limit_%s", case_verdict_name(r->verdict));
 		g_autofree char *l = tpl_expand(t, "feedback", key, v);
 		g_string_append_printf(o, "%s\n", l);
 	}
@@ -1203,7 +1206,7 @@ static char *feedback_text(const struct tpl *t, const struct attempt_info *a, co
 		const struct case_row *r = g_ptr_array_index(a->cases, i);
 		const struct test_case *tc = find_case(e, r->name);
 		/* SANDBOX_ERROR is ours, not the student's to act on */
-		if (r->is_private || !tc || !strcmp(r->verdict, "PASS") || !strcmp(r->verdict, "SANDBOX_ERROR"))
+		if (r->is_private || !tc || r->verdict == CASE_PASS || r->verdict == CASE_SANDBOX_ERROR)
 			continue;
 		if (o->len >= FEEDBACK_BUDGET) {
 			omitted++;
@@ -1246,7 +1249,7 @@ static struct results_case results_case_of(const struct sercom_conf *c, const st
 {
 	const struct limits *l = tc ? &tc->limits : &c->limits;
 	return (struct results_case){
-		.name = r->name, .verdict = r->verdict, .output = words, .group = r->group,
+		.name = r->name, .verdict = case_verdict_name(r->verdict), .output = words, .group = r->group,
 		.is_private = r->is_private, .points = r->points, .earned = r->earned, .scored = r->scored,
 		.cpu_ms = r->cpu_ms, .wall_ms = r->wall_ms, .max_rss_kib = r->max_rss_kib,
 		.limit_cpu_ms = l->cpu_ms, .limit_wall_ms = l->wall_ms, .limit_memory_kib = l->memory / 1024,
@@ -1271,7 +1274,7 @@ static char *results_text(const struct sercom_conf *c, const struct tpl *t, cons
 		struct results_case rc = results_case_of(c, r, tc, w);
 		g_array_append_val(cases, rc);
 	}
-	const char *verdict = attempt_verdict(a);
+	const char *verdict = verdict_name(attempt_verdict(a));
 	g_autofree char *vword = tpl_str(t, "verdict", verdict);
 	g_autofree char *st = score_text(c, t, a, e);
 	g_autofree char *output = *st ? g_strdup_printf("%s\n%s", vword, st) : g_strdup(vword);
@@ -1305,7 +1308,6 @@ static void reply_notes(const struct sercom_conf *c, const struct tpl *t, const 
                         const struct exercise *e, int private_n, const char *admin, const GPtrArray *atts,
                         GString *notes)
 {
-	const char *verdict = attempt_verdict(a);
 	if (private_n > 0 && c->show_private_count) {
 		g_autoptr(GHashTable) nv = vars_new();
 		var_setf(nv, "count", "%d", private_n);
@@ -1314,7 +1316,7 @@ static void reply_notes(const struct sercom_conf *c, const struct tpl *t, const 
 	}
 	/* an extension's budget replaces max_attempts (schema step 5) */
 	int64_t max = a->ext_attempts > 0 ? a->ext_attempts : e ? e->max_attempts : 0;
-	if (e && max > 0 && a->student && strcmp(verdict, "REJECTED")) {
+	if (e && max > 0 && a->student && attempt_verdict(a) != VERDICT_REJECTED) {
 		g_autoptr(GHashTable) nv = vars_new();
 		int64_t left = max - a->used;
 		var_setf(nv, "left", "%lld", (long long)(left > 0 ? left : 0));
@@ -1385,7 +1387,7 @@ static void legacy_placeholders(const char *body_fmt, GHashTable *v)
 static char *reply_body(const struct tpl *t, const struct attempt_info *a, GHashTable *v,
                         const char *received, const char *staff_note, GError **err)
 {
-	const char *verdict = attempt_verdict(a);
+	const char *verdict = verdict_name(attempt_verdict(a));
 	g_autofree char *body_file = g_strdup_printf("%s/%s.txt", t->dir, verdict);
 	g_autofree char *body_fmt = NULL;
 	GError *fe = NULL;
@@ -1422,7 +1424,7 @@ static char *reply_body(const struct tpl *t, const struct attempt_info *a, GHash
 static GMimeMessage *reply_message(const struct sercom_conf *c, const struct attempt_info *a,
                                    const char *subject, const char *body, const GPtrArray *atts)
 {
-	const char *verdict = attempt_verdict(a);
+	const char *verdict = verdict_name(attempt_verdict(a));
 	GMimeMessage *m = message_new(c, a->email, subject, "auto-replied");
 	if (a->message_id && msgid_ok(a->message_id)) {
 		g_autofree char *irt = g_strdup_printf("<%s>", a->message_id);
@@ -1478,7 +1480,7 @@ static void set_staff_note(const struct tpl *t, GHashTable *v, const char *staff
 static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const struct attempt_info *a,
                         const char *staff_note, struct built *out, GError **err)
 {
-	const char *verdict = attempt_verdict(a);
+	const char *verdict = verdict_name(attempt_verdict(a));
 	GError *ee = NULL;
 	struct exercise *e = a->exercise ? exercise_find(c, a->exercise, &ee) : NULL;
 	if (ee) {
@@ -1514,8 +1516,7 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 	g_autofree char *prefix = one_line(c->prefix);
 	g_autofree char *subject = *prefix ? g_strdup_printf("[%s] %s", prefix, subj_body) : g_strdup(subj_body);
 
-	bool graded = !strcmp(verdict, "ACCEPTED") || !strcmp(verdict, "TESTS_FAILED") ||
-	              !strcmp(verdict, "BUILD_FAILED");
+	bool graded = verdict_graded(attempt_verdict(a));
 	g_autoptr(GString) notes = g_string_new(NULL);
 	GPtrArray *atts = reply_attachments(c, t, a, graded, notes);
 	int private_n;
@@ -1532,11 +1533,11 @@ static bool build_reply(const struct sercom_conf *c, const struct tpl *t, const 
 
 	g_autofree char *build_line = NULL;
 	if (graded)
-		build_line = tpl_str(t, "build", a->build ? a->build : (strcmp(verdict, "BUILD_FAILED") ? "OK" : "FAILED"));
+		build_line = tpl_str(t, "build", a->build ? a->build : (attempt_verdict(a) == VERDICT_BUILD_FAILED ? "FAILED" : "OK"));
 	var_set(v, "build", build_line ? build_line : "");
 	var_set(v, "cases", cases);
 	var_set(v, "notes", notes->str);
-	if (!strcmp(verdict, "REJECTED")) {
+	if (attempt_verdict(a) == VERDICT_REJECTED) {
 		g_autofree char *rt = reason_text(c, t, a, e);
 		var_set(v, "reason", rt);
 	}
@@ -1700,7 +1701,7 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 	         (long long)*outbox_id, b.bytes->len, b.rcpt, b.subject);
 	ok = true;
 
-	if (!strcmp(attempt_verdict(a), "INTERNAL_ERROR")) {
+	if (attempt_verdict(a) == VERDICT_INTERNAL_ERROR) {
 		g_autofree char *subj = g_strdup_printf("internal error grading attempt %lld", (long long)attempt_id);
 		g_autofree char *note = one_line(a->note);
 		g_autofree char *body = g_strdup_printf(
@@ -1926,7 +1927,7 @@ static GPtrArray *final_attachments(const struct sercom_conf *c, const struct tp
 	uint64_t budget = c->reply_max > 16384 ? c->reply_max - 16384 : c->reply_max / 2, used = 0;
 	for (guint i = 0; i < a->cases->len; i++) {
 		const struct case_row *r = g_ptr_array_index(a->cases, i);
-		if (!r->diffs || !strcmp(r->verdict, "PASS"))
+		if (!r->diffs || r->verdict == CASE_PASS)
 			continue;
 		g_auto(GStrv) files = g_strsplit(r->diffs, " ", -1);
 		for (char **f = files; *f; f++) {
@@ -1970,7 +1971,7 @@ static bool build_final(const struct sercom_conf *c, const struct tpl *t, struct
 	g_clear_error(&ee);
 	g_autoptr(GHashTable) v = vars_new();
 	g_autofree char *exname = one_line(a->exercise);
-	g_autofree char *vword = tpl_str(t, "verdict", attempt_verdict(a));
+	g_autofree char *vword = tpl_str(t, "verdict", verdict_name(attempt_verdict(a)));
 	g_autofree char *received = a->received ? util_format_date(a->received) : g_strdup("?");
 	g_autofree char *closes = e && e->closes ? util_format_date(e->closes) : g_strdup("-");
 	g_autofree char *which = tpl_str(t, "reveal", c->grade_pick == GRADE_BEST ? "best" : "last");

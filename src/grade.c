@@ -48,11 +48,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-const char *const grade_case_verdicts[] = {
-	"SANDBOX_ERROR", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT", "OUTPUT_LIMIT",
-	"FORBIDDEN_SYSCALL", "SIGNAL", "WRONG_EXIT", "WRONG_OUTPUT", "PASS", NULL,
-};
-
 /* ---- the sandbox, seen through one call ---------------------------------- */
 
 struct run_result {
@@ -781,17 +776,19 @@ static int compare_case(struct grading *gr, const struct test_case *tc, struct c
 
 /* ---- one case ------------------------------------------------------------- */
 
-static const char *status_verdict(enum sandbox_status s)
+/* The case verdict a sandbox status decides, or CASE_PASS when it
+ * decides none (the program ended on its own: exit code and outputs do). */
+static enum case_verdict status_verdict(enum sandbox_status s)
 {
 	switch (s) {
-	case SB_XX: return "SANDBOX_ERROR";
-	case SB_TO: return "TIME_LIMIT";
-	case SB_WT: return "WALL_LIMIT";
-	case SB_ML: return "MEMORY_LIMIT";
-	case SB_OL: return "OUTPUT_LIMIT";
-	case SB_SY: return "FORBIDDEN_SYSCALL";
-	case SB_SG: return "SIGNAL";
-	default: return NULL;
+	case SB_XX: return CASE_SANDBOX_ERROR;
+	case SB_TO: return CASE_TIME_LIMIT;
+	case SB_WT: return CASE_WALL_LIMIT;
+	case SB_ML: return CASE_MEMORY_LIMIT;
+	case SB_OL: return CASE_OUTPUT_LIMIT;
+	case SB_SY: return CASE_FORBIDDEN_SYSCALL;
+	case SB_SG: return CASE_SIGNAL;
+	default: return CASE_PASS;
 	}
 }
 
@@ -863,7 +860,7 @@ static void case_pages(struct grading *gr, const struct case_report *cr)
 /* What staff may want to see: the outputs of a case that did not pass go
  * to output/ (a file per case on the spool's disk costs more than the rest
  * of a run); the captures are removed either way. */
-static bool case_keep_outputs(struct grading *gr, const char *v, const char *out_path,
+static bool case_keep_outputs(struct grading *gr, enum case_verdict v, const char *out_path,
                               const char *err_path, GError **err)
 {
 	const char *caps[] = { out_path, err_path };
@@ -871,7 +868,7 @@ static bool case_keep_outputs(struct grading *gr, const char *v, const char *out
 	for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
 		g_autofree char *base = g_path_get_basename(caps[i]);
 		g_autofree char *keep = g_build_filename(gr->output, base, NULL);
-		if (kept && strcmp(v, "PASS") != 0 && access(caps[i], F_OK) == 0)
+		if (kept && v != CASE_PASS && access(caps[i], F_OK) == 0)
 			kept = copy_file(caps[i], keep, err);
 		unlink(caps[i]);
 	}
@@ -917,13 +914,14 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 	struct case_report cr = { g_string_new(NULL), g_string_new(NULL),
 	                          g_ptr_array_new_with_free_func(g_free),
 	                          g_ptr_array_new_with_free_func(g_free) };
-	const char *v = status_verdict(rr.status);
+	/* CASE_PASS: nothing decided yet (the first that applies wins) */
+	enum case_verdict v = status_verdict(rr.status);
 	if (rr.status == SB_SG)
 		note_add(cr.note, "killed by SIG%s", sigabbrev_np(rr.signal) ? sigabbrev_np(rr.signal) : "?");
-	else if (v && rr.message && *rr.message)
+	else if (v != CASE_PASS && rr.message && *rr.message)
 		note_add(cr.note, "%s", rr.message);
-	else if (v)
-		note_add(cr.note, "%s", v);
+	else if (v != CASE_PASS)
+		note_add(cr.note, "%s", case_verdict_name(v));
 
 	bool exited = rr.status == SB_OK || rr.status == SB_RE;
 	/* "./tp: No such file or directory": the Makefile built something else */
@@ -934,8 +932,8 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 			note_add(cr.note, "exit code 0, expected non-zero");
 		else
 			note_add(cr.note, "exit code %d, expected %d", rr.exitcode, tc->exit_code);
-		if (!v)
-			v = "WRONG_EXIT";
+		if (v == CASE_PASS)
+			v = CASE_WRONG_EXIT;
 	}
 	/* outputs are compared (and diffed, for the student) whenever the
 	 * program ended on its own, even when the exit code or a signal already
@@ -959,13 +957,11 @@ static bool run_case(struct grading *gr, const struct test_case *tc, struct queu
 			/* a checker that failed: the case is not the student's fault */
 			note_add(cr.note, "%s", ce ? ce->message : "comparison failed");
 			g_clear_error(&ce);
-			v = "SANDBOX_ERROR";
-		} else if (!same && !v) {
-			v = "WRONG_OUTPUT";
+			v = CASE_SANDBOX_ERROR;
+		} else if (!same && v == CASE_PASS) {
+			v = CASE_WRONG_OUTPUT;
 		}
 	}
-	if (!v)
-		v = "PASS";
 	res->verdict = v;
 	res->note = g_string_free(cr.note, FALSE);
 	res->diffs = g_string_free(cr.diffs, FALSE);
@@ -1182,7 +1178,7 @@ static bool write_pages(struct grading *gr, const struct queue_outcome *out, GEr
 	bool pub_failed = false, any_failed = false;
 	for (guint i = 0; i < out->results->len; i++) {
 		const struct queue_result *r = g_ptr_array_index(out->results, i);
-		if (strcmp(r->verdict, "PASS")) {
+		if (r->verdict != CASE_PASS) {
 			any_failed = true;
 			pub_failed |= !r->is_private;
 		}
@@ -1230,21 +1226,21 @@ static bool run_build(struct grading *gr, bool full, struct queue_outcome *out, 
 		*built = true;
 		return true;
 	}
-	out->verdict = "BUILD_FAILED";
+	out->verdict = VERDICT_BUILD_FAILED;
 	out->build = "FAILED";
 	if (cap)
 		out->note = g_strdup_printf("build stopped: %s", cap);
 	else if (rr.status == SB_RE)
 		out->note = g_strdup_printf("build exited with %d", rr.exitcode);
 	else
-		out->note = g_strdup_printf("build stopped: %s%s%s", status_verdict(rr.status),
+		out->note = g_strdup_printf("build stopped: %s%s%s", case_verdict_name(status_verdict(rr.status)),
 		                            rr.message ? ": " : "", rr.message ? rr.message : "");
 	/* the limit hit goes where the student reads the compiler output */
 	if (cap || rr.status != SB_RE) {
 		FILE *f = fopen(merr, "a");
 		if (f) {
 			fprintf(f, "\n[sercom: the build was stopped: %s]\n",
-			        cap ? cap : status_verdict(rr.status));
+			        cap ? cap : case_verdict_name(status_verdict(rr.status)));
 			fclose(f);
 		}
 	}
@@ -1270,7 +1266,7 @@ static void grade_score(const struct exercise *e, struct queue_outcome *out)
 		}
 		sc[i] = (struct score_case){ .group = tc->group, .points = tc->points,
 		                             .is_private = tc->is_private,
-		                             .passed = res[i] && !strcmp(res[i]->verdict, "PASS") };
+		                             .passed = res[i] && res[i]->verdict == CASE_PASS };
 	}
 	score_cases(sc, e->cases->len, &out->score);
 	out->scored = true;
@@ -1298,13 +1294,13 @@ static bool run_cases(struct grading *gr, struct queue_outcome *out, GError **er
 			return false;
 		}
 		g_ptr_array_add(out->results, res);
-		if (!strcmp(res->verdict, "SANDBOX_ERROR"))
+		if (res->verdict == CASE_SANDBOX_ERROR)
 			sandbox_error = true;
-		if (strcmp(res->verdict, "PASS") && (!tc->is_private || e->private_counts))
+		if (res->verdict != CASE_PASS && (!tc->is_private || e->private_counts))
 			all_pass = false;
 	}
 	grade_score(e, out);
-	out->verdict = sandbox_error ? "INTERNAL_ERROR" : all_pass ? "ACCEPTED" : "TESTS_FAILED";
+	out->verdict = sandbox_error ? VERDICT_INTERNAL_ERROR : all_pass ? VERDICT_ACCEPTED : VERDICT_TESTS_FAILED;
 	if (sandbox_error)
 		out->note = g_strdup("a case ended with a sandbox error (see its note)");
 	return write_pages(gr, out, err);
@@ -1394,7 +1390,7 @@ bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_o
 	if (!e) {
 		/* the exercise was removed or broken after the mail was queued:
 		 * an answer (staff must fix and regrade), not a retry */
-		out->verdict = "INTERNAL_ERROR";
+		out->verdict = VERDICT_INTERNAL_ERROR;
 		out->results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free);
 		out->note = g_strdup_printf("exercise %s: %s", exname ? exname : "(none)",
 		                            e2 ? e2->message : "not recorded");

@@ -58,7 +58,5 @@ bool grade_attempt(const struct grade_ctx *g, int64_t attempt_id, struct queue_o
 bool grade_dir(const struct grade_ctx *g, const struct exercise *e, const char *attempt_dir,
                struct queue_outcome *out, GError **err);
 
-/* The case verdict names of docs/ARCHITECTURE.md, in precedence order. */
-extern const char *const grade_case_verdicts[];
 
 #endif

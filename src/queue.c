@@ -84,7 +84,7 @@ static bool insert_result(struct store *s, sqlite3_stmt *st, int64_t attempt, in
 	sqlite3_bind_int64(st, 2, grading);
 	sqlite3_bind_int(st, 3, seq);
 	sqlite3_bind_text(st, 4, r->case_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->verdict, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, case_verdict_name(r->verdict), -1, SQLITE_STATIC);
 	if (r->exit_code >= 0)
 		sqlite3_bind_int64(st, 6, r->exit_code);
 	if (r->signal > 0)
@@ -167,7 +167,7 @@ bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,
 	                "UPDATE attempts SET state = 'DONE', verdict = %Q, build = %Q, "
 	                "grading = %lld, finished = %lld, lease_until = NULL, answered = 0, "
 	                "charged = %d WHERE id = %lld",
-	                o->verdict, o->build, (long long)grading, (long long)util_now(),
+	                verdict_name(o->verdict), o->build, (long long)grading, (long long)util_now(),
 	                o->uncharged ? 0 : 1, (long long)attempt_id) ||
 	    !finish_score(s, attempt_id, o, err))
 		goto fail;
@@ -177,7 +177,7 @@ bool queue_finish(struct store *s, int64_t attempt_id, const char *worker,
 	                "INSERT INTO history (attempt, at, what, verdict, note) "
 	                "VALUES (%lld, %lld, 'graded %lld', %Q, %Q)",
 	                (long long)attempt_id, (long long)util_now(), (long long)grading,
-	                o->verdict, o->note))
+	                verdict_name(o->verdict), o->note))
 		goto fail;
 	return store_commit(s, err);
 fail:

@@ -12,6 +12,7 @@
 
 #include "score.h"
 #include "store.h"
+#include "verdict.h"
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@
 /* One results row (docs/ARCHITECTURE.md section 5). */
 struct queue_result {
 	char *case_name;
-	const char *verdict;   /* static: "PASS", "WRONG_OUTPUT", ... */
+	enum case_verdict verdict;
 	int64_t exit_code;     /* -1: none (killed, not run) */
 	int64_t signal;        /* 0: none */
 	int64_t cpu_ms, wall_ms, max_rss_kib;
@@ -33,7 +34,7 @@ struct queue_result {
 
 /* What a finished grading writes on its attempt. */
 struct queue_outcome {
-	const char *verdict;   /* ACCEPTED TESTS_FAILED BUILD_FAILED INTERNAL_ERROR */
+	enum verdict verdict;  /* ACCEPTED TESTS_FAILED BUILD_FAILED INTERNAL_ERROR */
 	const char *build;     /* OK WARNINGS FAILED, or NULL (not built) */
 	char *note;            /* staff note, may be NULL */
 	GPtrArray *results;    /* struct queue_result *, owned (may be empty) */

@@ -150,7 +150,7 @@ static char *case_words(const struct tpl *t, const struct queue_result *r, const
 static void page_head(GString *s, const struct report_page *p)
 {
 	const struct exercise *e = p->e;
-	const char *verdict = p->o->verdict ? p->o->verdict : "INTERNAL_ERROR";
+	const char *verdict = verdict_name(p->o->verdict);
 	g_autofree char *vw = tpl_str(p->t, "verdict", verdict);
 	g_autoptr(GHashTable) v = vars_new();
 	var_set(v, "exercise", e->name);
@@ -208,8 +208,8 @@ static void page_head(GString *s, const struct report_page *p)
 		"pre{font-size:12px}\n"
 		"}\n"
 		"</style>\n</head>\n<body>\n");
-	const char *cls = !strcmp(verdict, "ACCEPTED") ? "ok"
-	                  : !strcmp(verdict, "INTERNAL_ERROR") ? "err" : "bad";
+	const char *cls = p->o->verdict == VERDICT_ACCEPTED ? "ok"
+	                  : p->o->verdict == VERDICT_INTERNAL_ERROR ? "err" : "bad";
 	g_string_append_printf(s, "<header class=\"top %s\">\n<h1>", cls);
 	esc(s, heading);
 	if (e->title && g_strcmp0(e->title, e->name)) {
@@ -271,7 +271,7 @@ static void resource_cell(GString *s, const char *label, const char *used, const
 static void case_row(GString *s, const struct report_page *p, const struct queue_result *r,
                      const struct test_case *tc, double earned, guint idx, char **labels)
 {
-	bool pass = !g_strcmp0(r->verdict, "PASS");
+	bool pass = r->verdict == CASE_PASS;
 	g_string_append_printf(s, "<tr class=\"%s\"><td data-label=\"", pass ? "pass" : "fail");
 	esc(s, labels[0]);
 	g_string_append(s, "\">");
@@ -308,9 +308,9 @@ static void case_row(GString *s, const struct report_page *p, const struct queue
 	g_autofree char *cl = l && l->cpu_ms ? fmt_ms(l->cpu_ms) : NULL;
 	g_autofree char *wl = l && l->wall_ms ? fmt_ms(l->wall_ms) : NULL;
 	g_autofree char *ml = l && l->memory ? fmt_bytes(l->memory) : NULL;
-	resource_cell(s, labels[3], cu, cl, !g_strcmp0(r->verdict, "TIME_LIMIT"));
-	resource_cell(s, labels[4], wu, wl, !g_strcmp0(r->verdict, "WALL_LIMIT"));
-	resource_cell(s, labels[5], mu, ml, !g_strcmp0(r->verdict, "MEMORY_LIMIT"));
+	resource_cell(s, labels[3], cu, cl, r->verdict == CASE_TIME_LIMIT);
+	resource_cell(s, labels[4], wu, wl, r->verdict == CASE_WALL_LIMIT);
+	resource_cell(s, labels[5], mu, ml, r->verdict == CASE_MEMORY_LIMIT);
 	g_string_append(s, "</tr>\n");
 }
 
@@ -432,7 +432,7 @@ static void page_details(GString *s, const struct report_page *p)
 {
 	for (guint i = 0; p->o->results && i < p->o->results->len; i++) {
 		const struct queue_result *r = g_ptr_array_index(p->o->results, i);
-		if (!shown(p, r) || !g_strcmp0(r->verdict, "PASS"))
+		if (!shown(p, r) || r->verdict == CASE_PASS)
 			continue;
 		const struct test_case *tc = find_case(p->e, r->case_name);
 		g_autoptr(GHashTable) v = vars_new();

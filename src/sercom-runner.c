@@ -342,7 +342,7 @@ static bool grade_one(struct runner *r, struct store *s, const char *worker, int
 		return true;
 	}
 	log_info("attempt %lld: %s (build %s, %u cases) in %lld ms, slot %d", (long long)id,
-	         o.verdict, o.build ? o.build : "-", o.results ? o.results->len : 0,
+	         verdict_name(o.verdict), o.build ? o.build : "-", o.results ? o.results->len : 0,
 	         (long long)(util_now_ms() - t0), slot);
 	queue_outcome_clear(&o);
 	int64_t outbox_id = 0;

@@ -304,15 +304,15 @@ static int exercise_check(const struct sercom_conf *c, const char *dir)
 		g_autofree char *wall = g_strdup_printf("%lld", (long long)q->wall_ms);
 		g_autofree char *earned = score_format(q->earned), *worth = score_format(q->points);
 		g_autofree char *pts = g_strdup_printf("%s/%s%s%s", earned, worth, q->group ? " " : "", q->group ? q->group : "");
-		table_add(t, (const char *const[]){ q->case_name, q->verdict, q->is_private ? "private" : "public",
+		table_add(t, (const char *const[]){ q->case_name, case_verdict_name(q->verdict), q->is_private ? "private" : "public",
 		                                    pts, ex, cpu, wall, q->note });
 	}
 	table_print(t, stdout, TABLE_TEXT);
 	table_free(t);
-	bool accepted = out.verdict && !strcmp(out.verdict, "ACCEPTED");
+	bool accepted = out.verdict == VERDICT_ACCEPTED;
 	g_autofree char *sc = score_format(out.score.score), *max = score_format(out.score.max_score);
 	g_autofree char *psc = score_format(out.score.private_score), *pmax = score_format(out.score.private_max);
-	printf("solution: %s (build %s), score %s/%s public, %s/%s private%s%s\n", out.verdict ? out.verdict : "?",
+	printf("solution: %s (build %s), score %s/%s public, %s/%s private%s%s\n", verdict_name(out.verdict),
 	       out.build ? out.build : "-", sc, max, psc, pmax,
 	       accepted ? "" : "; artifacts kept in ", accepted ? "" : tmpl);
 	if (accepted)
@@ -672,9 +672,9 @@ static char *opt_verdict, *opt_note;
 /* A dispute settled as ACCEPTED says every case is right: the attempt
  * gets all its points (README "Grades"), the score it had goes to the
  * history. Other verdicts keep the graded score. */
-static bool override_score(struct admin *a, int64_t id, const char *verdict, GError **err)
+static bool override_score(struct admin *a, int64_t id, enum verdict verdict, GError **err)
 {
-	if (strcmp(verdict, "ACCEPTED"))
+	if (verdict != VERDICT_ACCEPTED)
 		return true;
 	return grades_sql_functions(a->store, err) &&
 	       store_exec(a->store, err, "INSERT INTO history(attempt, at, what, verdict, note) "
@@ -691,21 +691,21 @@ static int cmd_override(struct admin *a, int argc, char **argv)
 {
 	GError *err = NULL;
 	int64_t id;
-	static const char *const verdicts[] = { "ACCEPTED", "TESTS_FAILED", "BUILD_FAILED", "REJECTED", "INTERNAL_ERROR", NULL };
 	static const char usage[] = "sercom override ID --verdict V --note TEXT";
 	if (!opt_verdict || !opt_note) {
 		fprintf(stderr, "usage: %s\n", usage);
 		return EX_USAGE;
 	}
 	g_autofree char *v = g_ascii_strup(opt_verdict, -1);
-	if (!g_strv_contains(verdicts, v)) {
+	enum verdict verdict;
+	if (!verdict_parse(v, &verdict)) {
 		fprintf(stderr, "sercom: --verdict must be one of ACCEPTED, TESTS_FAILED, BUILD_FAILED, REJECTED, INTERNAL_ERROR\n");
 		return EX_USAGE;
 	}
 	int r0 = attempt_arg(a, argc, argv, usage, &id);
 	if (r0)
 		return r0;
-	if (!store_begin(a->store, &err) || !override_score(a, id, v, &err) ||
+	if (!store_begin(a->store, &err) || !override_score(a, id, verdict, &err) ||
 	    !store_exec(a->store, &err, "INSERT INTO history(attempt, at, what, verdict, note) "
 	                "SELECT id, %lld, 'override', verdict, %Q FROM attempts WHERE id = %lld",
 	                (long long)util_now(), opt_note, (long long)id) ||

@@ -82,7 +82,7 @@ static void test_claim_oldest_first(void **state)
 	assert_int_equal(queue_renew(f->s, "h:9", 60, &err), 0);
 }
 
-static struct queue_result *row(const char *name, const char *verdict)
+static struct queue_result *row(const char *name, enum case_verdict verdict)
 {
 	struct queue_result *r = g_new0(struct queue_result, 1);
 	r->case_name = g_strdup(name);
@@ -99,10 +99,10 @@ static void test_finish_needs_lease(void **state)
 	int64_t id;
 	GError *err = NULL;
 	assert_int_equal(queue_claim(f->s, "h:1", 60, &id, &err), 1);
-	struct queue_outcome o = { .verdict = "ACCEPTED", .build = "OK",
+	struct queue_outcome o = { .verdict = VERDICT_ACCEPTED, .build = "OK",
 	                           .results = g_ptr_array_new_with_free_func((GDestroyNotify)queue_result_free) };
-	g_ptr_array_add(o.results, row("01", "PASS"));
-	g_ptr_array_add(o.results, row("02", "PASS"));
+	g_ptr_array_add(o.results, row("01", CASE_PASS));
+	g_ptr_array_add(o.results, row("02", CASE_PASS));
 	/* another worker may not write the results */
 	assert_false(queue_finish(f->s, id, "h:2", &o, &err));
 	assert_int_equal(err->code, ESTALE);
