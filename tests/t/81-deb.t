@@ -16,8 +16,8 @@
 # a mail to tp+nope@example.edu through the pipe(8) route of the installed
 # /usr/share/sercom/filters/master.cf, as user sercom, into the spool; the
 # reply (REJECTED: no such exercise) goes back through postfix's sendmail
-# to a local mailbox. Grading itself needs the sandbox (/proc, cgroups),
-# which this root lacks: `sercom resend` composes the reply, not the runner.
+# to a local mailbox: `sercom-runner --once` records and answers it, as the
+# unit's runner would (with /proc mounted in the root for its sandbox).
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "installing a package into a chroot needs root"
@@ -30,6 +30,7 @@ R=$T/root
 root_procs() { for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && echo "${p#/proc/}"; done; }
 no_root_procs() { [ -z "$(root_procs)" ]; }
 cleanup() {
+	mountpoint -q "$R/proc" 2>/dev/null && umount "$R/proc"
 	if [ -x "$R/usr/sbin/postfix" ] && ! no_root_procs; then
 		chroot "$R" /usr/sbin/postfix stop >/dev/null 2>&1
 		wait_for 20 no_root_procs || echo "# processes left in the chroot: $(root_procs)"
@@ -234,8 +235,14 @@ in_root sendmail -f ana@example.edu tp+nope@example.edu < "$R/tmp/mail"
 spooled() { ls "$R/var/lib/sercom/mail/new" 2>/dev/null | grep -q .; }
 ok "postfix's pipe(8) route runs sercom-deliver: the mail is in /var/lib/sercom/mail/new" wait_for 60 spooled
 grep 'relay=sercom' "$R/var/log/postfix.log" | sed 's/^/# postfix: /'
-like "$(in_root runuser -u sercom -- sercom recover 2>&1)" 'unknown_exercise' "sercom recover records it (REJECTED: no exercise nope)"
-like "$(in_root runuser -u sercom -- sercom resend 1 2>&1)" 'sent' "sercom resend sends the reply through sendmail"
+# the runner as the unit starts it (root; /proc for its sandbox set-up):
+# its ingester records the mail, its composer answers, postfix carries it
+mount -t proc proc "$R/proc"
+in_root sercom-runner --once > "$T/runner.log" 2>&1; rc=$?
+umount "$R/proc"
+is "$rc" 0 "sercom-runner --once in the installed root"
+[ $rc = 0 ] || sed 's/^/# runner: /' "$T/runner.log"
+like "$(in_root runuser -u sercom -- sercom attempts 2>&1)" 'unknown_exercise' "its ingester recorded the mail (REJECTED: no exercise nope)"
 replied() { grep -q '^X-Sercom-Attempt: 1' "$R/var/mail/ana" 2>/dev/null; }
 ok "the reply reaches ana's mailbox through postfix" wait_for 60 replied
 like "$(grep '^Subject:' "$R/var/mail/ana" 2>/dev/null)" 'REJECTED' "its Subject says REJECTED"
