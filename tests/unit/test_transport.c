@@ -215,6 +215,23 @@ static void test_claim_lease(void **state)
 	exec("UPDATE outbox SET next_try = 0");
 	assert_int_equal(transport_flush(c, db, &e), 1);
 	assert_int_equal(q("SELECT tries FROM outbox WHERE id = %lld", id), 2);
+
+	/* the sending hold: a row another sender is sending (sending = now) is
+	 * never taken, even due (two copies of one reply otherwise) */
+	int64_t held = queue_one(c, "carla@example.edu");
+	g_autofree char *hold = g_strdup_printf("UPDATE outbox SET sending = %lld, next_try = 0 WHERE id = %lld",
+	                                        (long long)util_now(), (long long)held);
+	exec(hold);
+	assert_int_equal(transport_flush(c, db, &e), 0);
+	assert_int_equal(q("SELECT state = 'PENDING' AND tries = 0 FROM outbox WHERE id = %lld", held), 1);
+	/* a hold older than the lease is a sender killed mid-send: taken again,
+	 * and said to have maybe gone already */
+	g_autofree char *stale = g_strdup_printf("UPDATE outbox SET sending = %lld WHERE id = %lld",
+	                                         (long long)(util_now() - transport_claim_lease(c) - 1),
+	                                         (long long)held);
+	exec(stale);
+	assert_int_equal(transport_flush(c, db, &e), 1);
+	assert_int_equal(q("SELECT state = 'SENT' AND maybe_sent = 1 FROM outbox WHERE id = %lld", held), 1);
 	conf_free(c);
 }
 
