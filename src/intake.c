@@ -362,7 +362,7 @@ static _Noreturn void run_child(const struct sercom_conf *c, int fd)
 	}
 	pass(&in);
 	ingester_close(&in);
-	_exit(0);
+	_exit(EXIT_SUCCESS);
 }
 
 /* Reads the child's report lines; its error (g_free) when it sent one. */

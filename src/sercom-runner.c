@@ -230,7 +230,7 @@ static void spawn_sender(struct runner *r)
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != r->self)
-		_exit(1);
+		_exit(EXIT_FAILURE);
 	setpgid(0, 0);
 	/* like the intake: SIGTERM to the group must not cut a send in half;
 	 * it stops on EOF of the stop pipe */
@@ -413,7 +413,7 @@ static pid_t spawn_worker(struct runner *r, int slot)
 	/* child: die with the supervisor (see the rationale above) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != r->self)
-		_exit(1);
+		_exit(EXIT_FAILURE);
 	/* Ctrl-C on a terminal goes to the supervisor, which decides */
 	setpgid(0, 0);
 	sigset_t none;
@@ -475,7 +475,7 @@ static void spawn_intake(struct runner *r)
 	/* after the uid change, which clears it */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != r->self)
-		_exit(1);
+		_exit(EXIT_FAILURE);
 	_exit(intake_serve(r->conf, r->stop_r));
 }
 

@@ -73,6 +73,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 /* how long a claimed row is not retried: longer than any send takes
@@ -138,10 +139,10 @@ static pid_t sendmail_spawn(const char *prog, char **argv, int in, int out)
 	/* its own process group: a timeout kills what it started too */
 	setpgid(0, 0);
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		_exit(75);
+		_exit(EX_TEMPFAIL);
 	signal(SIGPIPE, SIG_DFL);
 	execv(prog, argv);
-	_exit(127);
+	_exit(127); /* the shell's "cannot run the command" */
 }
 
 static enum send_result send_sendmail(const struct sercom_conf *c, const char *file, const char *sender,
