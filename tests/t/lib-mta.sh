@@ -46,16 +46,9 @@ mta_ok() {
 # mta_diag MSG...: TAP comments
 mta_diag() { printf '# %s\n' "$@"; }
 
-# mta_wait SECONDS CMD...: polls CMD every 0.2 s (tests only).
-mta_wait() {
-	local n=$(($1 * 5)); shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	"$@"
-}
+# mta_wait SECONDS CMD...: CMD true within SECONDS (lib.sh's wait_for:
+# a deadline of the clock, not a count of polls).
+mta_wait() { wait_for "$@"; }
 
 _mta_users=()
 _mta_adduser() {

@@ -115,25 +115,24 @@ EOF
 pf_start() {
 	postfix -c "$PF/etc" start >>"$PF/start.log" 2>&1 || { cat "$PF/start.log" >&2; return 1; }
 	# wait (bounded) until smtpd answers
-	local i
-	for i in $(seq 1 50); do
-		if perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "127.0.0.1:'"$PF_PORT"'") ? 0 : 1)'; then
-			return 0
-		fi
-		sleep 0.1
-	done
+	wait_for 30 pf_listening && return 0
 	echo "# postfix did not listen on $PF_PORT" >&2
 	return 1
+}
+
+pf_listening() {
+	perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "127.0.0.1:'"$PF_PORT"'") ? 0 : 1)'
+}
+
+# the master process is gone (its files can be removed)
+pf_master_gone() {
+	! { [ -e "$PF/queue/pid/master.pid" ] && kill -0 "$(cat "$PF/queue/pid/master.pid" 2>/dev/null)" 2>/dev/null; }
 }
 
 pf_stop() {
 	[ -n "$PF" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
 	# wait for the master to go, so its files can be removed
-	local i
-	for i in $(seq 1 50); do
-		[ -e "$PF/queue/pid/master.pid" ] && kill -0 "$(cat "$PF/queue/pid/master.pid" 2>/dev/null)" 2>/dev/null || return 0
-		sleep 0.1
-	done
+	[ -z "$PF" ] || wait_for 30 pf_master_gone
 }
 
 # pf_flush: asks the queue manager to try the deferred mail now.
@@ -149,15 +148,18 @@ pf_idle() {
 # pf_count USER: messages in USER@test.example's Maildir.
 pf_count() { find "$PF/vmail/$1/new" "$PF/vmail/$1/cur" -type f 2>/dev/null | wc -l; }
 
-# pf_wait USER N [SECONDS]: waits until USER has N messages.
+# pf_wait USER N [SECONDS]: waits until USER has N messages, asking the
+# queue manager to retry deferred mail every 2 s meanwhile.
 pf_wait() {
-	local i n limit=$(( ${3:-30} * 10 ))
-	for i in $(seq 1 $limit); do
-		n=$(pf_count "$1")
-		[ "$n" -ge "$2" ] && return 0
-		[ $((i % 20)) = 0 ] && pf_flush
-		sleep 0.1
-	done
+	_pf_next_flush=$((SECONDS + 2))
+	wait_for "${3:-30}" _pf_has "$1" "$2"
+}
+_pf_has() {
+	[ "$(pf_count "$1")" -ge "$2" ] && return 0
+	if [ "$SECONDS" -ge "$_pf_next_flush" ]; then
+		pf_flush
+		_pf_next_flush=$((SECONDS + 2))
+	fi
 	return 1
 }
 

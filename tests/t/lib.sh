@@ -37,7 +37,10 @@ skip() {
 	echo "# SKIPPED: $*" >&2
 }
 # wait_for SECONDS CMD...: true as soon as CMD succeeds; false when it has
-# not by the deadline (a hang guard, never a timing: CMD is the condition)
+# not by the deadline (a hang guard, never a timing: CMD is the condition).
+# The one poll of the test libraries: CMD is asked again every 50 ms until
+# it holds or the clock passes the deadline (a loaded machine only waits
+# longer, never fails sooner).
 wait_for() {
 	local end=$(( $(date +%s) + $1 )); shift
 	until "$@"; do
