@@ -62,6 +62,14 @@
 #define COOLDOWN_MS 1000 /* after a worker died */
 #define EXIT_RETIRED 3   /* a worker whose slot cannot be reset */
 
+/* A child the supervisor keeps running (the ingester, the sender): one
+ * process, started again when it dies, not in a loop when it dies at once. */
+struct service {
+	const char *name;
+	pid_t pid;                    /* 0 = not running */
+	int64_t started, restart_at;  /* ms */
+};
+
 struct runner {
 	struct sercom_conf *conf;
 	struct store *store;
@@ -76,11 +84,9 @@ struct runner {
 	char *scratch;                /* var/work: each worker's own tmpfs */
 	char host[256];
 	pid_t self;
-	pid_t intake_pid;             /* 0 = not running */
-	int64_t intake_started, intake_restart_at; /* ms */
+	struct service intake;        /* the unprivileged ingester */
 	int64_t reveal_next;          /* s: reveal_tick's next look */
-	pid_t sender_pid;             /* 0 = not running */
-	int64_t sender_started, sender_restart_at; /* ms */
+	struct service sender;        /* composes and sends the replies */
 	int wake_r, wake_w;           /* a byte on wake_w: replies to send */
 };
 
@@ -213,27 +219,27 @@ static int sender_main(struct runner *r)
 	return 0;
 }
 
-static void spawn_sender(struct runner *r)
+/* Forks c when it is due: false in the supervisor (started, or not now);
+ * true in the child, in a process group of its own with SIGTERM, SIGINT
+ * and SIGHUP blocked (systemd signals the whole group, and neither a send
+ * nor a record may be cut in half: a child stops on EOF of the stop pipe,
+ * like a worker) and the supervisor's descriptors closed. */
+static bool service_fork(struct runner *r, struct service *c)
 {
-	if (r->once || r->stopping || r->sender_pid || util_now_ms() < r->sender_restart_at)
-		return;
+	if (r->once || r->stopping || c->pid || util_now_ms() < c->restart_at)
+		return false;
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", g_strerror(errno));
-		r->sender_restart_at = util_now_ms() + COOLDOWN_MS;
-		return;
+		c->restart_at = util_now_ms() + COOLDOWN_MS;
+		return false;
 	}
 	if (pid > 0) {
-		r->sender_pid = pid;
-		r->sender_started = util_now_ms();
-		return;
+		c->pid = pid;
+		c->started = util_now_ms();
+		return false;
 	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != r->self)
-		_exit(EXIT_FAILURE);
 	setpgid(0, 0);
-	/* like the intake: SIGTERM to the group must not cut a send in half;
-	 * it stops on EOF of the stop pipe */
 	sigset_t keep;
 	sigemptyset(&keep);
 	sigaddset(&keep, SIGTERM);
@@ -241,24 +247,17 @@ static void spawn_sender(struct runner *r)
 	sigaddset(&keep, SIGHUP);
 	sigprocmask(SIG_SETMASK, &keep, NULL);
 	close_supervisor_fds(r);
-	_exit(sender_main(r));
+	return true;
 }
 
-static void sender_died(struct runner *r, int status)
+static void spawn_sender(struct runner *r)
 {
-	r->sender_pid = 0;
-	if (r->stopping)
+	if (!service_fork(r, &r->sender))
 		return;
-	if (WIFSIGNALED(status))
-		log_error("sender killed by signal %d: starting another", WTERMSIG(status));
-	else
-		log_error("sender exited with %d: starting another", WEXITSTATUS(status));
-	/* the replies wait in the outbox; its row hold makes the next sender
-	 * resend the one it was sending, marked "may already have been sent" */
-	bool quick = util_now_ms() - r->sender_started < 10000;
-	int64_t delay = quick ? 30000 : COOLDOWN_MS;
-	r->sender_restart_at = util_now_ms() + delay;
-	tick_in(r, delay);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != r->self)
+		_exit(EXIT_FAILURE);
+	_exit(sender_main(r));
 }
 
 /* The sender's wake-up pipe: non-blocking both ends (a worker never
@@ -443,30 +442,8 @@ static pid_t spawn_worker(struct runner *r, int slot)
  * keeps no sandbox rights. */
 static void spawn_intake(struct runner *r)
 {
-	if (r->once || r->stopping || r->intake_pid || util_now_ms() < r->intake_restart_at)
+	if (!service_fork(r, &r->intake))
 		return;
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", g_strerror(errno));
-		r->intake_restart_at = util_now_ms() + COOLDOWN_MS;
-		return;
-	}
-	if (pid > 0) {
-		r->intake_pid = pid;
-		r->intake_started = util_now_ms();
-		return;
-	}
-	setpgid(0, 0);
-	/* SIGTERM (systemd's, to the whole group) must not cut a record in
-	 * half: the intake stops on EOF of the stop pipe, like a worker.
-	 * SIGALRM is its time limit. */
-	sigset_t keep;
-	sigemptyset(&keep);
-	sigaddset(&keep, SIGTERM);
-	sigaddset(&keep, SIGINT);
-	sigaddset(&keep, SIGHUP);
-	sigprocmask(SIG_SETMASK, &keep, NULL);
-	close_supervisor_fds(r);
 	GError *err = NULL;
 	if (!intake_drop_privileges(r->conf, &err)) {
 		log_error("ingester: %s", err->message);
@@ -602,20 +579,22 @@ static void tick_in(struct runner *r, int64_t ms)
 	timerfd_settime(r->timer_fd, 0, &its, NULL);
 }
 
-static void intake_died(struct runner *r, int status)
+/* Meanwhile mail waits in var/mail/new and replies in the outbox (the
+ * sender's row hold makes the next sender resend the one it was sending,
+ * marked "may already have been sent"); a child that fails at once (a
+ * var/ owned by root) is not restarted in a loop. */
+static void service_died(struct runner *r, struct service *c, int status)
 {
-	r->intake_pid = 0;
+	c->pid = 0;
 	if (r->stopping)
 		return;
 	if (WIFSIGNALED(status))
-		log_error("ingester killed by signal %d: starting another", WTERMSIG(status));
+		log_error("%s killed by signal %d: starting another", c->name, WTERMSIG(status));
 	else
-		log_error("ingester exited with %d: starting another", WEXITSTATUS(status));
-	/* meanwhile mail waits in var/mail/new; one that fails at once (a
-	 * var/ owned by root) is not restarted in a loop */
-	bool quick = WIFEXITED(status) && util_now_ms() - r->intake_started < 10000;
+		log_error("%s exited with %d: starting another", c->name, WEXITSTATUS(status));
+	bool quick = WIFEXITED(status) && util_now_ms() - c->started < 10000;
 	int64_t delay = quick ? 30000 : COOLDOWN_MS;
-	r->intake_restart_at = util_now_ms() + delay;
+	c->restart_at = util_now_ms() + delay;
 	tick_in(r, delay);
 }
 
@@ -642,12 +621,12 @@ static void reap(struct runner *r)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == r->intake_pid) {
-			intake_died(r, status);
+		if (pid == r->intake.pid) {
+			service_died(r, &r->intake, status);
 			continue;
 		}
-		if (pid == r->sender_pid) {
-			sender_died(r, status);
+		if (pid == r->sender.pid) {
+			service_died(r, &r->sender, status);
 			continue;
 		}
 		int slot = -1;
@@ -686,13 +665,13 @@ static void reap(struct runner *r)
 
 /* A second signal: the send in progress is cut; its row keeps the hold
  * and is resent later as "may already have been sent". */
-static void stop_sender_now(struct runner *r)
+static void service_kill(struct service *c)
 {
-	if (!r->sender_pid)
+	if (!c->pid)
 		return;
-	kill(r->sender_pid, SIGKILL);
-	waitpid(r->sender_pid, NULL, 0);
-	r->sender_pid = 0;
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	c->pid = 0;
 }
 
 static void stop(struct runner *r, int sig)
@@ -707,13 +686,9 @@ static void stop(struct runner *r, int sig)
 	/* a second signal: do not wait, give the work back to the queue */
 	log_warn("signal %d again: killing %d worker(s), their attempts go back to the queue",
 	         sig, busy_slots(r));
-	stop_sender_now(r);
+	service_kill(&r->sender);
 	/* the mail it was recording stays in var/mail/new */
-	if (r->intake_pid) {
-		kill(r->intake_pid, SIGKILL);
-		waitpid(r->intake_pid, NULL, 0);
-		r->intake_pid = 0;
-	}
+	service_kill(&r->intake);
 	for (int i = 0; i < r->nslots; i++) {
 		if (!r->slot_pid[i])
 			continue;
@@ -854,7 +829,7 @@ static int supervise(struct runner *r)
 
 	for (;;) {
 		if (busy_slots(r) == 0) {
-			if (r->stopping && !r->intake_pid && !r->sender_pid)
+			if (r->stopping && !r->intake.pid && !r->sender.pid)
 				break;
 			if (r->once && r->failures > 2 * r->nslots + MAX_TRIES) {
 				log_error("workers keep failing: giving up");
@@ -990,7 +965,8 @@ int main(int argc, char **argv)
 	/* the daemon logs to syslog (and stderr with -v); --once is a command
 	 * run by hand, by cron or by tests: its errors belong on stderr */
 	log_init("sercom-runner", !once, verbose);
-	struct runner r = { .once = once, .stop_w = -1, .stop_r = -1, .self = getpid(), .wake_r = -1, .wake_w = -1 };
+	struct runner r = { .once = once, .stop_w = -1, .stop_r = -1, .self = getpid(), .wake_r = -1, .wake_w = -1,
+	                    .intake = { .name = "ingester" }, .sender = { .name = "sender" } };
 	r.conf = conf_load(conf_path, &err);
 	if (!r.conf) {
 		/* started by hand or by systemd: say it where it is seen */
