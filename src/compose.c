@@ -1614,23 +1614,52 @@ static bool outbox_insert(const struct sercom_conf *c, struct store *s, int64_t 
 
 /* ---- public ---------------------------------------------------------- */
 
+/* What every mail to a student starts from: the attempt, its recipient
+ * and the envelope sender (the admin; bounce.h makes it the row's own
+ * address), and what composing it leaves to free. */
+struct mail_job {
+	struct attempt_info *a;
+	char *sender, *rcpt;
+	struct tpl *t;
+	struct built b;
+	char *path;          /* the spooled file, until its row is committed */
+};
+
+static bool job_open(struct store *s, const struct sercom_conf *c, int64_t attempt_id,
+                     struct mail_job *j, GError **err)
+{
+	ensure_gmime();
+	memset(j, 0, sizeof *j);
+	if (!(j->a = attempt_read(s, attempt_id, err)))
+		return false;
+	j->sender = conf_addr(c->admin);
+	j->rcpt = one_line(j->a->email);
+	return true;
+}
+
+static void job_close(struct mail_job *j)
+{
+	built_clear(&j->b);
+	tpl_free(j->t);
+	attempt_info_free(j->a);
+	g_free(j->sender);
+	g_free(j->rcpt);
+	g_free(j->path);
+}
+
 bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt_id,
                    int64_t *outbox_id, GError **err)
 {
-	ensure_gmime();
 	int64_t dummy;
 	if (!outbox_id)
 		outbox_id = &dummy;
 	*outbox_id = 0;
-	struct attempt_info *a = attempt_read(s, attempt_id, err);
-	if (!a)
+	struct mail_job j;
+	if (!job_open(s, c, attempt_id, &j, err))
 		return false;
+	const struct attempt_info *a = j.a;
+	const char *rcpt = j.rcpt;
 	bool ok = false;
-	struct tpl *t = NULL;
-	struct built b = {0};
-	g_autofree char *path = NULL;
-	g_autofree char *sender = conf_addr(c->admin);
-	g_autofree char *rcpt = one_line(a->email);
 
 	if (a->answered) {
 		ok = true;
@@ -1664,17 +1693,13 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 		ok = store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id);
 		goto out;
 	}
-	if (!sender) {
+	if (!j.sender) {
 		g_set_error(err, SERCOM_ERROR, EINVAL, "%s: [mail] admin: no address in \"%s\"",
 		            c->path ? c->path : "config", c->admin);
 		goto out;
 	}
-	t = tpl_load(c, err);
-	if (!t)
-		goto out;
-	if (!build_reply(c, t, a, NULL, &b, err))
-		goto out;
-	if (!outbox_spool(c, b.bytes, &path, err))
+	if (!(j.t = tpl_load(c, err)) || !build_reply(c, j.t, a, NULL, &j.b, err) ||
+	    !outbox_spool(c, j.b.bytes, &j.path, err))
 		goto out;
 	if (!store_begin(s, err))
 		goto out_unlink;
@@ -1686,11 +1711,11 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 	}
 	if (answered) { /* another composer won the race */
 		store_rollback(s);
-		unlink(path);
+		unlink(j.path);
 		ok = true;
 		goto out;
 	}
-	if (!outbox_insert(c, s, attempt_id, path, sender, b.rcpt, outbox_id, err) ||
+	if (!outbox_insert(c, s, attempt_id, j.path, j.sender, j.b.rcpt, outbox_id, err) ||
 	    !store_exec(s, err, "UPDATE attempts SET answered = 1 WHERE id = %lld", (long long)attempt_id) ||
 	    !store_commit(s, err)) {
 		store_rollback(s);
@@ -1698,7 +1723,7 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 		goto out_unlink;
 	}
 	log_info("attempt %lld: reply queued (outbox %lld, %u bytes) to %s: %s", (long long)attempt_id,
-	         (long long)*outbox_id, b.bytes->len, b.rcpt, b.subject);
+	         (long long)*outbox_id, j.b.bytes->len, j.b.rcpt, j.b.subject);
 	ok = true;
 
 	if (attempt_verdict(a) == VERDICT_INTERNAL_ERROR) {
@@ -1718,12 +1743,10 @@ bool compose_reply(const struct sercom_conf *c, struct store *s, int64_t attempt
 	}
 	goto out;
 out_unlink:
-	if (path)
-		unlink(path);
+	if (j.path)
+		unlink(j.path);
 out:
-	built_clear(&b);
-	tpl_free(t);
-	attempt_info_free(a);
+	job_close(&j);
 	return ok;
 }
 
@@ -2050,20 +2073,16 @@ static bool final_commit(const struct sercom_conf *c, struct store *s, const str
 bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt_id, int64_t *outbox_id,
                    GError **err)
 {
-	ensure_gmime();
 	int64_t dummy;
 	if (!outbox_id)
 		outbox_id = &dummy;
 	*outbox_id = 0;
-	struct attempt_info *a = attempt_read(s, attempt_id, err);
-	if (!a)
+	struct mail_job j;
+	if (!job_open(s, c, attempt_id, &j, err))
 		return false;
+	const struct attempt_info *a = j.a;
+	const char *rcpt = j.rcpt;
 	bool ok = false;
-	struct tpl *t = NULL;
-	struct built b = {0};
-	g_autofree char *path = NULL;
-	g_autofree char *sender = conf_addr(c->admin);
-	g_autofree char *rcpt = one_line(a->email);
 	if (!a->student || !a->exercise || g_strcmp0(a->state, "DONE")) {
 		g_set_error(err, SERCOM_ERROR, EINVAL, "attempt %lld: not a graded attempt of a roster student",
 		            (long long)attempt_id);
@@ -2075,22 +2094,21 @@ bool compose_final(const struct sercom_conf *c, struct store *s, int64_t attempt
 		            (long long)attempt_id, rcpt);
 		goto out;
 	}
-	if (!sender) {
+	if (!j.sender) {
 		g_set_error(err, SERCOM_ERROR, EINVAL, "[mail] admin: no address");
 		goto out;
 	}
-	if (!(t = tpl_load(c, err)) || !build_final(c, t, s, a, &b, err) || !outbox_spool(c, b.bytes, &path, err))
+	if (!(j.t = tpl_load(c, err)) || !build_final(c, j.t, s, a, &j.b, err) ||
+	    !outbox_spool(c, j.b.bytes, &j.path, err))
 		goto out;
-	ok = final_commit(c, s, a, path, sender, b.rcpt, outbox_id, err);
+	ok = final_commit(c, s, a, j.path, j.sender, j.b.rcpt, outbox_id, err);
 	if (!ok || !*outbox_id)
-		unlink(path);
+		unlink(j.path);
 	else
 		log_info("attempt %lld: final result queued (outbox %lld) to %s: %s", (long long)attempt_id,
-		         (long long)*outbox_id, b.rcpt, b.subject);
+		         (long long)*outbox_id, j.b.rcpt, j.b.subject);
 out:
-	built_clear(&b);
-	tpl_free(t);
-	attempt_info_free(a);
+	job_close(&j);
 	return ok;
 }
 
